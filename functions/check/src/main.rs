@@ -1,0 +1,9 @@
+use lambda_http::{service_fn, Error};
+use provisioning::{http, telemetry, App};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    let app = App::from_env()?;
+    lambda_http::run(service_fn(|req| http::check_availability(&app, req))).await
+}

@@ -1,0 +1,198 @@
+//! Settings from the environment (the seed's `email-provisioning.env` names).
+//! Everything has a default that runs locally with no cloud account.
+
+use std::path::PathBuf;
+
+use crate::domain::{DomainName, ReservedNames, Username};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    /// The user id is the `sub` claim verified by API Gateway's JWT authorizer.
+    Jwt,
+    /// Local runs only: the user id comes from the `X-User-Id` header.
+    Local,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub domain: DomainName,
+    pub provider: String,
+    pub database_path: PathBuf,
+    pub daily_create_limit: u32,
+    pub reserved: ReservedNames,
+    pub auth_mode: AuthMode,
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name}: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        reason: reason.into(),
+    }
+}
+
+pub const DEFAULT_DATABASE_PATH: &str = ".data/email-provisioning.sqlite3";
+pub const DEFAULT_DAILY_CREATE_LIMIT: u32 = 10;
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+
+        let domain =
+            DomainName::parse(&get("EMAIL_DOMAIN").unwrap_or_else(|| "example.com".into()))
+                .map_err(|error| invalid("EMAIL_DOMAIN", error.to_string()))?;
+
+        let provider = get("EMAIL_PROVIDER").unwrap_or_else(|| "sandbox".into());
+        if provider != "sandbox" {
+            return Err(invalid(
+                "EMAIL_PROVIDER",
+                format!("unknown provider {provider:?}; expected sandbox"),
+            ));
+        }
+
+        let store = get("STORE").unwrap_or_else(|| "sqlite".into());
+        if store != "sqlite" {
+            return Err(invalid(
+                "STORE",
+                format!("unknown store {store:?}; expected sqlite"),
+            ));
+        }
+
+        let daily_create_limit = match get("DAILY_CREATE_LIMIT") {
+            None => DEFAULT_DAILY_CREATE_LIMIT,
+            Some(raw) => raw
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|limit| *limit > 0)
+                .ok_or_else(|| {
+                    invalid(
+                        "DAILY_CREATE_LIMIT",
+                        format!("{raw:?} is not a positive whole number"),
+                    )
+                })?,
+        };
+
+        let reserved = get("RESERVED_USERNAMES")
+            .map(|raw| {
+                raw.split(',')
+                    .map(str::trim)
+                    .filter(|name| !name.is_empty())
+                    .map(|name| {
+                        Username::parse(name)
+                            .map_err(|error| invalid("RESERVED_USERNAMES", error.to_string()))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .map(ReservedNames::with_extra)
+            .unwrap_or_default();
+
+        let auth_mode = match get("AUTH_MODE").as_deref().map(str::trim) {
+            None | Some("jwt") => AuthMode::Jwt,
+            Some("local") if get("AWS_EXECUTION_ENV").is_some() => {
+                return Err(invalid(
+                    "AUTH_MODE",
+                    "local mode trusts the X-User-Id header and is refused inside AWS Lambda",
+                ))
+            }
+            Some("local") => AuthMode::Local,
+            Some(other) => {
+                return Err(invalid(
+                    "AUTH_MODE",
+                    format!("unknown mode {other:?}; expected jwt or local"),
+                ))
+            }
+        };
+
+        Ok(Self {
+            domain,
+            provider,
+            database_path: get("DATABASE_PATH")
+                .map_or_else(|| DEFAULT_DATABASE_PATH.into(), PathBuf::from),
+            daily_create_limit,
+            reserved,
+            auth_mode,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_run_locally_and_trust_only_jwt_claims() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.domain.as_str(), "example.com");
+        assert_eq!(config.provider, "sandbox");
+        assert_eq!(config.daily_create_limit, 10);
+        assert_eq!(config.auth_mode, AuthMode::Jwt);
+        assert_eq!(config.database_path, PathBuf::from(DEFAULT_DATABASE_PATH));
+    }
+
+    #[test]
+    fn local_auth_is_refused_inside_lambda() {
+        assert_eq!(
+            config(&[("AUTH_MODE", "local")]).unwrap().auth_mode,
+            AuthMode::Local
+        );
+        let refused = config(&[
+            ("AUTH_MODE", "local"),
+            ("AWS_EXECUTION_ENV", "AWS_Lambda_rust"),
+        ]);
+        assert!(matches!(
+            refused,
+            Err(ConfigError::Invalid {
+                name: "AUTH_MODE",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (name, value) in [
+            ("DAILY_CREATE_LIMIT", "ten"),
+            ("DAILY_CREATE_LIMIT", "0"),
+            ("EMAIL_DOMAIN", "localhost"),
+            ("RESERVED_USERNAMES", "ok,not ok"),
+            ("AUTH_MODE", "none"),
+            ("STORE", "postgres"),
+            ("EMAIL_PROVIDER", "smtp"),
+        ] {
+            match config(&[(name, value)]) {
+                Err(ConfigError::Invalid { name: reported, .. }) => assert_eq!(reported, name),
+                Ok(_) => panic!("{name}={value} should be refused"),
+            }
+        }
+    }
+
+    #[test]
+    fn reserved_usernames_extend_the_built_in_list() {
+        let config = config(&[("RESERVED_USERNAMES", "ceo, Board ")]).unwrap();
+        assert!(config.reserved.contains(&Username::parse("board").unwrap()));
+        assert!(config
+            .reserved
+            .contains(&Username::parse("postmaster").unwrap()));
+    }
+}

@@ -1,0 +1,68 @@
+use chrono::{DateTime, Utc};
+
+use super::{DisplayName, EmailAddress, UserId};
+
+/// Where an account is in its life. `Pending` while a create is under way,
+/// `Failed` when a create was undone (kept for the record, never listed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountStatus {
+    Pending,
+    Active,
+    Failed,
+}
+
+impl AccountStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Active => "active",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Pending, Self::Active, Self::Failed]
+            .into_iter()
+            .find(|status| status.as_str() == raw)
+    }
+}
+
+/// How to reach the provider's SMTP server; the password is never part of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpSettings {
+    pub server: String,
+    pub port: u16,
+    pub username: String,
+}
+
+/// One generic address as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub owner: UserId,
+    pub address: EmailAddress,
+    pub display_name: DisplayName,
+    pub provider: String,
+    pub status: AccountStatus,
+    pub smtp: Option<SmtpSettings>,
+    pub webmail: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub emails_sent_today: u32,
+    pub emails_sent_month: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_round_trips_through_text() {
+        for status in [
+            AccountStatus::Pending,
+            AccountStatus::Active,
+            AccountStatus::Failed,
+        ] {
+            assert_eq!(AccountStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(AccountStatus::parse("deleted"), None);
+    }
+}

@@ -1,0 +1,32 @@
+//! Pure rules of the product: what a username, an address, a display name and
+//! a user id may be, which names are reserved, and what to suggest instead.
+//! No I/O here; every type can only hold a valid value.
+
+mod account;
+mod address;
+mod display_name;
+mod reserved;
+mod suggestions;
+mod user_id;
+mod username;
+
+pub use account::{Account, AccountStatus, SmtpSettings};
+pub use address::{DomainName, EmailAddress};
+pub use display_name::DisplayName;
+pub use reserved::ReservedNames;
+pub use suggestions::{suggestion_candidates, MAX_SUGGESTIONS};
+pub use user_id::UserId;
+pub use username::Username;
+
+/// Why a value from the outside world is not acceptable; the message states the rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error("{0}")]
+    InvalidUsername(String),
+    #[error("{0}")]
+    InvalidDisplayName(String),
+    #[error("{0}")]
+    InvalidDomain(String),
+    #[error("{0}")]
+    InvalidUserId(String),
+}

@@ -1,0 +1,155 @@
+use lambda_http::http::{header, HeaderValue, Method, StatusCode};
+use lambda_http::{Body, Response};
+use serde_json::json;
+
+use super::views::json_response;
+use crate::domain::{DomainError, EmailAddress};
+use crate::providers::ProviderError;
+use crate::service::ServiceError;
+use crate::store::StoreError;
+
+/// Everything a request can fail with, as the HTTP layer sees it.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("Content-Type must be application/json")]
+    UnsupportedContentType,
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("the request body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("the request body does not have the expected fields: {0}")]
+    InvalidBody(String),
+    #[error("{0}")]
+    InvalidQuery(String),
+    #[error("sign in first: this request carries no verified identity")]
+    Unauthorized,
+    #[error("method {used} is not allowed here; use {allowed}")]
+    MethodNotAllowed { used: Method, allowed: Method },
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
+        Self::Service(ServiceError::Invalid(error))
+    }
+}
+
+struct Mapped {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    /// The one place where errors become statuses and codes. Messages of
+    /// unexpected failures stay in the logs; the caller gets the request id.
+    fn mapped(&self) -> Mapped {
+        use ServiceError as S;
+        let (status, code) = match self {
+            Self::UnsupportedContentType => (StatusCode::BAD_REQUEST, "invalid_content_type"),
+            Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
+            Self::InvalidBody(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
+            Self::InvalidQuery(_) => (StatusCode::BAD_REQUEST, "invalid_query"),
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::Service(error) => match error {
+                S::Invalid(DomainError::InvalidUsername(_)) => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, "invalid_username")
+                }
+                S::Invalid(DomainError::InvalidDisplayName(_)) => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, "invalid_display_name")
+                }
+                S::Invalid(DomainError::InvalidDomain(_)) | S::DomainNotAllowed(_) => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, "domain_not_allowed")
+                }
+                S::Invalid(DomainError::InvalidUserId(_)) => {
+                    (StatusCode::UNAUTHORIZED, "unauthorized")
+                }
+                S::ProviderNotAvailable { .. } => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, "provider_not_available")
+                }
+                S::AddressTaken { .. } => (StatusCode::CONFLICT, "address_taken"),
+                S::AddressReserved { .. } => (StatusCode::CONFLICT, "address_reserved"),
+                S::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+                S::Provider(ProviderError::Rejected { .. }) => {
+                    (StatusCode::BAD_GATEWAY, "provider_error")
+                }
+                S::Provider(ProviderError::Unavailable { .. }) => {
+                    (StatusCode::SERVICE_UNAVAILABLE, "provider_unavailable")
+                }
+                S::Store(StoreError::ReservationLost) => {
+                    (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable")
+                }
+                // Reached only if a store answer escapes the use case unmapped.
+                S::Store(StoreError::AddressTaken) => (StatusCode::CONFLICT, "address_taken"),
+                S::Store(StoreError::QuotaExceeded) => {
+                    (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+                }
+                S::Store(StoreError::Corrupt(_) | StoreError::Backend(_)) => {
+                    (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
+                }
+            },
+        };
+        let message = match self {
+            Self::Service(S::Store(StoreError::ReservationLost)) => {
+                "the create took too long and was undone; try again".to_string()
+            }
+            _ if status == StatusCode::INTERNAL_SERVER_ERROR => {
+                "an internal error occurred; quote the request id when reporting it".to_string()
+            }
+            other => other.to_string(),
+        };
+        Mapped {
+            status,
+            code,
+            message,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.mapped().status
+    }
+
+    fn suggestions(&self) -> Option<&[EmailAddress]> {
+        match self {
+            Self::Service(
+                ServiceError::AddressTaken { suggestions, .. }
+                | ServiceError::AddressReserved { suggestions, .. },
+            ) => Some(suggestions),
+            _ => None,
+        }
+    }
+
+    /// `{"error": {"code", "message", "request_id", "suggestions"?}}`, plus
+    /// `Retry-After` on 429 and `Allow` on 405.
+    pub fn into_response(self, request_id: &str) -> Response<Body> {
+        let Mapped {
+            status,
+            code,
+            message,
+        } = self.mapped();
+        let mut error = json!({ "code": code, "message": message, "request_id": request_id });
+        if let Some(suggestions) = self.suggestions() {
+            error["suggestions"] = suggestions.iter().map(ToString::to_string).collect();
+        }
+        let mut response = json_response(status, &json!({ "error": error }));
+        let headers = response.headers_mut();
+        match &self {
+            Self::Service(ServiceError::RateLimited {
+                retry_after_seconds,
+                ..
+            }) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+            }
+            Self::MethodNotAllowed { allowed, .. } => {
+                if let Ok(allow) = HeaderValue::from_str(allowed.as_str()) {
+                    headers.insert(header::ALLOW, allow);
+                }
+            }
+            _ => {}
+        }
+        response
+    }
+}

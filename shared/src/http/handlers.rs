@@ -1,0 +1,148 @@
+//! One function per route: authenticate, parse, call the use case, answer.
+
+use std::future::Future;
+use std::time::Instant;
+
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Error, Request, Response};
+use serde::Deserialize;
+
+use super::request::{caller, expect_method, json_body, query_param, request_id};
+use super::views::{
+    decode_cursor, json_response, AccountsView, CheckView, CreatedView, HealthView,
+};
+use super::ApiError;
+use crate::domain::{DisplayName, Username};
+use crate::service::CreateCommand;
+use crate::App;
+
+const DEFAULT_PAGE_SIZE: u32 = 50;
+const MAX_PAGE_SIZE: u32 = 100;
+
+/// Runs a route and logs one line for it; an error becomes its JSON answer.
+async fn serve<F, Fut>(req: Request, route: F) -> Result<Response<Body>, Error>
+where
+    F: FnOnce(Request, String) -> Fut,
+    Fut: Future<Output = Result<Response<Body>, ApiError>>,
+{
+    let started = Instant::now();
+    let request_id = request_id(&req);
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let response = match route(req, request_id.clone()).await {
+        Ok(response) => response,
+        Err(error) => {
+            if error.status().is_server_error() {
+                tracing::error!(%request_id, error = ?error, "request failed");
+            } else {
+                tracing::info!(%request_id, error = %error, "request refused");
+            }
+            error.into_response(&request_id)
+        }
+    };
+    tracing::info!(
+        %request_id,
+        %method,
+        path,
+        status = response.status().as_u16(),
+        duration_ms = started.elapsed().as_millis() as u64,
+        "request served"
+    );
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckBody {
+    username: String,
+    domain: Option<String>,
+}
+
+/// `POST /api/email/check-availability`
+pub async fn check_availability(app: &App, req: Request) -> Result<Response<Body>, Error> {
+    serve(req, |req, _request_id| async move {
+        expect_method(&req, Method::POST)?;
+        caller(&req, app.auth_mode)?;
+        let body: CheckBody = json_body(&req)?;
+        let username = Username::parse(&body.username)?;
+        let availability = app.service.check(username, body.domain.as_deref()).await?;
+        Ok(json_response(
+            StatusCode::OK,
+            &CheckView::from(availability),
+        ))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    username: String,
+    display_name: Option<String>,
+    provider: Option<String>,
+    domain: Option<String>,
+}
+
+/// `POST /api/email/create`
+pub async fn create(app: &App, req: Request) -> Result<Response<Body>, Error> {
+    serve(req, |req, request_id| async move {
+        expect_method(&req, Method::POST)?;
+        let owner = caller(&req, app.auth_mode)?;
+        let body: CreateBody = json_body(&req)?;
+        let username = Username::parse(&body.username)?;
+        let display_name = DisplayName::parse(body.display_name.as_deref(), &username)?;
+        let created = app
+            .service
+            .create(CreateCommand {
+                owner,
+                username,
+                display_name,
+                provider: body.provider,
+                domain: body.domain,
+                request_id,
+            })
+            .await?;
+        Ok(json_response(
+            StatusCode::CREATED,
+            &CreatedView::from(created),
+        ))
+    })
+    .await
+}
+
+/// `GET /api/email/my-accounts` and `GET /api/health`: one function serves both.
+pub async fn list_or_health(app: &App, req: Request) -> Result<Response<Body>, Error> {
+    serve(req, |req, _request_id| async move {
+        expect_method(&req, Method::GET)?;
+        if req.uri().path().ends_with("/health") {
+            let health = HealthView {
+                status: "ok",
+                version: env!("CARGO_PKG_VERSION"),
+            };
+            return Ok(json_response(StatusCode::OK, &health));
+        }
+        let owner = caller(&req, app.auth_mode)?;
+        let limit = match query_param(&req, "limit") {
+            None => DEFAULT_PAGE_SIZE,
+            Some(raw) => raw
+                .parse::<u32>()
+                .ok()
+                .filter(|limit| (1..=MAX_PAGE_SIZE).contains(limit))
+                .ok_or_else(|| {
+                    ApiError::InvalidQuery(format!(
+                        "limit must be a whole number from 1 to {MAX_PAGE_SIZE}"
+                    ))
+                })?,
+        };
+        let after = query_param(&req, "cursor")
+            .map(|raw| {
+                decode_cursor(raw).ok_or_else(|| {
+                    ApiError::InvalidQuery("cursor is not one this service issued".into())
+                })
+            })
+            .transpose()?;
+        let page = app.service.list(&owner, limit, after.as_ref()).await?;
+        Ok(json_response(StatusCode::OK, &AccountsView::from(page)))
+    })
+    .await
+}

@@ -1,0 +1,12 @@
+//! HTTP edge: turns API Gateway requests into use-case calls and their
+//! results into the JSON contract of DESIGN.md. Errors map to statuses in
+//! `error.rs`, and nowhere else.
+
+mod error;
+mod handlers;
+mod request;
+mod views;
+
+pub use error::ApiError;
+pub use handlers::{check_availability, create, list_or_health};
+pub use request::MAX_BODY_BYTES;

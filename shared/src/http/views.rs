@@ -1,0 +1,183 @@
+//! The JSON shapes of the contract, built from domain values.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, SecondsFormat, Utc};
+use lambda_http::http::{header, HeaderValue, StatusCode};
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+use crate::domain::{Account, EmailAddress};
+use crate::service::{Availability, Created};
+use crate::store::Page;
+
+pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {
+    let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".into());
+    let mut response = Response::new(Body::Text(text));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    // Responses can carry credentials: no cache may keep them.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+#[derive(Serialize)]
+pub struct CheckView {
+    available: bool,
+    email: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    suggestions: Vec<String>,
+}
+
+impl From<Availability> for CheckView {
+    fn from(availability: Availability) -> Self {
+        Self {
+            available: availability.unavailable.is_none(),
+            email: availability.email.to_string(),
+            reason: availability.unavailable.map(|reason| reason.as_str()),
+            suggestions: availability
+                .suggestions
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct CredentialsView {
+    smtp_server: String,
+    smtp_port: u16,
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+pub struct CreatedView {
+    success: bool,
+    email: String,
+    display_name: String,
+    provider: String,
+    status: &'static str,
+    credentials: CredentialsView,
+    webmail: Option<String>,
+    created_at: String,
+}
+
+impl From<Created> for CreatedView {
+    fn from(created: Created) -> Self {
+        let Created {
+            account,
+            smtp,
+            password,
+        } = created;
+        Self {
+            success: true,
+            email: account.address.to_string(),
+            display_name: account.display_name.to_string(),
+            provider: account.provider,
+            status: account.status.as_str(),
+            credentials: CredentialsView {
+                smtp_server: smtp.server,
+                smtp_port: smtp.port,
+                username: smtp.username,
+                password: password.expose().to_string(),
+            },
+            webmail: account.webmail,
+            created_at: timestamp(account.created_at),
+        }
+    }
+}
+
+/// One row of `GET /api/email/my-accounts`: no password, ever.
+#[derive(Serialize)]
+pub struct AccountView {
+    email: String,
+    display_name: String,
+    provider: String,
+    status: &'static str,
+    smtp_server: Option<String>,
+    smtp_port: Option<u16>,
+    smtp_username: Option<String>,
+    webmail: Option<String>,
+    created_at: String,
+    emails_sent_today: u32,
+    emails_sent_month: u32,
+}
+
+impl From<Account> for AccountView {
+    fn from(account: Account) -> Self {
+        let (smtp_server, smtp_port, smtp_username) = match account.smtp {
+            Some(smtp) => (Some(smtp.server), Some(smtp.port), Some(smtp.username)),
+            None => (None, None, None),
+        };
+        Self {
+            email: account.address.to_string(),
+            display_name: account.display_name.to_string(),
+            provider: account.provider,
+            status: account.status.as_str(),
+            smtp_server,
+            smtp_port,
+            smtp_username,
+            webmail: account.webmail,
+            created_at: timestamp(account.created_at),
+            emails_sent_today: account.emails_sent_today,
+            emails_sent_month: account.emails_sent_month,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct AccountsView {
+    accounts: Vec<AccountView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+impl From<Page> for AccountsView {
+    fn from(page: Page) -> Self {
+        Self {
+            accounts: page.accounts.into_iter().map(AccountView::from).collect(),
+            next_cursor: page.next_after.as_ref().map(encode_cursor),
+        }
+    }
+}
+
+/// The cursor is opaque to clients: the last address of the page, base64url.
+pub fn encode_cursor(after: &EmailAddress) -> String {
+    URL_SAFE_NO_PAD.encode(after.to_string())
+}
+
+pub fn decode_cursor(cursor: &str) -> Option<EmailAddress> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    EmailAddress::parse(std::str::from_utf8(&bytes).ok()?).ok()
+}
+
+#[derive(Serialize)]
+pub struct HealthView {
+    pub status: &'static str,
+    pub version: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_junk_is_refused() {
+        let address = EmailAddress::parse("sales@example.com").unwrap();
+        assert_eq!(decode_cursor(&encode_cursor(&address)), Some(address));
+        for junk in ["", "%%%", "bm90IGFuIGFkZHJlc3M"] {
+            assert_eq!(decode_cursor(junk), None, "{junk:?}");
+        }
+    }
+}

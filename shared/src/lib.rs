@@ -1,0 +1,14 @@
+//! email-provisioning: generic addresses on the company domain, created at a
+//! cloud mail provider, with SMTP credentials handed back once.
+
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod providers;
+pub mod service;
+pub mod store;
+pub mod telemetry;
+
+pub use app::{App, StartupError};

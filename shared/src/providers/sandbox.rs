@@ -1,0 +1,88 @@
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use super::{generate_password, MailProvider, ProviderError, ProvisionedAccount, SmtpPassword};
+use crate::domain::{DisplayName, EmailAddress, SmtpSettings};
+
+/// The local provider: creates nothing anywhere, remembers what it
+/// "provisioned" in this process, and hands out credentials marked as
+/// sandbox ones on an `.invalid` host, which no mail client can reach.
+#[derive(Default)]
+pub struct SandboxProvider {
+    provisioned: Mutex<HashSet<String>>,
+}
+
+pub const SANDBOX_SMTP_SERVER: &str = "smtp.sandbox.invalid";
+
+impl SandboxProvider {
+    /// The resources this process provisioned and has not removed.
+    pub fn provisioned(&self) -> HashSet<String> {
+        self.provisioned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+#[async_trait]
+impl MailProvider for SandboxProvider {
+    fn name(&self) -> &'static str {
+        "sandbox"
+    }
+
+    async fn provision(
+        &self,
+        address: &EmailAddress,
+        _display_name: &DisplayName,
+    ) -> Result<ProvisionedAccount, ProviderError> {
+        let secret = generate_password(24).map_err(|error| ProviderError::Unavailable {
+            provider: "sandbox",
+            message: format!("no randomness for a password: {error}"),
+        })?;
+        let provider_ref = format!("sandbox:{address}");
+        self.provisioned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(provider_ref.clone());
+        Ok(ProvisionedAccount {
+            smtp: SmtpSettings {
+                server: SANDBOX_SMTP_SERVER.into(),
+                port: 587,
+                username: address.to_string(),
+            },
+            password: SmtpPassword::new(format!("sandbox-{}", secret.expose())),
+            webmail: None,
+            provider_ref,
+        })
+    }
+
+    async fn deprovision(&self, provider_ref: &str) -> Result<(), ProviderError> {
+        self.provisioned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(provider_ref);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn provisions_marked_credentials_and_forgets_them_on_removal() {
+        let provider = SandboxProvider::default();
+        let address = EmailAddress::parse("support@example.com").unwrap();
+        let name = DisplayName::default_for(address.username());
+        let account = provider.provision(&address, &name).await.unwrap();
+        assert!(account.password.expose().starts_with("sandbox-"));
+        assert_eq!(account.smtp.server, SANDBOX_SMTP_SERVER);
+        assert_eq!(account.smtp.username, "support@example.com");
+        assert!(provider.provisioned().contains(&account.provider_ref));
+        provider.deprovision(&account.provider_ref).await.unwrap();
+        provider.deprovision(&account.provider_ref).await.unwrap();
+        assert!(provider.provisioned().is_empty());
+    }
+}

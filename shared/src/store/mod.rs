@@ -1,0 +1,170 @@
+//! The one seam to persistence. Every implementation passes the conformance
+//! suite in `tests/`, so the use cases never know which one they talk to.
+
+mod sqlite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::domain::{Account, DisplayName, EmailAddress, SmtpSettings, UserId};
+
+pub use sqlite::SqliteStore;
+
+/// Who holds an address. An address is free when it has no claim, or only a
+/// pending claim whose lease has run out (its create crashed or stalled).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub address: EmailAddress,
+    pub owner: UserId,
+    pub state: ClaimState,
+    pub lease_expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimState {
+    Pending,
+    Active,
+}
+
+impl Claim {
+    pub fn holds_address_at(&self, now: DateTime<Utc>) -> bool {
+        self.state == ClaimState::Active || self.lease_expires_at > now
+    }
+}
+
+/// Step 2 of the create flow: what is written in one transaction.
+#[derive(Debug, Clone)]
+pub struct Reservation {
+    pub owner: UserId,
+    pub address: EmailAddress,
+    pub display_name: DisplayName,
+    pub provider: String,
+    pub request_id: String,
+    pub reserved_at: DateTime<Utc>,
+    pub lease_expires_at: DateTime<Utc>,
+    pub daily_limit: u32,
+}
+
+impl Reservation {
+    /// The UTC day whose creation quota this reservation counts against.
+    pub fn quota_day(&self) -> String {
+        utc_day(self.reserved_at)
+    }
+}
+
+/// Step 5: what the provider gave us, minus the password.
+#[derive(Debug, Clone)]
+pub struct Activation {
+    pub smtp: SmtpSettings,
+    pub webmail: Option<String>,
+    pub provider_ref: String,
+    pub activated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    CreateStarted,
+    Created,
+    CreateFailed,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CreateStarted => "create_started",
+            Self::Created => "created",
+            Self::CreateFailed => "create_failed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::CreateStarted, Self::Created, Self::CreateFailed]
+            .into_iter()
+            .find(|action| action.as_str() == raw)
+    }
+
+    /// The seed's `status` column: how the attempt stands after this entry.
+    pub fn status(self) -> &'static str {
+        match self {
+            Self::CreateStarted => "pending",
+            Self::Created => "success",
+            Self::CreateFailed => "failed",
+        }
+    }
+}
+
+/// One line of a user's audit trail (the seed's `email_provisioning_logs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub at: DateTime<Utc>,
+    pub request_id: String,
+    pub action: AuditAction,
+    pub address: EmailAddress,
+    pub provider: String,
+    pub error: Option<String>,
+}
+
+/// A page of a user's accounts, in address order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub accounts: Vec<Account>,
+    /// The last address of this page when more follow.
+    pub next_after: Option<EmailAddress>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the address is already taken")]
+    AddressTaken,
+    #[error("the daily create limit is reached")]
+    QuotaExceeded,
+    #[error("the reservation is no longer held by this request")]
+    ReservationLost,
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+    #[error("the store failed")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// The claims among `addresses`, read in one round trip.
+    async fn claims(&self, addresses: &[EmailAddress]) -> Result<Vec<Claim>, StoreError>;
+
+    /// Atomically: count one create against the owner's daily quota, claim the
+    /// address (absent, or pending with an expired lease), write the account as
+    /// pending and audit `create_started`.
+    async fn reserve(&self, reservation: &Reservation) -> Result<(), StoreError>;
+
+    /// Atomically: claim and account become active, audit `created`.
+    /// `ReservationLost` if the claim is no longer this reservation's.
+    async fn activate(
+        &self,
+        reservation: &Reservation,
+        activation: &Activation,
+    ) -> Result<(), StoreError>;
+
+    /// Undo of `reserve`: release the claim (if still ours), mark the account
+    /// failed, refund the quota, audit `create_failed` with the error.
+    async fn release(
+        &self,
+        reservation: &Reservation,
+        error: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// The owner's listed accounts (not the failed ones) after `after`, at most `limit`.
+    async fn list_accounts(
+        &self,
+        owner: &UserId,
+        limit: u32,
+        after: Option<&EmailAddress>,
+    ) -> Result<Page, StoreError>;
+
+    /// The owner's audit trail, oldest first.
+    async fn audit_trail(&self, owner: &UserId) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+pub fn utc_day(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d").to_string()
+}

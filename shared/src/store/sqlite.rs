@@ -1,0 +1,547 @@
+//! The embedded store: one SQLite file shared by the function processes that
+//! `cargo lambda watch` runs. WAL mode lets readers run beside a writer;
+//! `BEGIN IMMEDIATE` plus a busy timeout serializes the writers, across
+//! processes as well as across tasks.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
+
+use super::{
+    AccountStore, Activation, AuditAction, AuditEntry, Claim, ClaimState, Page, Reservation,
+    StoreError,
+};
+use crate::domain::{Account, AccountStatus, DisplayName, EmailAddress, SmtpSettings, UserId};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS claims (
+    address          TEXT PRIMARY KEY,
+    owner            TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    lease_expires_ms INTEGER NOT NULL,
+    request_id       TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS accounts (
+    owner             TEXT NOT NULL,
+    address           TEXT NOT NULL,
+    display_name      TEXT NOT NULL,
+    provider          TEXT NOT NULL,
+    provider_ref      TEXT,
+    status            TEXT NOT NULL,
+    smtp_server       TEXT,
+    smtp_port         INTEGER,
+    smtp_username     TEXT,
+    webmail           TEXT,
+    created_at        TEXT NOT NULL,
+    updated_at        TEXT NOT NULL,
+    emails_sent_today INTEGER NOT NULL DEFAULT 0,
+    emails_sent_month INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (owner, address)
+);
+CREATE TABLE IF NOT EXISTS create_quota (
+    owner TEXT NOT NULL,
+    day   TEXT NOT NULL,
+    used  INTEGER NOT NULL,
+    PRIMARY KEY (owner, day)
+);
+CREATE TABLE IF NOT EXISTS audit_log (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    owner      TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    action     TEXT NOT NULL,
+    address    TEXT NOT NULL,
+    provider   TEXT NOT NULL,
+    error      TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_log_by_owner ON audit_log (owner, id);
+";
+
+pub struct SqliteStore {
+    connection: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and its tables.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder).map_err(backend)?;
+        }
+        let mut connection = Connection::open(path).map_err(backend)?;
+        connection
+            .busy_timeout(Duration::from_secs(10))
+            .map_err(backend)?;
+        connection
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(backend)?;
+        connection
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(backend)?;
+        let tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        tx.execute_batch(SCHEMA).map_err(backend)?;
+        tx.commit().map_err(backend)?;
+        Ok(Self {
+            connection: Arc::new(Mutex::new(connection)),
+        })
+    }
+
+    /// Runs blocking SQLite work off the async threads.
+    async fn with_connection<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let connection = Arc::clone(&self.connection);
+        tokio::task::spawn_blocking(move || {
+            let mut connection = connection.lock().unwrap_or_else(PoisonError::into_inner);
+            work(&mut connection)
+        })
+        .await
+        .map_err(backend)?
+    }
+
+    async fn in_transaction<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.with_connection(move |connection| {
+            let tx = connection
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            let value = work(&tx)?;
+            tx.commit().map_err(backend)?;
+            Ok(value)
+        })
+        .await
+    }
+}
+
+fn backend(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Backend(Box::new(error))
+}
+
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn parse_timestamp(raw: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(raw)
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|_| StoreError::Corrupt(format!("bad timestamp {raw:?}")))
+}
+
+fn corrupt(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(error.to_string())
+}
+
+fn audit(
+    tx: &Transaction<'_>,
+    reservation: &Reservation,
+    action: AuditAction,
+    at: DateTime<Utc>,
+    error: Option<&str>,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO audit_log (owner, at, request_id, action, address, provider, error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            reservation.owner.as_str(),
+            timestamp(at),
+            reservation.request_id,
+            action.as_str(),
+            reservation.address.to_string(),
+            reservation.provider,
+            error,
+        ],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+fn claim_from_row(row: &Row<'_>) -> rusqlite::Result<(String, String, String, i64)> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+}
+
+fn claim_state(raw: &str) -> Result<ClaimState, StoreError> {
+    match raw {
+        "pending" => Ok(ClaimState::Pending),
+        "active" => Ok(ClaimState::Active),
+        other => Err(corrupt(format!("bad claim state {other:?}"))),
+    }
+}
+
+fn lease_time(millis: i64) -> Result<DateTime<Utc>, StoreError> {
+    Utc.timestamp_millis_opt(millis)
+        .single()
+        .ok_or_else(|| corrupt(format!("bad lease time {millis}")))
+}
+
+const ACCOUNT_COLUMNS: &str = "owner, address, display_name, provider, status, smtp_server, \
+    smtp_port, smtp_username, webmail, created_at, emails_sent_today, emails_sent_month";
+
+struct AccountRow {
+    owner: String,
+    address: String,
+    display_name: String,
+    provider: String,
+    status: String,
+    smtp_server: Option<String>,
+    smtp_port: Option<u16>,
+    smtp_username: Option<String>,
+    webmail: Option<String>,
+    created_at: String,
+    emails_sent_today: u32,
+    emails_sent_month: u32,
+}
+
+impl AccountRow {
+    fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            owner: row.get(0)?,
+            address: row.get(1)?,
+            display_name: row.get(2)?,
+            provider: row.get(3)?,
+            status: row.get(4)?,
+            smtp_server: row.get(5)?,
+            smtp_port: row.get(6)?,
+            smtp_username: row.get(7)?,
+            webmail: row.get(8)?,
+            created_at: row.get(9)?,
+            emails_sent_today: row.get(10)?,
+            emails_sent_month: row.get(11)?,
+        })
+    }
+
+    fn into_account(self) -> Result<Account, StoreError> {
+        let address = EmailAddress::parse(&self.address).map_err(corrupt)?;
+        let smtp = match (self.smtp_server, self.smtp_port, self.smtp_username) {
+            (Some(server), Some(port), Some(username)) => Some(SmtpSettings {
+                server,
+                port,
+                username,
+            }),
+            _ => None,
+        };
+        Ok(Account {
+            owner: UserId::parse(&self.owner).map_err(corrupt)?,
+            display_name: DisplayName::parse(Some(&self.display_name), address.username())
+                .map_err(corrupt)?,
+            address,
+            provider: self.provider,
+            status: AccountStatus::parse(&self.status)
+                .ok_or_else(|| corrupt(format!("bad account status {:?}", self.status)))?,
+            smtp,
+            webmail: self.webmail,
+            created_at: parse_timestamp(&self.created_at)?,
+            emails_sent_today: self.emails_sent_today,
+            emails_sent_month: self.emails_sent_month,
+        })
+    }
+}
+
+#[async_trait]
+impl AccountStore for SqliteStore {
+    async fn claims(&self, addresses: &[EmailAddress]) -> Result<Vec<Claim>, StoreError> {
+        let keys: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+        let rows = self
+            .with_connection(move |connection| {
+                let placeholders = vec!["?"; keys.len()].join(",");
+                let mut statement = connection
+                    .prepare(&format!(
+                        "SELECT address, owner, state, lease_expires_ms FROM claims WHERE address IN ({placeholders})"
+                    ))
+                    .map_err(backend)?;
+                let rows = statement
+                    .query_map(rusqlite::params_from_iter(keys.iter()), claim_from_row)
+                    .map_err(backend)?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                    .map_err(backend)?;
+                Ok(rows)
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(address, owner, state, lease)| {
+                Ok(Claim {
+                    address: EmailAddress::parse(&address).map_err(corrupt)?,
+                    owner: UserId::parse(&owner).map_err(corrupt)?,
+                    state: claim_state(&state)?,
+                    lease_expires_at: lease_time(lease)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn reserve(&self, reservation: &Reservation) -> Result<(), StoreError> {
+        let reservation = reservation.clone();
+        self.in_transaction(move |tx| {
+            let address = reservation.address.to_string();
+            let owner = reservation.owner.as_str();
+            let existing = tx
+                .query_row(
+                    "SELECT state, lease_expires_ms FROM claims WHERE address = ?1",
+                    [&address],
+                    |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)),
+                )
+                .optional()
+                .map_err(backend)?;
+            if let Some((state, lease)) = existing {
+                let held = claim_state(&state)? == ClaimState::Active
+                    || lease > reservation.reserved_at.timestamp_millis();
+                if held {
+                    return Err(StoreError::AddressTaken);
+                }
+                // The previous create of this address stalled past its lease.
+                tx.execute(
+                    "UPDATE accounts SET status = 'failed', updated_at = ?2
+                     WHERE address = ?1 AND status = 'pending'",
+                    params![address, timestamp(reservation.reserved_at)],
+                )
+                .map_err(backend)?;
+            }
+
+            let day = reservation.quota_day();
+            let used: u32 = tx
+                .query_row(
+                    "SELECT used FROM create_quota WHERE owner = ?1 AND day = ?2",
+                    params![owner, day],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(backend)?
+                .unwrap_or(0);
+            if used >= reservation.daily_limit {
+                return Err(StoreError::QuotaExceeded);
+            }
+            tx.execute(
+                "INSERT INTO create_quota (owner, day, used) VALUES (?1, ?2, 1)
+                 ON CONFLICT (owner, day) DO UPDATE SET used = used + 1",
+                params![owner, day],
+            )
+            .map_err(backend)?;
+
+            tx.execute(
+                "INSERT OR REPLACE INTO claims (address, owner, state, lease_expires_ms, request_id)
+                 VALUES (?1, ?2, 'pending', ?3, ?4)",
+                params![
+                    address,
+                    owner,
+                    reservation.lease_expires_at.timestamp_millis(),
+                    reservation.request_id
+                ],
+            )
+            .map_err(backend)?;
+            let now = timestamp(reservation.reserved_at);
+            tx.execute(
+                "INSERT OR REPLACE INTO accounts (owner, address, display_name, provider, status,
+                     created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
+                params![
+                    owner,
+                    address,
+                    reservation.display_name.as_str(),
+                    reservation.provider,
+                    now
+                ],
+            )
+            .map_err(backend)?;
+            audit(
+                tx,
+                &reservation,
+                AuditAction::CreateStarted,
+                reservation.reserved_at,
+                None,
+            )
+        })
+        .await
+    }
+
+    async fn activate(
+        &self,
+        reservation: &Reservation,
+        activation: &Activation,
+    ) -> Result<(), StoreError> {
+        let reservation = reservation.clone();
+        let activation = activation.clone();
+        self.in_transaction(move |tx| {
+            let address = reservation.address.to_string();
+            let claimed = tx
+                .execute(
+                    "UPDATE claims SET state = 'active'
+                     WHERE address = ?1 AND request_id = ?2 AND state = 'pending'",
+                    params![address, reservation.request_id],
+                )
+                .map_err(backend)?;
+            if claimed != 1 {
+                return Err(StoreError::ReservationLost);
+            }
+            tx.execute(
+                "UPDATE accounts SET status = 'active', provider_ref = ?3, smtp_server = ?4,
+                     smtp_port = ?5, smtp_username = ?6, webmail = ?7, updated_at = ?8
+                 WHERE owner = ?1 AND address = ?2",
+                params![
+                    reservation.owner.as_str(),
+                    address,
+                    activation.provider_ref,
+                    activation.smtp.server,
+                    activation.smtp.port,
+                    activation.smtp.username,
+                    activation.webmail,
+                    timestamp(activation.activated_at)
+                ],
+            )
+            .map_err(backend)?;
+            audit(
+                tx,
+                &reservation,
+                AuditAction::Created,
+                activation.activated_at,
+                None,
+            )
+        })
+        .await
+    }
+
+    async fn release(
+        &self,
+        reservation: &Reservation,
+        error: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let reservation = reservation.clone();
+        let error = error.to_string();
+        self.in_transaction(move |tx| {
+            let address = reservation.address.to_string();
+            let owner = reservation.owner.as_str();
+            tx.execute(
+                "DELETE FROM claims WHERE address = ?1 AND request_id = ?2",
+                params![address, reservation.request_id],
+            )
+            .map_err(backend)?;
+            tx.execute(
+                "UPDATE accounts SET status = 'failed', updated_at = ?3
+                 WHERE owner = ?1 AND address = ?2 AND status = 'pending'",
+                params![owner, address, timestamp(at)],
+            )
+            .map_err(backend)?;
+            tx.execute(
+                "UPDATE create_quota SET used = used - 1 WHERE owner = ?1 AND day = ?2 AND used > 0",
+                params![owner, reservation.quota_day()],
+            )
+            .map_err(backend)?;
+            audit(tx, &reservation, AuditAction::CreateFailed, at, Some(&error))
+        })
+        .await
+    }
+
+    async fn list_accounts(
+        &self,
+        owner: &UserId,
+        limit: u32,
+        after: Option<&EmailAddress>,
+    ) -> Result<Page, StoreError> {
+        let owner = owner.as_str().to_string();
+        let after = after.map(ToString::to_string).unwrap_or_default();
+        let rows = self
+            .with_connection(move |connection| {
+                let mut statement = connection
+                    .prepare(&format!(
+                        "SELECT {ACCOUNT_COLUMNS} FROM accounts
+                         WHERE owner = ?1 AND status != 'failed' AND address > ?2
+                         ORDER BY address LIMIT ?3"
+                    ))
+                    .map_err(backend)?;
+                let rows = statement
+                    .query_map(
+                        params![owner, after, i64::from(limit) + 1],
+                        AccountRow::read,
+                    )
+                    .map_err(backend)?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                    .map_err(backend)?;
+                Ok(rows)
+            })
+            .await?;
+        let mut accounts = rows
+            .into_iter()
+            .map(AccountRow::into_account)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_after = if accounts.len() > limit as usize {
+            accounts.truncate(limit as usize);
+            accounts.last().map(|account| account.address.clone())
+        } else {
+            None
+        };
+        Ok(Page {
+            accounts,
+            next_after,
+        })
+    }
+
+    async fn audit_trail(&self, owner: &UserId) -> Result<Vec<AuditEntry>, StoreError> {
+        let owner = owner.as_str().to_string();
+        let rows = self
+            .with_connection(move |connection| {
+                let mut statement = connection
+                    .prepare(
+                        "SELECT at, request_id, action, address, provider, error
+                         FROM audit_log WHERE owner = ?1 ORDER BY id",
+                    )
+                    .map_err(backend)?;
+                let rows = statement
+                    .query_map([owner], |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, String>(2)?,
+                            row.get::<_, String>(3)?,
+                            row.get::<_, String>(4)?,
+                            row.get::<_, Option<String>>(5)?,
+                        ))
+                    })
+                    .map_err(backend)?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                    .map_err(backend)?;
+                Ok(rows)
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(at, request_id, action, address, provider, error)| {
+                Ok(AuditEntry {
+                    at: parse_timestamp(&at)?,
+                    request_id,
+                    action: AuditAction::parse(&action)
+                        .ok_or_else(|| corrupt(format!("bad audit action {action:?}")))?,
+                    address: EmailAddress::parse(&address).map_err(corrupt)?,
+                    provider,
+                    error,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::utc_day;
+
+    #[test]
+    fn creates_its_folder_and_reopens_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/store.sqlite3");
+        SqliteStore::open(&path).unwrap();
+        SqliteStore::open(&path).unwrap();
+        assert!(path.exists());
+        assert_eq!(
+            utc_day(Utc.with_ymd_and_hms(2026, 1, 2, 23, 59, 59).unwrap()),
+            "2026-01-02"
+        );
+    }
+}

@@ -1,1 +1,47 @@
+//! Shared pieces of the integration tests: API Gateway events from `events/`,
+//! an adjustable clock, providers that fail on purpose, and the store
+//! conformance suite that every `AccountStore` must pass.
 
+pub mod conformance;
+pub mod events;
+pub mod fakes;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use provisioning::config::AuthMode;
+use provisioning::domain::{DomainName, ReservedNames, Username};
+use provisioning::providers::MailProvider;
+use provisioning::service::{Policy, Provisioning};
+use provisioning::store::{AccountStore, SqliteStore};
+use provisioning::App;
+
+pub use fakes::TestClock;
+
+pub const DOMAIN: &str = "example.com";
+
+pub fn policy(daily_create_limit: u32) -> Policy {
+    Policy {
+        domain: DomainName::parse(DOMAIN).unwrap(),
+        reserved: ReservedNames::with_extra([Username::parse("ceo").unwrap()]),
+        daily_create_limit,
+    }
+}
+
+pub fn app(
+    store: Arc<dyn AccountStore>,
+    provider: Arc<dyn MailProvider>,
+    clock: Arc<TestClock>,
+    daily_create_limit: u32,
+    auth_mode: AuthMode,
+) -> App {
+    App::new(
+        Provisioning::new(store, provider, clock, policy(daily_create_limit)),
+        auth_mode,
+    )
+}
+
+/// A new handle on the SQLite file at `path`, as another function process would open it.
+pub fn sqlite_at(path: &Path) -> Arc<dyn AccountStore> {
+    Arc::new(SqliteStore::open(path).expect("open the SQLite store"))
+}

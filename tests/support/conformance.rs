@@ -1,0 +1,408 @@
+//! What every `AccountStore` must do, whatever it stores into. A backend's
+//! test file runs all of it with `store_conformance_tests!(harness)`.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use provisioning::domain::{AccountStatus, DisplayName, EmailAddress, SmtpSettings, UserId};
+use provisioning::service::CREATE_LEASE;
+use provisioning::store::{
+    AccountStore, Activation, AuditAction, ClaimState, Reservation, StoreError,
+};
+
+/// A fresh, empty backing store; `handle` opens one more client on it, as
+/// another function process would.
+#[async_trait]
+pub trait StoreHarness: Send + Sync {
+    async fn handle(&self) -> Arc<dyn AccountStore>;
+}
+
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($harness:expr) => {
+        $crate::store_conformance_tests!(@cases $harness;
+            a_claim_is_unique,
+            an_expired_pending_claim_can_be_taken_over,
+            lists_are_isolated_between_users,
+            the_daily_quota_counts_per_user_and_day,
+            pages_cover_every_account_once_in_order,
+            a_release_frees_the_address_and_hides_the_account,
+            an_activated_account_is_listed_with_its_settings,
+            the_audit_trail_records_each_step,
+            twenty_concurrent_reservations_have_one_winner
+        );
+    };
+    (@cases $harness:expr; $($case:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                let harness = $harness;
+                $crate::conformance::$case(&harness).await;
+            }
+        )*
+    };
+}
+
+pub fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap()
+}
+
+pub fn address(username: &str) -> EmailAddress {
+    EmailAddress::parse(&format!("{username}@example.com")).unwrap()
+}
+
+pub fn user(id: &str) -> UserId {
+    UserId::parse(id).unwrap()
+}
+
+static REQUESTS: AtomicU64 = AtomicU64::new(0);
+
+pub fn reservation(owner: &str, username: &str, at: DateTime<Utc>, limit: u32) -> Reservation {
+    let address = address(username);
+    Reservation {
+        owner: user(owner),
+        display_name: DisplayName::default_for(address.username()),
+        address,
+        provider: "sandbox".into(),
+        request_id: format!("req-{}", REQUESTS.fetch_add(1, Ordering::Relaxed)),
+        reserved_at: at,
+        lease_expires_at: at + CREATE_LEASE,
+        daily_limit: limit,
+    }
+}
+
+pub fn activation(reservation: &Reservation) -> Activation {
+    Activation {
+        smtp: SmtpSettings {
+            server: "smtp.sandbox.invalid".into(),
+            port: 587,
+            username: reservation.address.to_string(),
+        },
+        webmail: Some("https://webmail.example.com".into()),
+        provider_ref: format!("sandbox:{}", reservation.address),
+        activated_at: reservation.reserved_at + Duration::seconds(2),
+    }
+}
+
+async fn create(store: &dyn AccountStore, owner: &str, username: &str) -> Reservation {
+    let reserved = reservation(owner, username, start(), 100);
+    store.reserve(&reserved).await.unwrap();
+    store
+        .activate(&reserved, &activation(&reserved))
+        .await
+        .unwrap();
+    reserved
+}
+
+async fn listed(store: &dyn AccountStore, owner: &str) -> Vec<String> {
+    let page = store.list_accounts(&user(owner), 100, None).await.unwrap();
+    page.accounts
+        .iter()
+        .map(|a| a.address.to_string())
+        .collect()
+}
+
+pub async fn a_claim_is_unique(harness: &dyn StoreHarness) {
+    let store = harness.handle().await;
+    let first = reservation("alice", "support", start(), 10);
+    store.reserve(&first).await.unwrap();
+    for owner in ["bob", "alice"] {
+        let again = store
+            .reserve(&reservation(owner, "support", start(), 10))
+            .await;
+        assert!(
+            matches!(again, Err(StoreError::AddressTaken)),
+            "{owner}: {again:?}"
+        );
+    }
+
+    let claims = store
+        .claims(&[address("support"), address("sales")])
+        .await
+        .unwrap();
+    assert_eq!(claims.len(), 1);
+    assert_eq!(claims[0].address, address("support"));
+    assert_eq!(claims[0].owner, user("alice"));
+    assert_eq!(claims[0].state, ClaimState::Pending);
+    assert!(claims[0].holds_address_at(start()));
+
+    store.activate(&first, &activation(&first)).await.unwrap();
+    let claims = store.claims(&[address("support")]).await.unwrap();
+    assert_eq!(claims[0].state, ClaimState::Active);
+    assert!(claims[0].holds_address_at(start() + Duration::days(365)));
+    let late = reservation("bob", "support", start() + Duration::days(365), 10);
+    assert!(matches!(
+        store.reserve(&late).await,
+        Err(StoreError::AddressTaken)
+    ));
+}
+
+pub async fn an_expired_pending_claim_can_be_taken_over(harness: &dyn StoreHarness) {
+    let store = harness.handle().await;
+    let stalled = reservation("alice", "support", start(), 10);
+    store.reserve(&stalled).await.unwrap();
+
+    let too_early = reservation(
+        "bob",
+        "support",
+        start() + CREATE_LEASE - Duration::seconds(1),
+        10,
+    );
+    assert!(matches!(
+        store.reserve(&too_early).await,
+        Err(StoreError::AddressTaken)
+    ));
+
+    let after_lease = reservation(
+        "bob",
+        "support",
+        start() + CREATE_LEASE + Duration::seconds(1),
+        10,
+    );
+    store.reserve(&after_lease).await.unwrap();
+    let lost = store.activate(&stalled, &activation(&stalled)).await;
+    assert!(matches!(lost, Err(StoreError::ReservationLost)), "{lost:?}");
+
+    let claims = store.claims(&[address("support")]).await.unwrap();
+    assert_eq!(claims[0].owner, user("bob"));
+    assert!(
+        listed(&*store, "alice").await.is_empty(),
+        "the stalled create is not listed"
+    );
+    assert_eq!(listed(&*store, "bob").await, ["support@example.com"]);
+}
+
+pub async fn lists_are_isolated_between_users(harness: &dyn StoreHarness) {
+    let store = harness.handle().await;
+    create(&*store, "alice", "support").await;
+    create(&*store, "alice", "contact").await;
+    create(&*store, "bob", "sales").await;
+    assert_eq!(
+        listed(&*store, "alice").await,
+        ["contact@example.com", "support@example.com"]
+    );
+    assert_eq!(listed(&*store, "bob").await, ["sales@example.com"]);
+    assert!(listed(&*store, "carol").await.is_empty());
+}
+
+pub async fn the_daily_quota_counts_per_user_and_day(harness: &dyn StoreHarness) {
+    let store = harness.handle().await;
+    let limit = 3;
+    let mut alices = Vec::new();
+    for name in ["a1", "a2"] {
+        let r = reservation("alice", name, start(), limit);
+        store.reserve(&r).await.unwrap();
+        alices.push(r);
+    }
+    create(&*store, "bob", "taken").await;
+    let refused = store
+        .reserve(&reservation("alice", "taken", start(), limit))
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::AddressTaken)),
+        "{refused:?}"
+    );
+    // A refused address did not use up quota: a third create still fits.
+    store
+        .reserve(&reservation("alice", "a3", start(), limit))
+        .await
+        .unwrap();
+
+    let over = store
+        .reserve(&reservation("alice", "a4", start(), limit))
+        .await;
+    assert!(matches!(over, Err(StoreError::QuotaExceeded)), "{over:?}");
+    let claims = store.claims(&[address("a4")]).await.unwrap();
+    assert!(claims.is_empty(), "a refused reservation claims nothing");
+    store
+        .reserve(&reservation("bob", "b1", start(), limit))
+        .await
+        .unwrap();
+
+    store
+        .release(&alices[0], "provider refused", start())
+        .await
+        .unwrap();
+    store
+        .reserve(&reservation("alice", "a4", start(), limit))
+        .await
+        .unwrap();
+    let over = store
+        .reserve(&reservation("alice", "a5", start(), limit))
+        .await;
+    assert!(matches!(over, Err(StoreError::QuotaExceeded)), "{over:?}");
+
+    let tomorrow = start() + Duration::days(1);
+    store
+        .reserve(&reservation("alice", "a5", tomorrow, limit))
+        .await
+        .unwrap();
+}
+
+pub async fn pages_cover_every_account_once_in_order(harness: &dyn StoreHarness) {
+    let store = harness.handle().await;
+    let names = ["g", "c", "e", "a", "f", "b", "d"];
+    for name in names {
+        create(&*store, "alice", name).await;
+    }
+    create(&*store, "bob", "bobs").await;
+
+    let mut seen = Vec::new();
+    let mut sizes = Vec::new();
+    let mut after: Option<EmailAddress> = None;
+    loop {
+        let page = store
+            .list_accounts(&user("alice"), 3, after.as_ref())
+            .await
+            .unwrap();
+        sizes.push(page.accounts.len());
+        seen.extend(page.accounts.iter().map(|a| a.address.to_string()));
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(sizes, [3, 3, 1]);
+    let expected: Vec<String> = names
+        .iter()
+        .map(|n| address(n).to_string())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(seen, expected);
+
+    let whole = store.list_accounts(&user("alice"), 7, None).await.unwrap();
+    assert_eq!(whole.accounts.len(), 7);
+    assert_eq!(whole.next_after, None);
+}
+
+pub async fn a_release_frees_the_address_and_hides_the_account(harness: &dyn StoreHarness) {
+    let store = harness.handle().await;
+    let failed = reservation("alice", "support", start(), 10);
+    store.reserve(&failed).await.unwrap();
+    assert_eq!(
+        listed(&*store, "alice").await,
+        ["support@example.com"],
+        "pending is listed"
+    );
+    store
+        .release(&failed, "provider refused: domain not verified", start())
+        .await
+        .unwrap();
+
+    assert!(store
+        .claims(&[address("support")])
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(listed(&*store, "alice").await.is_empty());
+    store
+        .reserve(&reservation("bob", "support", start(), 10))
+        .await
+        .unwrap();
+}
+
+pub async fn an_activated_account_is_listed_with_its_settings(harness: &dyn StoreHarness) {
+    let store = harness.handle().await;
+    let pending = reservation("alice", "support", start(), 10);
+    store.reserve(&pending).await.unwrap();
+    let page = store.list_accounts(&user("alice"), 10, None).await.unwrap();
+    assert_eq!(page.accounts[0].status, AccountStatus::Pending);
+    assert_eq!(page.accounts[0].smtp, None);
+
+    let settings = activation(&pending);
+    store.activate(&pending, &settings).await.unwrap();
+    let account = &store
+        .list_accounts(&user("alice"), 10, None)
+        .await
+        .unwrap()
+        .accounts[0];
+    assert_eq!(account.owner, user("alice"));
+    assert_eq!(account.status, AccountStatus::Active);
+    assert_eq!(account.smtp.as_ref(), Some(&settings.smtp));
+    assert_eq!(account.webmail, settings.webmail);
+    assert_eq!(account.display_name.as_str(), "Support");
+    assert_eq!(account.provider, "sandbox");
+    assert_eq!(account.created_at, start());
+    assert_eq!(
+        (account.emails_sent_today, account.emails_sent_month),
+        (0, 0)
+    );
+}
+
+pub async fn the_audit_trail_records_each_step(harness: &dyn StoreHarness) {
+    let store = harness.handle().await;
+    let created = create(&*store, "alice", "support").await;
+    let failed = reservation("alice", "sales", start() + Duration::seconds(5), 10);
+    store.reserve(&failed).await.unwrap();
+    store
+        .release(&failed, "provider is down", start() + Duration::seconds(6))
+        .await
+        .unwrap();
+
+    let trail = store.audit_trail(&user("alice")).await.unwrap();
+    let actions: Vec<(AuditAction, String, String)> = trail
+        .iter()
+        .map(|e| (e.action, e.address.to_string(), e.request_id.clone()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            (
+                AuditAction::CreateStarted,
+                "support@example.com".into(),
+                created.request_id.clone()
+            ),
+            (
+                AuditAction::Created,
+                "support@example.com".into(),
+                created.request_id.clone()
+            ),
+            (
+                AuditAction::CreateStarted,
+                "sales@example.com".into(),
+                failed.request_id.clone()
+            ),
+            (
+                AuditAction::CreateFailed,
+                "sales@example.com".into(),
+                failed.request_id.clone()
+            ),
+        ]
+    );
+    assert!(trail.iter().all(|e| e.provider == "sandbox"));
+    assert_eq!(trail[3].error.as_deref(), Some("provider is down"));
+    assert_eq!(trail[3].action.status(), "failed");
+    assert!(store.audit_trail(&user("bob")).await.unwrap().is_empty());
+}
+
+pub async fn twenty_concurrent_reservations_have_one_winner(harness: &dyn StoreHarness) {
+    let mut tasks = Vec::new();
+    for n in 0..20 {
+        let store = harness.handle().await;
+        tasks.push(tokio::spawn(async move {
+            store
+                .reserve(&reservation(&format!("user-{n}"), "support", start(), 10))
+                .await
+        }));
+    }
+    let mut won = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => won += 1,
+            Err(StoreError::AddressTaken) => {}
+            Err(other) => panic!("a losing reservation must be AddressTaken, got {other:?}"),
+        }
+    }
+    assert_eq!(won, 1);
+    let claims = harness
+        .handle()
+        .await
+        .claims(&[address("support")])
+        .await
+        .unwrap();
+    assert_eq!(claims.len(), 1);
+}

@@ -1,0 +1,95 @@
+//! The API Gateway v2 events in `events/`, the same files that
+//! `cargo lambda invoke --data-file` sends, adjusted per test.
+
+use std::path::PathBuf;
+
+use lambda_http::{Body, Request, Response};
+use serde_json::Value;
+
+pub fn events_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
+}
+
+/// An event from `events/<name>.json`, to adjust and turn into a request.
+pub struct Event(pub Value);
+
+impl Event {
+    pub fn load(name: &str) -> Self {
+        let path = events_dir().join(format!("{name}.json"));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        Self(serde_json::from_str(&text).unwrap())
+    }
+
+    pub fn body(mut self, body: &str) -> Self {
+        self.0["body"] = Value::String(body.into());
+        self
+    }
+
+    pub fn json(self, body: Value) -> Self {
+        self.body(&body.to_string())
+    }
+
+    /// The verified `sub` claim, as API Gateway's JWT authorizer passes it.
+    pub fn user(mut self, sub: &str) -> Self {
+        self.0["requestContext"]["authorizer"] =
+            serde_json::json!({ "jwt": { "claims": { "sub": sub } } });
+        self
+    }
+
+    pub fn anonymous(mut self) -> Self {
+        if let Some(context) = self.0["requestContext"].as_object_mut() {
+            context.remove("authorizer");
+        }
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.0["headers"][name] = Value::String(value.into());
+        self
+    }
+
+    pub fn without_header(mut self, name: &str) -> Self {
+        if let Some(headers) = self.0["headers"].as_object_mut() {
+            headers.remove(name);
+        }
+        self
+    }
+
+    pub fn method(mut self, method: &str) -> Self {
+        self.0["requestContext"]["http"]["method"] = Value::String(method.into());
+        self
+    }
+
+    pub fn query(mut self, pairs: &[(&str, &str)]) -> Self {
+        let map: serde_json::Map<String, Value> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+            .collect();
+        self.0["rawQueryString"] = Value::String(
+            pairs
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("&"),
+        );
+        self.0["queryStringParameters"] = Value::Object(map);
+        self
+    }
+
+    pub fn request(&self) -> Request {
+        lambda_http::request::from_str(&self.0.to_string()).expect("a valid API Gateway v2 event")
+    }
+}
+
+/// A response's status and JSON body (`Value::Null` when empty).
+pub fn read(response: Response<Body>) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body = response.body();
+    let value = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(body).expect("every response body is JSON")
+    };
+    (status, value)
+}

@@ -1,0 +1,22 @@
+# Sourced by the other scripts: installs the Python-packaged tools listed in
+# scripts/requirements-dev.txt into a virtualenv of their own (keyed by that
+# file's content, outside the clone so every clone reuses it) and puts it
+# first on PATH, so nothing depends on pyenv shims or a system pip.
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+requirements="$repo_root/scripts/requirements-dev.txt"
+tools_key=$(sha256sum "$requirements" | cut -c1-12)
+tools_venv="${EMAIL_PROVISIONING_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/email-provisioning/tools-$tools_key}"
+
+if [ ! -x "$tools_venv/bin/cargo-lambda" ]; then
+  echo "Installing the development tools into $tools_venv (once)..." >&2
+  python3 -m venv "$tools_venv"
+  "$tools_venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+  "$tools_venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+fi
+export PATH="$tools_venv/bin:$PATH"
+
+if command -v rustup >/dev/null 2>&1; then
+  rustup component add rustfmt clippy >/dev/null 2>&1 ||
+    echo "warning: could not add the rustfmt/clippy components with rustup" >&2
+fi

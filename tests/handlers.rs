@@ -51,17 +51,34 @@ async fn check(app: &App, user: &str, username: &str) -> (u16, Value) {
     let event = Event::load("check-availability")
         .user(user)
         .json(json!({ "username": username }));
-    read(check_availability(app, event.request()).await.unwrap())
+    send(app, Route::Check, &event).await
 }
 
 async fn create_as(app: &App, user: &str, body: Value) -> (u16, Value) {
     let event = Event::load("create").user(user).json(body);
-    read(create(app, event.request()).await.unwrap())
+    send(app, Route::Create, &event).await
 }
 
 async fn list(app: &App, user: &str, query: &[(&str, &str)]) -> (u16, Value) {
     let event = Event::load("my-accounts").user(user).query(query);
-    read(list_or_health(app, event.request()).await.unwrap())
+    send(app, Route::List, &event).await
+}
+
+#[derive(Clone, Copy)]
+enum Route {
+    Check,
+    Create,
+    List,
+}
+
+async fn send(app: &App, route: Route, event: &Event) -> (u16, Value) {
+    let request = event.request();
+    let response = match route {
+        Route::Check => check_availability(app, request).await,
+        Route::Create => create(app, request).await,
+        Route::List => list_or_health(app, request).await,
+    };
+    read(response.unwrap())
 }
 
 fn assert_error(response: &(u16, Value), status: u16, code: &str) {
@@ -93,62 +110,38 @@ fn addresses(values: &Value) -> Vec<String> {
 async fn the_event_files_drive_the_handlers_as_written() {
     let world = World::new();
     let app = world.app();
-    let (status, body) = read(
-        check_availability(&app, Event::load("check-availability").request())
-            .await
-            .unwrap(),
-    );
+    let (status, body) = send(&app, Route::Check, &Event::load("check-availability")).await;
     assert_eq!(status, 200);
     assert_eq!(
         body,
         json!({ "available": true, "email": "support@example.com", "suggestions": [] })
     );
 
-    let (status, body) = read(create(&app, Event::load("create").request()).await.unwrap());
+    let (status, body) = send(&app, Route::Create, &Event::load("create")).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["display_name"], "Support Team");
 
-    let (status, body) = read(
-        list_or_health(&app, Event::load("my-accounts").request())
-            .await
-            .unwrap(),
-    );
+    let (status, body) = send(&app, Route::List, &Event::load("my-accounts")).await;
     assert_eq!(status, 200);
     assert_eq!(body["accounts"][0]["email"], "support@example.com");
 
-    let (status, body) = read(
-        list_or_health(&app, Event::load("health").request())
-            .await
-            .unwrap(),
-    );
+    let (status, body) = send(&app, Route::List, &Event::load("health")).await;
     assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
     assert!(body["version"].is_string());
 
-    let invalid = read(
-        check_availability(&app, Event::load("check-invalid-username").request())
-            .await
-            .unwrap(),
-    );
+    let invalid = send(&app, Route::Check, &Event::load("check-invalid-username")).await;
     assert_error(&invalid, 422, "invalid_username");
     assert!(invalid.1["error"]["message"]
         .as_str()
         .unwrap()
         .contains('+'));
     assert_error(
-        &read(
-            create(&app, Event::load("create-malformed-json").request())
-                .await
-                .unwrap(),
-        ),
+        &send(&app, Route::Create, &Event::load("create-malformed-json")).await,
         400,
         "malformed_json",
     );
     assert_error(
-        &read(
-            create(&app, Event::load("create-without-identity").request())
-                .await
-                .unwrap(),
-        ),
+        &send(&app, Route::Create, &Event::load("create-without-identity")).await,
         401,
         "unauthorized",
     );
@@ -355,11 +348,11 @@ async fn malformed_requests_are_400_or_413_never_500() {
         (base().method("GET"), 405, "method_not_allowed"),
     ];
     for (event, status, code) in cases {
-        let response = read(create(&app, event.request()).await.unwrap());
+        let response = send(&app, Route::Create, &event).await;
         assert_error(&response, status, code);
     }
     let charset = base().header("content-type", "Application/JSON; charset=utf-8");
-    assert_eq!(read(create(&app, charset.request()).await.unwrap()).0, 201);
+    assert_eq!(send(&app, Route::Create, &charset).await.0, 201);
 }
 
 #[tokio::test]
@@ -374,41 +367,30 @@ async fn identity_comes_only_from_verified_claims_unless_local_mode() {
     };
 
     assert_error(
-        &read(create(&jwt, with_header().request()).await.unwrap()),
+        &send(&jwt, Route::Create, &with_header()).await,
         401,
         "unauthorized",
     );
     let anonymous_check = Event::load("check-availability").anonymous();
     assert_error(
-        &read(
-            check_availability(&jwt, anonymous_check.request())
-                .await
-                .unwrap(),
-        ),
+        &send(&jwt, Route::Check, &anonymous_check).await,
         401,
         "unauthorized",
     );
     let anonymous_list = Event::load("my-accounts").anonymous();
     assert_error(
-        &read(
-            list_or_health(&jwt, anonymous_list.request())
-                .await
-                .unwrap(),
-        ),
+        &send(&jwt, Route::List, &anonymous_list).await,
         401,
         "unauthorized",
     );
     let blank = Event::load("create").user(" ");
     assert_error(
-        &read(create(&jwt, blank.request()).await.unwrap()),
+        &send(&jwt, Route::Create, &blank).await,
         401,
         "unauthorized",
     );
 
-    assert_eq!(
-        read(create(&local, with_header().request()).await.unwrap()).0,
-        201
-    );
+    assert_eq!(send(&local, Route::Create, &with_header()).await.0, 201);
     assert_eq!(
         list(&jwt, "mallory", &[]).await.1["accounts"]
             .as_array()
@@ -421,7 +403,7 @@ async fn identity_comes_only_from_verified_claims_unless_local_mode() {
         .user("alice")
         .header("x-user-id", "mallory")
         .json(json!({ "username": "sales" }));
-    assert_eq!(read(create(&local, both.request()).await.unwrap()).0, 201);
+    assert_eq!(send(&local, Route::Create, &both).await.0, 201);
     assert_eq!(
         list(&jwt, "alice", &[]).await.1["accounts"][0]["email"],
         "sales@example.com"

@@ -1,5 +1,5 @@
 use std::collections::HashSet;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 
@@ -19,10 +19,13 @@ pub const SANDBOX_SMTP_SERVER: &str = "smtp.sandbox.invalid";
 impl SandboxProvider {
     /// The resources this process provisioned and has not removed.
     pub fn provisioned(&self) -> HashSet<String> {
+        self.resources().clone()
+    }
+
+    fn resources(&self) -> MutexGuard<'_, HashSet<String>> {
         self.provisioned
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -42,10 +45,7 @@ impl MailProvider for SandboxProvider {
             message: format!("no randomness for a password: {error}"),
         })?;
         let provider_ref = format!("sandbox:{address}");
-        self.provisioned
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(provider_ref.clone());
+        self.resources().insert(provider_ref.clone());
         Ok(ProvisionedAccount {
             smtp: SmtpSettings {
                 server: SANDBOX_SMTP_SERVER.into(),
@@ -59,10 +59,7 @@ impl MailProvider for SandboxProvider {
     }
 
     async fn deprovision(&self, provider_ref: &str) -> Result<(), ProviderError> {
-        self.provisioned
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(provider_ref);
+        self.resources().remove(provider_ref);
         Ok(())
     }
 }

@@ -127,6 +127,22 @@ fn backend(error: impl std::error::Error + Send + Sync + 'static) -> StoreError 
     StoreError::Backend(Box::new(error))
 }
 
+/// All rows of a query, each read by `read`.
+fn select<T>(
+    connection: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    read: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, StoreError> {
+    let mut statement = connection.prepare(sql).map_err(backend)?;
+    let rows = statement
+        .query_map(params, read)
+        .map_err(backend)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(backend)?;
+    Ok(rows)
+}
+
 fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
@@ -253,17 +269,14 @@ impl AccountStore for SqliteStore {
         let rows = self
             .with_connection(move |connection| {
                 let placeholders = vec!["?"; keys.len()].join(",");
-                let mut statement = connection
-                    .prepare(&format!(
+                select(
+                    connection,
+                    &format!(
                         "SELECT address, owner, state, lease_expires_ms FROM claims WHERE address IN ({placeholders})"
-                    ))
-                    .map_err(backend)?;
-                let rows = statement
-                    .query_map(rusqlite::params_from_iter(keys.iter()), claim_from_row)
-                    .map_err(backend)?
-                    .collect::<rusqlite::Result<Vec<_>>>()
-                    .map_err(backend)?;
-                Ok(rows)
+                    ),
+                    rusqlite::params_from_iter(keys.iter()),
+                    claim_from_row,
+                )
             })
             .await?;
         rows.into_iter()
@@ -450,22 +463,16 @@ impl AccountStore for SqliteStore {
         let after = after.map(ToString::to_string).unwrap_or_default();
         let rows = self
             .with_connection(move |connection| {
-                let mut statement = connection
-                    .prepare(&format!(
+                select(
+                    connection,
+                    &format!(
                         "SELECT {ACCOUNT_COLUMNS} FROM accounts
                          WHERE owner = ?1 AND status != 'failed' AND address > ?2
                          ORDER BY address LIMIT ?3"
-                    ))
-                    .map_err(backend)?;
-                let rows = statement
-                    .query_map(
-                        params![owner, after, i64::from(limit) + 1],
-                        AccountRow::read,
-                    )
-                    .map_err(backend)?
-                    .collect::<rusqlite::Result<Vec<_>>>()
-                    .map_err(backend)?;
-                Ok(rows)
+                    ),
+                    params![owner, after, i64::from(limit) + 1],
+                    AccountRow::read,
+                )
             })
             .await?;
         let mut accounts = rows
@@ -488,14 +495,12 @@ impl AccountStore for SqliteStore {
         let owner = owner.as_str().to_string();
         let rows = self
             .with_connection(move |connection| {
-                let mut statement = connection
-                    .prepare(
-                        "SELECT at, request_id, action, address, provider, error
-                         FROM audit_log WHERE owner = ?1 ORDER BY id",
-                    )
-                    .map_err(backend)?;
-                let rows = statement
-                    .query_map([owner], |row| {
+                select(
+                    connection,
+                    "SELECT at, request_id, action, address, provider, error
+                     FROM audit_log WHERE owner = ?1 ORDER BY id",
+                    [owner],
+                    |row| {
                         Ok((
                             row.get::<_, String>(0)?,
                             row.get::<_, String>(1)?,
@@ -504,11 +509,8 @@ impl AccountStore for SqliteStore {
                             row.get::<_, String>(4)?,
                             row.get::<_, Option<String>>(5)?,
                         ))
-                    })
-                    .map_err(backend)?
-                    .collect::<rusqlite::Result<Vec<_>>>()
-                    .map_err(backend)?;
-                Ok(rows)
+                    },
+                )
             })
             .await?;
         rows.into_iter()

@@ -8,11 +8,13 @@ requirements="$repo_root/scripts/requirements-dev.txt"
 tools_key=$(sha256sum "$requirements" | cut -c1-12)
 tools_venv="${EMAIL_PROVISIONING_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/email-provisioning/tools-$tools_key}"
 
-if [ ! -x "$tools_venv/bin/cargo-lambda" ]; then
-  echo "Installing the development tools into $tools_venv (once)..." >&2
+if [ ! -f "$tools_venv/.installed" ]; then
+  echo "Installing the development tools into $tools_venv (once, about a minute)..." >&2
+  rm -rf "$tools_venv"
   python3 -m venv "$tools_venv"
   "$tools_venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
   "$tools_venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+  touch "$tools_venv/.installed"
 fi
 export PATH="$tools_venv/bin:$PATH"
 

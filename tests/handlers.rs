@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use integration_tests::events::{read, Event};
 use integration_tests::fakes::BrokenProvider;
-use integration_tests::{app, sqlite_at, TestClock};
+use integration_tests::{local_vault_beside, sqlite_at, Parts, TestClock};
 use provisioning::config::AuthMode;
 use provisioning::domain::Username;
 use provisioning::http::{check_availability, create, list_or_health, MAX_BODY_BYTES};
@@ -37,13 +37,13 @@ impl World {
     }
 
     fn app_with(&self, provider: Arc<dyn MailProvider>, limit: u32, auth: AuthMode) -> App {
-        app(
-            sqlite_at(&self.path),
+        Parts {
+            store: sqlite_at(&self.path),
+            vault: local_vault_beside(&self.path),
             provider,
-            Arc::clone(&self.clock),
-            limit,
-            auth,
-        )
+            clock: Arc::clone(&self.clock),
+        }
+        .app(limit, auth)
     }
 }
 

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use integration_tests::events::{read, Event};
-use integration_tests::{app, sqlite_at, TestClock};
+use integration_tests::{local_vault_beside, sqlite_at, Parts, TestClock};
 use provisioning::config::AuthMode;
 use provisioning::http::create;
 use provisioning::providers::SandboxProvider;
@@ -45,13 +45,14 @@ async fn a_create_logs_no_password() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let dir = tempfile::tempdir().unwrap();
-    let app = app(
-        sqlite_at(&dir.path().join("store.sqlite3")),
-        Arc::new(SandboxProvider::default()),
-        Arc::new(TestClock::default()),
-        10,
-        AuthMode::Jwt,
-    );
+    let path = dir.path().join("store.sqlite3");
+    let app = Parts {
+        store: sqlite_at(&path),
+        vault: local_vault_beside(&path),
+        provider: Arc::new(SandboxProvider::default()),
+        clock: Arc::new(TestClock::default()),
+    }
+    .app(10, AuthMode::Jwt);
     let event = Event::load("create")
         .user("alice")
         .json(json!({ "username": "support" }));

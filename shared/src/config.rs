@@ -13,11 +13,25 @@ pub enum AuthMode {
     Local,
 }
 
+/// Where state and secrets live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded store: SQLite at `database_path`, passwords in files beside it.
+    Local { database_path: PathBuf },
+    /// DynamoDB table `table`, passwords in Secrets Manager under `secret_prefix`.
+    Aws {
+        table: String,
+        secret_prefix: String,
+    },
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub domain: DomainName,
     pub provider: String,
-    pub database_path: PathBuf,
+    pub backend: Backend,
+    /// The Secrets Manager secret holding the providers' keys, if any.
+    pub provider_secret_id: Option<String>,
     pub daily_create_limit: u32,
     pub reserved: ReservedNames,
     pub auth_mode: AuthMode,
@@ -37,6 +51,7 @@ fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
 }
 
 pub const DEFAULT_DATABASE_PATH: &str = ".data/email-provisioning.sqlite3";
+pub const DEFAULT_SECRET_PREFIX: &str = "email-provisioning/smtp/";
 pub const DEFAULT_DAILY_CREATE_LIMIT: u32 = 10;
 
 impl Config {
@@ -60,13 +75,24 @@ impl Config {
             ));
         }
 
-        let store = get("STORE").unwrap_or_else(|| "sqlite".into());
-        if store != "sqlite" {
-            return Err(invalid(
-                "STORE",
-                format!("unknown store {store:?}; expected sqlite"),
-            ));
-        }
+        let backend = match get("STORE").as_deref().map(str::trim) {
+            None | Some("sqlite") => Backend::Local {
+                database_path: get("DATABASE_PATH")
+                    .map_or_else(|| DEFAULT_DATABASE_PATH.into(), PathBuf::from),
+            },
+            Some("dynamodb") => Backend::Aws {
+                table: get("TABLE_NAME")
+                    .ok_or_else(|| invalid("TABLE_NAME", "required when STORE=dynamodb"))?,
+                secret_prefix: get("ACCOUNT_SECRET_PREFIX")
+                    .unwrap_or_else(|| DEFAULT_SECRET_PREFIX.into()),
+            },
+            Some(other) => {
+                return Err(invalid(
+                    "STORE",
+                    format!("unknown store {other:?}; expected sqlite or dynamodb"),
+                ))
+            }
+        };
 
         let daily_create_limit = match get("DAILY_CREATE_LIMIT") {
             None => DEFAULT_DAILY_CREATE_LIMIT,
@@ -118,8 +144,8 @@ impl Config {
         Ok(Self {
             domain,
             provider,
-            database_path: get("DATABASE_PATH")
-                .map_or_else(|| DEFAULT_DATABASE_PATH.into(), PathBuf::from),
+            backend,
+            provider_secret_id: get("PROVIDER_SECRET_ID"),
             daily_create_limit,
             reserved,
             auth_mode,
@@ -147,7 +173,13 @@ mod tests {
         assert_eq!(config.provider, "sandbox");
         assert_eq!(config.daily_create_limit, 10);
         assert_eq!(config.auth_mode, AuthMode::Jwt);
-        assert_eq!(config.database_path, PathBuf::from(DEFAULT_DATABASE_PATH));
+        assert_eq!(
+            config.backend,
+            Backend::Local {
+                database_path: PathBuf::from(DEFAULT_DATABASE_PATH)
+            }
+        );
+        assert_eq!(config.provider_secret_id, None);
     }
 
     #[test]
@@ -185,6 +217,25 @@ mod tests {
                 Ok(_) => panic!("{name}={value} should be refused"),
             }
         }
+    }
+
+    #[test]
+    fn dynamodb_needs_a_table_and_keeps_passwords_in_secrets_manager() {
+        assert!(matches!(
+            config(&[("STORE", "dynamodb")]),
+            Err(ConfigError::Invalid {
+                name: "TABLE_NAME",
+                ..
+            })
+        ));
+        let config = config(&[("STORE", "dynamodb"), ("TABLE_NAME", "accounts")]).unwrap();
+        assert_eq!(
+            config.backend,
+            Backend::Aws {
+                table: "accounts".into(),
+                secret_prefix: DEFAULT_SECRET_PREFIX.into()
+            }
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::domain::{
     EmailAddress, ReservedNames, SmtpSettings, UserId, Username, MAX_SUGGESTIONS,
 };
 use crate::providers::{MailProvider, ProviderError, SmtpPassword};
+use crate::secrets::{SecretVault, SecretsError};
 use crate::store::{AccountStore, Activation, Page, Reservation, StoreError};
 
 /// How long a create may hold an address before another create may take it
@@ -95,11 +96,15 @@ pub enum ServiceError {
     Provider(#[from] ProviderError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
 }
 
+/// The parts the use cases work with, each behind its trait.
 pub struct Provisioning {
     store: Arc<dyn AccountStore>,
     provider: Arc<dyn MailProvider>,
+    vault: Arc<dyn SecretVault>,
     clock: Arc<dyn Clock>,
     policy: Policy,
 }
@@ -108,12 +113,14 @@ impl Provisioning {
     pub fn new(
         store: Arc<dyn AccountStore>,
         provider: Arc<dyn MailProvider>,
+        vault: Arc<dyn SecretVault>,
         clock: Arc<dyn Clock>,
         policy: Policy,
     ) -> Self {
         Self {
             store,
             provider,
+            vault,
             clock,
             policy,
         }
@@ -252,13 +259,24 @@ impl Provisioning {
             }
         };
 
+        let secret_ref = match self.vault.store(&email, &provisioned.password).await {
+            Ok(secret_ref) => secret_ref,
+            Err(error) => {
+                self.deprovision(&provisioned.provider_ref).await;
+                self.release(&reservation, &error.to_string()).await;
+                return Err(error.into());
+            }
+        };
+
         let activation = Activation {
             smtp: provisioned.smtp,
             webmail: provisioned.webmail,
             provider_ref: provisioned.provider_ref,
+            secret_ref,
             activated_at: self.clock.now(),
         };
         if let Err(error) = self.store.activate(&reservation, &activation).await {
+            self.remove_secret(&activation.secret_ref).await;
             self.deprovision(&activation.provider_ref).await;
             self.release(&reservation, &error.to_string()).await;
             return Err(error.into());
@@ -291,6 +309,12 @@ impl Provisioning {
             .await
         {
             tracing::error!(address = %reservation.address, error = ?release_error, "could not release a failed reservation");
+        }
+    }
+
+    async fn remove_secret(&self, secret_ref: &str) {
+        if let Err(error) = self.vault.remove(secret_ref).await {
+            tracing::error!(secret_ref, error = ?error, "could not remove a secret after a failed create");
         }
     }
 

@@ -26,6 +26,7 @@ macro_rules! store_conformance_tests {
         $crate::store_conformance_tests!(@cases $harness;
             a_claim_is_unique,
             an_expired_pending_claim_can_be_taken_over,
+            a_late_release_leaves_a_newer_reservation_alone,
             lists_are_isolated_between_users,
             the_daily_quota_counts_per_user_and_day,
             pages_cover_every_account_once_in_order,
@@ -83,6 +84,7 @@ pub fn activation(reservation: &Reservation) -> Activation {
         },
         webmail: Some("https://webmail.example.com".into()),
         provider_ref: format!("sandbox:{}", reservation.address),
+        secret_ref: format!("secret-of-{}", reservation.address),
         activated_at: reservation.reserved_at + Duration::seconds(2),
     }
 }
@@ -173,6 +175,31 @@ pub async fn an_expired_pending_claim_can_be_taken_over(harness: &dyn StoreHarne
         "the stalled create is not listed"
     );
     assert_eq!(listed(&*store, "bob").await, ["support@example.com"]);
+}
+
+pub async fn a_late_release_leaves_a_newer_reservation_alone(harness: &dyn StoreHarness) {
+    let store = harness.handle().await;
+    let stalled = reservation("alice", "support", start(), 10);
+    store.reserve(&stalled).await.unwrap();
+    let retry = reservation(
+        "alice",
+        "support",
+        start() + CREATE_LEASE + Duration::seconds(1),
+        10,
+    );
+    store.reserve(&retry).await.unwrap();
+
+    // The stalled create finally gives up, after the retry took the address over.
+    store
+        .release(&stalled, "timed out", retry.reserved_at)
+        .await
+        .unwrap();
+    let claims = store.claims(&[address("support")]).await.unwrap();
+    assert_eq!(claims.len(), 1, "the retry's claim survives");
+    store.activate(&retry, &activation(&retry)).await.unwrap();
+    let page = store.list_accounts(&user("alice"), 10, None).await.unwrap();
+    assert_eq!(page.accounts.len(), 1);
+    assert_eq!(page.accounts[0].status, AccountStatus::Active);
 }
 
 pub async fn lists_are_isolated_between_users(harness: &dyn StoreHarness) {

@@ -5,6 +5,7 @@
 pub mod conformance;
 pub mod events;
 pub mod fakes;
+pub mod moto;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use provisioning::config::AuthMode;
 use provisioning::domain::{DomainName, ReservedNames, Username};
 use provisioning::providers::MailProvider;
+use provisioning::secrets::{LocalVault, SecretVault};
 use provisioning::service::{Policy, Provisioning};
 use provisioning::store::{AccountStore, SqliteStore};
 use provisioning::App;
@@ -28,20 +30,35 @@ pub fn policy(daily_create_limit: u32) -> Policy {
     }
 }
 
-pub fn app(
-    store: Arc<dyn AccountStore>,
-    provider: Arc<dyn MailProvider>,
-    clock: Arc<TestClock>,
-    daily_create_limit: u32,
-    auth_mode: AuthMode,
-) -> App {
-    App::new(
-        Provisioning::new(store, provider, clock, policy(daily_create_limit)),
-        auth_mode,
-    )
+/// The parts of one function process, as `App::from_config` would wire them.
+pub struct Parts {
+    pub store: Arc<dyn AccountStore>,
+    pub vault: Arc<dyn SecretVault>,
+    pub provider: Arc<dyn MailProvider>,
+    pub clock: Arc<TestClock>,
+}
+
+impl Parts {
+    pub fn app(self, daily_create_limit: u32, auth_mode: AuthMode) -> App {
+        App::new(
+            Provisioning::new(
+                self.store,
+                self.provider,
+                self.vault,
+                self.clock,
+                policy(daily_create_limit),
+            ),
+            auth_mode,
+        )
+    }
 }
 
 /// A new handle on the SQLite file at `path`, as another function process would open it.
 pub fn sqlite_at(path: &Path) -> Arc<dyn AccountStore> {
     Arc::new(SqliteStore::open(path).expect("open the SQLite store"))
+}
+
+/// The local vault beside the SQLite file at `path`.
+pub fn local_vault_beside(path: &Path) -> Arc<dyn SecretVault> {
+    Arc::new(LocalVault::new(path.with_file_name("secrets")))
 }

@@ -4,6 +4,6 @@ use provisioning::{http, telemetry, App};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    let app = App::from_env()?;
+    let app = App::from_env().await?;
     lambda_http::run(service_fn(|req| http::list_or_health(&app, req))).await
 }

@@ -90,11 +90,15 @@ impl ApiError {
                 S::Store(StoreError::Corrupt(_) | StoreError::Backend(_)) => {
                     (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
                 }
+                S::Secrets(_) => (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"),
             },
         };
         let message = match self {
             Self::Service(S::Store(StoreError::ReservationLost)) => {
                 "the create took too long and was undone; try again".to_string()
+            }
+            Self::Service(S::Secrets(_)) => {
+                "the credentials could not be stored; nothing was created, try again".to_string()
             }
             _ if status == StatusCode::INTERNAL_SERVER_ERROR => {
                 "an internal error occurred; quote the request id when reporting it".to_string()

@@ -1,6 +1,7 @@
 //! The one seam to persistence. Every implementation passes the conformance
 //! suite in `tests/`, so the use cases never know which one they talk to.
 
+mod dynamodb;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -8,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{Account, DisplayName, EmailAddress, SmtpSettings, UserId};
 
+pub use dynamodb::DynamoStore;
 pub use sqlite::SqliteStore;
 
 /// Who holds an address. An address is free when it has no claim, or only a
@@ -52,12 +54,14 @@ impl Reservation {
     }
 }
 
-/// Step 5: what the provider gave us, minus the password.
+/// Step 5: what the provider gave us, with a reference to the secret that
+/// holds the password (never the password itself).
 #[derive(Debug, Clone)]
 pub struct Activation {
     pub smtp: SmtpSettings,
     pub webmail: Option<String>,
     pub provider_ref: String,
+    pub secret_ref: String,
     pub activated_at: DateTime<Utc>,
 }
 

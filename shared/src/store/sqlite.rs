@@ -31,6 +31,8 @@ CREATE TABLE IF NOT EXISTS accounts (
     display_name      TEXT NOT NULL,
     provider          TEXT NOT NULL,
     provider_ref      TEXT,
+    secret_ref        TEXT,
+    request_id        TEXT NOT NULL,
     status            TEXT NOT NULL,
     smtp_server       TEXT,
     smtp_port         INTEGER,
@@ -352,14 +354,15 @@ impl AccountStore for SqliteStore {
             .map_err(backend)?;
             let now = timestamp(reservation.reserved_at);
             tx.execute(
-                "INSERT OR REPLACE INTO accounts (owner, address, display_name, provider, status,
-                     created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
+                "INSERT OR REPLACE INTO accounts (owner, address, display_name, provider,
+                     request_id, status, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6)",
                 params![
                     owner,
                     address,
                     reservation.display_name.as_str(),
                     reservation.provider,
+                    reservation.request_id,
                     now
                 ],
             )
@@ -395,18 +398,21 @@ impl AccountStore for SqliteStore {
                 return Err(StoreError::ReservationLost);
             }
             tx.execute(
-                "UPDATE accounts SET status = 'active', provider_ref = ?3, smtp_server = ?4,
-                     smtp_port = ?5, smtp_username = ?6, webmail = ?7, updated_at = ?8
-                 WHERE owner = ?1 AND address = ?2",
+                "UPDATE accounts SET status = 'active', provider_ref = ?4, smtp_server = ?5,
+                     smtp_port = ?6, smtp_username = ?7, webmail = ?8, updated_at = ?9,
+                     secret_ref = ?10
+                 WHERE owner = ?1 AND address = ?2 AND request_id = ?3",
                 params![
                     reservation.owner.as_str(),
                     address,
+                    reservation.request_id,
                     activation.provider_ref,
                     activation.smtp.server,
                     activation.smtp.port,
                     activation.smtp.username,
                     activation.webmail,
-                    timestamp(activation.activated_at)
+                    timestamp(activation.activated_at),
+                    activation.secret_ref
                 ],
             )
             .map_err(backend)?;
@@ -439,8 +445,8 @@ impl AccountStore for SqliteStore {
             .map_err(backend)?;
             tx.execute(
                 "UPDATE accounts SET status = 'failed', updated_at = ?3
-                 WHERE owner = ?1 AND address = ?2 AND status = 'pending'",
-                params![owner, address, timestamp(at)],
+                 WHERE owner = ?1 AND address = ?2 AND request_id = ?4 AND status = 'pending'",
+                params![owner, address, timestamp(at), reservation.request_id],
             )
             .map_err(backend)?;
             tx.execute(

@@ -1,0 +1,687 @@
+//! The production store: one DynamoDB table, string keys `pk`/`sk`, TTL
+//! attribute `ttl`, items as DESIGN.md lays them out:
+//!
+//! | item    | pk                  | sk                                  |
+//! | ------- | ------------------- | ----------------------------------- |
+//! | claim   | `EMAIL#<address>`   | `CLAIM`                             |
+//! | account | `USER#<user_id>`    | `ACCOUNT#<address>`                 |
+//! | quota   | `USER#<user_id>`    | `QUOTA#<yyyy-mm-dd>`                |
+//! | audit   | `USER#<user_id>`    | `LOG#<timestamp>#<request_id>#<n>`  |
+//!
+//! Round trips: `claims` is one `BatchGetItem`, a page of `list_accounts`
+//! one `Query`, `reserve`/`activate`/`release` one `TransactWriteItems`
+//! each (a takeover of a stalled claim costs one `GetItem` more).
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
+};
+use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, Duration, SecondsFormat, TimeZone, Utc};
+
+use super::{
+    AccountStore, Activation, AuditAction, AuditEntry, Claim, ClaimState, Page, Reservation,
+    StoreError,
+};
+use crate::domain::{Account, AccountStatus, DisplayName, EmailAddress, SmtpSettings, UserId};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// How long audit entries and spent quota counters are kept before TTL removes them.
+const AUDIT_RETENTION: Duration = Duration::days(365);
+const QUOTA_RETENTION: Duration = Duration::days(2);
+
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn backend(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Backend(Box::new(error))
+}
+
+fn corrupt(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(error.to_string())
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn claim_key(address: &EmailAddress) -> Item {
+    HashMap::from([
+        ("pk".into(), s(format!("EMAIL#{address}"))),
+        ("sk".into(), s("CLAIM")),
+    ])
+}
+
+fn account_key(owner: &UserId, address: &EmailAddress) -> Item {
+    HashMap::from([
+        ("pk".into(), s(format!("USER#{owner}"))),
+        ("sk".into(), s(format!("ACCOUNT#{address}"))),
+    ])
+}
+
+fn quota_key(reservation: &Reservation) -> Item {
+    HashMap::from([
+        ("pk".into(), s(format!("USER#{}", reservation.owner))),
+        ("sk".into(), s(format!("QUOTA#{}", reservation.quota_day()))),
+    ])
+}
+
+/// Typed reads of item attributes; a missing or mistyped one is `Corrupt`.
+trait ItemExt {
+    fn text(&self, name: &str) -> Result<&str, StoreError>;
+    fn optional_text(&self, name: &str) -> Option<&str>;
+    fn number<T: FromStr>(&self, name: &str) -> Result<T, StoreError>;
+}
+
+impl ItemExt for Item {
+    fn text(&self, name: &str) -> Result<&str, StoreError> {
+        self.optional_text(name)
+            .ok_or_else(|| corrupt(format!("item lacks text attribute {name}")))
+    }
+
+    fn optional_text(&self, name: &str) -> Option<&str> {
+        self.get(name)
+            .and_then(|value| value.as_s().ok())
+            .map(String::as_str)
+    }
+
+    fn number<T: FromStr>(&self, name: &str) -> Result<T, StoreError> {
+        self.get(name)
+            .and_then(|value| value.as_n().ok())
+            .and_then(|raw| raw.parse().ok())
+            .ok_or_else(|| corrupt(format!("item lacks number attribute {name}")))
+    }
+}
+
+fn parse_time(raw: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(raw)
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|_| corrupt(format!("bad timestamp {raw:?}")))
+}
+
+fn claim_from_item(item: &Item) -> Result<(Claim, String), StoreError> {
+    let state = match item.text("state")? {
+        "pending" => ClaimState::Pending,
+        "active" => ClaimState::Active,
+        other => return Err(corrupt(format!("bad claim state {other:?}"))),
+    };
+    let lease_ms: i64 = item.number("lease_expires_ms")?;
+    let claim = Claim {
+        address: EmailAddress::parse(item.text("address")?).map_err(corrupt)?,
+        owner: UserId::parse(item.text("owner")?).map_err(corrupt)?,
+        state,
+        lease_expires_at: Utc
+            .timestamp_millis_opt(lease_ms)
+            .single()
+            .ok_or_else(|| corrupt(format!("bad lease time {lease_ms}")))?,
+    };
+    Ok((claim, item.text("request_id")?.to_string()))
+}
+
+fn account_from_item(item: &Item) -> Result<Account, StoreError> {
+    let address = EmailAddress::parse(item.text("address")?).map_err(corrupt)?;
+    let smtp = match (
+        item.optional_text("smtp_server"),
+        item.number::<u16>("smtp_port").ok(),
+        item.optional_text("smtp_username"),
+    ) {
+        (Some(server), Some(port), Some(username)) => Some(SmtpSettings {
+            server: server.to_string(),
+            port,
+            username: username.to_string(),
+        }),
+        _ => None,
+    };
+    let status = item.text("status")?;
+    Ok(Account {
+        owner: UserId::parse(item.text("owner")?).map_err(corrupt)?,
+        display_name: DisplayName::parse(Some(item.text("display_name")?), address.username())
+            .map_err(corrupt)?,
+        address,
+        provider: item.text("provider")?.to_string(),
+        status: AccountStatus::parse(status)
+            .ok_or_else(|| corrupt(format!("bad account status {status:?}")))?,
+        smtp,
+        webmail: item.optional_text("webmail").map(str::to_string),
+        created_at: parse_time(item.text("created_at")?)?,
+        emails_sent_today: item.number("emails_sent_today")?,
+        emails_sent_month: item.number("emails_sent_month")?,
+    })
+}
+
+/// The position of an audit entry within its request, so entries written in
+/// the same millisecond still sort in the order they happened.
+fn audit_step(action: AuditAction) -> u8 {
+    match action {
+        AuditAction::CreateStarted => 1,
+        AuditAction::Created | AuditAction::CreateFailed => 2,
+    }
+}
+
+/// Why a transaction was refused, by the role of the item whose condition failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Guard {
+    /// The address claim: someone else holds it, or it is no longer ours.
+    Claim,
+    /// The daily create quota.
+    Quota,
+    /// A best-effort write: if its condition fails, the rest still goes in.
+    Optional,
+    /// A write with no condition.
+    Unconditional,
+}
+
+enum TransactionOutcome {
+    Committed,
+    Refused(Guard),
+}
+
+impl DynamoStore {
+    fn put(&self, item: Item) -> Put {
+        Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .expect("table and item are set")
+    }
+
+    fn audit_put(
+        &self,
+        reservation: &Reservation,
+        action: AuditAction,
+        at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> TransactWriteItem {
+        let mut item = HashMap::from([
+            ("pk".into(), s(format!("USER#{}", reservation.owner))),
+            (
+                "sk".into(),
+                s(format!(
+                    "LOG#{}#{}#{}",
+                    timestamp(at),
+                    reservation.request_id,
+                    audit_step(action)
+                )),
+            ),
+            ("at".into(), s(timestamp(at))),
+            ("request_id".into(), s(&reservation.request_id)),
+            ("action".into(), s(action.as_str())),
+            ("status".into(), s(action.status())),
+            ("address".into(), s(reservation.address.to_string())),
+            ("provider".into(), s(&reservation.provider)),
+            ("ttl".into(), n((at + AUDIT_RETENTION).timestamp())),
+        ]);
+        if let Some(error) = error {
+            item.insert("error".into(), s(error));
+        }
+        TransactWriteItem::builder().put(self.put(item)).build()
+    }
+
+    /// Writes `items` in one transaction. When only optional conditions
+    /// fail, the transaction is written again without those items.
+    async fn transact(
+        &self,
+        mut items: Vec<(TransactWriteItem, Guard)>,
+    ) -> Result<TransactionOutcome, StoreError> {
+        loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.iter().map(|(item, _)| item.clone()).collect()))
+                .send()
+                .await;
+            let error = match result {
+                Ok(_) => return Ok(TransactionOutcome::Committed),
+                Err(error) => error.into_service_error(),
+            };
+            let TransactWriteItemsError::TransactionCanceledException(cancelled) = &error else {
+                return Err(backend(error));
+            };
+            let failed: Vec<usize> = cancelled
+                .cancellation_reasons()
+                .iter()
+                .enumerate()
+                .filter(|(_, reason)| reason.code() == Some("ConditionalCheckFailed"))
+                .map(|(index, _)| index)
+                .collect();
+            if failed.is_empty() {
+                return Err(backend(error));
+            }
+            let guards: Vec<Guard> = failed.iter().map(|&i| items[i].1).collect();
+            for guard in [Guard::Claim, Guard::Quota] {
+                if guards.contains(&guard) {
+                    return Ok(TransactionOutcome::Refused(guard));
+                }
+            }
+            if !guards.iter().all(|guard| *guard == Guard::Optional) {
+                return Err(backend(error));
+            }
+            for index in failed.into_iter().rev() {
+                items.remove(index);
+            }
+        }
+    }
+
+    async fn stored_claim(
+        &self,
+        address: &EmailAddress,
+    ) -> Result<Option<(Claim, String)>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(claim_key(address)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        output.item().map(claim_from_item).transpose()
+    }
+
+    /// The items of a reservation; `stale` is the request id of an expired
+    /// pending claim being taken over (its account is marked failed).
+    fn reservation_items(
+        &self,
+        reservation: &Reservation,
+        stale: Option<(&Claim, &str)>,
+    ) -> Vec<(TransactWriteItem, Guard)> {
+        let address = reservation.address.to_string();
+        let owner = reservation.owner.to_string();
+        let mut claim_item = claim_key(&reservation.address);
+        claim_item.extend([
+            ("address".into(), s(&address)),
+            ("owner".into(), s(&owner)),
+            ("state".into(), s("pending")),
+            (
+                "lease_expires_ms".into(),
+                n(reservation.lease_expires_at.timestamp_millis()),
+            ),
+            ("request_id".into(), s(&reservation.request_id)),
+        ]);
+        let claim = match stale {
+            None => Put::builder().condition_expression("attribute_not_exists(pk)"),
+            Some((_, stale_request)) => Put::builder()
+                .condition_expression(
+                    "request_id = :stale AND #state = :pending AND lease_expires_ms < :now",
+                )
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":stale", s(stale_request))
+                .expression_attribute_values(":pending", s("pending"))
+                .expression_attribute_values(":now", n(reservation.reserved_at.timestamp_millis())),
+        }
+        .table_name(&self.table)
+        .set_item(Some(claim_item))
+        .build()
+        .expect("table and item are set");
+
+        let day_start = reservation
+            .reserved_at
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc();
+        let quota = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(quota_key(reservation)))
+            .update_expression("ADD used :one SET #ttl = :ttl")
+            .condition_expression("attribute_not_exists(used) OR used < :limit")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":limit", n(reservation.daily_limit))
+            .expression_attribute_values(":ttl", n((day_start + QUOTA_RETENTION).timestamp()))
+            .build()
+            .expect("table, key and expression are set");
+
+        let now = timestamp(reservation.reserved_at);
+        let mut account = account_key(&reservation.owner, &reservation.address);
+        account.extend([
+            ("owner".into(), s(&owner)),
+            ("address".into(), s(&address)),
+            ("display_name".into(), s(reservation.display_name.as_str())),
+            ("provider".into(), s(&reservation.provider)),
+            ("status".into(), s("pending")),
+            ("request_id".into(), s(&reservation.request_id)),
+            ("created_at".into(), s(&now)),
+            ("updated_at".into(), s(&now)),
+            ("emails_sent_today".into(), n(0)),
+            ("emails_sent_month".into(), n(0)),
+        ]);
+
+        let mut items = vec![
+            (
+                TransactWriteItem::builder().put(claim).build(),
+                Guard::Claim,
+            ),
+            (
+                TransactWriteItem::builder().update(quota).build(),
+                Guard::Quota,
+            ),
+            (
+                TransactWriteItem::builder().put(self.put(account)).build(),
+                Guard::Unconditional,
+            ),
+            (
+                self.audit_put(
+                    reservation,
+                    AuditAction::CreateStarted,
+                    reservation.reserved_at,
+                    None,
+                ),
+                Guard::Unconditional,
+            ),
+        ];
+        // A stalled create of another owner leaves a pending account: fail it.
+        // (The same owner's is overwritten by the put above.)
+        if let Some((claim, stale_request)) =
+            stale.filter(|(claim, _)| claim.owner != reservation.owner)
+        {
+            let fail_stale = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(account_key(&claim.owner, &claim.address)))
+                .update_expression("SET #status = :failed, updated_at = :now")
+                .condition_expression("request_id = :stale")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":failed", s("failed"))
+                .expression_attribute_values(":now", s(&now))
+                .expression_attribute_values(":stale", s(stale_request))
+                .build()
+                .expect("table, key and expression are set");
+            items.push((
+                TransactWriteItem::builder().update(fail_stale).build(),
+                Guard::Optional,
+            ));
+        }
+        items
+    }
+}
+
+#[async_trait]
+impl AccountStore for DynamoStore {
+    async fn claims(&self, addresses: &[EmailAddress]) -> Result<Vec<Claim>, StoreError> {
+        let mut pending: Vec<Item> = addresses.iter().map(claim_key).collect();
+        pending.dedup();
+        let mut claims = Vec::new();
+        // One round trip; more only if DynamoDB hands back unprocessed keys.
+        while !pending.is_empty() {
+            let keys = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(backend)?;
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, keys)
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in output
+                .responses()
+                .and_then(|r| r.get(&self.table))
+                .into_iter()
+                .flatten()
+            {
+                claims.push(claim_from_item(item)?.0);
+            }
+            if let Some(unprocessed) = output.unprocessed_keys().and_then(|u| u.get(&self.table)) {
+                pending = unprocessed.keys().to_vec();
+            }
+        }
+        Ok(claims)
+    }
+
+    async fn reserve(&self, reservation: &Reservation) -> Result<(), StoreError> {
+        let mut stale: Option<(Claim, String)> = None;
+        // A claim that vanishes or changes between our read and our write
+        // sends us round again; three rounds is more than any real race needs.
+        for _ in 0..3 {
+            let items = self.reservation_items(
+                reservation,
+                stale
+                    .as_ref()
+                    .map(|(claim, request)| (claim, request.as_str())),
+            );
+            match self.transact(items).await? {
+                TransactionOutcome::Committed => return Ok(()),
+                TransactionOutcome::Refused(Guard::Quota) => return Err(StoreError::QuotaExceeded),
+                TransactionOutcome::Refused(_) => {}
+            }
+            stale = match self.stored_claim(&reservation.address).await? {
+                None => None,
+                Some((claim, _)) if claim.holds_address_at(reservation.reserved_at) => {
+                    return Err(StoreError::AddressTaken)
+                }
+                Some(expired) => Some(expired),
+            };
+        }
+        Err(StoreError::AddressTaken)
+    }
+
+    async fn activate(
+        &self,
+        reservation: &Reservation,
+        activation: &Activation,
+    ) -> Result<(), StoreError> {
+        let claim = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(claim_key(&reservation.address)))
+            .update_expression("SET #state = :active")
+            .condition_expression("request_id = :request AND #state = :pending")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":active", s("active"))
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":request", s(&reservation.request_id))
+            .build()
+            .expect("table, key and expression are set");
+        let account = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(account_key(&reservation.owner, &reservation.address)))
+            .update_expression(format!(
+                "SET {}#status = :active, provider_ref = :provider_ref, secret_ref = :secret_ref, \
+                 smtp_server = :server, smtp_port = :port, smtp_username = :username, updated_at = :now",
+                // A provider without webmail leaves the attribute out rather than empty.
+                if activation.webmail.is_some() { "webmail = :webmail, " } else { "" }
+            ))
+            .condition_expression("request_id = :request")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":active", s("active"))
+            .expression_attribute_values(":request", s(&reservation.request_id))
+            .expression_attribute_values(":provider_ref", s(&activation.provider_ref))
+            .expression_attribute_values(":secret_ref", s(&activation.secret_ref))
+            .expression_attribute_values(":server", s(&activation.smtp.server))
+            .expression_attribute_values(":port", n(activation.smtp.port))
+            .expression_attribute_values(":username", s(&activation.smtp.username))
+            .expression_attribute_values(":now", s(timestamp(activation.activated_at)));
+        let account = match &activation.webmail {
+            Some(webmail) => account.expression_attribute_values(":webmail", s(webmail)),
+            None => account,
+        }
+        .build()
+        .expect("table, key and expression are set");
+        let items = vec![
+            (
+                TransactWriteItem::builder().update(claim).build(),
+                Guard::Claim,
+            ),
+            (
+                TransactWriteItem::builder().update(account).build(),
+                Guard::Claim,
+            ),
+            (
+                self.audit_put(
+                    reservation,
+                    AuditAction::Created,
+                    activation.activated_at,
+                    None,
+                ),
+                Guard::Unconditional,
+            ),
+        ];
+        match self.transact(items).await? {
+            TransactionOutcome::Committed => Ok(()),
+            TransactionOutcome::Refused(_) => Err(StoreError::ReservationLost),
+        }
+    }
+
+    async fn release(
+        &self,
+        reservation: &Reservation,
+        error: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let claim = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(claim_key(&reservation.address)))
+            .condition_expression("request_id = :request")
+            .expression_attribute_values(":request", s(&reservation.request_id))
+            .build()
+            .expect("table and key are set");
+        let account = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(account_key(&reservation.owner, &reservation.address)))
+            .update_expression("SET #status = :failed, updated_at = :now")
+            .condition_expression("request_id = :request AND #status = :pending")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":failed", s("failed"))
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":request", s(&reservation.request_id))
+            .expression_attribute_values(":now", s(timestamp(at)))
+            .build()
+            .expect("table, key and expression are set");
+        let refund = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(quota_key(reservation)))
+            .update_expression("ADD used :minus_one")
+            .condition_expression("used > :zero")
+            .expression_attribute_values(":minus_one", n(-1))
+            .expression_attribute_values(":zero", n(0))
+            .build()
+            .expect("table, key and expression are set");
+        let items = vec![
+            (
+                TransactWriteItem::builder().delete(claim).build(),
+                Guard::Optional,
+            ),
+            (
+                TransactWriteItem::builder().update(account).build(),
+                Guard::Optional,
+            ),
+            (
+                TransactWriteItem::builder().update(refund).build(),
+                Guard::Optional,
+            ),
+            (
+                self.audit_put(reservation, AuditAction::CreateFailed, at, Some(error)),
+                Guard::Unconditional,
+            ),
+        ];
+        self.transact(items).await.map(|_| ())
+    }
+
+    async fn list_accounts(
+        &self,
+        owner: &UserId,
+        limit: u32,
+        after: Option<&EmailAddress>,
+    ) -> Result<Page, StoreError> {
+        let limit_items = usize::try_from(limit).unwrap_or(usize::MAX);
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :accounts)")
+            .filter_expression("#status <> :failed")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pk", s(format!("USER#{owner}")))
+            .expression_attribute_values(":accounts", s("ACCOUNT#"))
+            .expression_attribute_values(":failed", s("failed"))
+            // One more than asked tells whether another page follows.
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX).saturating_add(1))
+            .set_exclusive_start_key(after.map(|after| account_key(owner, after)))
+            .send()
+            .await
+            .map_err(backend)?;
+        let mut accounts = output
+            .items()
+            .iter()
+            .map(account_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_after = if accounts.len() > limit_items {
+            accounts.truncate(limit_items);
+            accounts.last().map(|account| account.address.clone())
+        } else {
+            // Filtered-out items may have cut the page short: go on from where DynamoDB stopped.
+            output
+                .last_evaluated_key()
+                .map(|key| {
+                    key.text("sk")
+                        .map(|sk| sk.trim_start_matches("ACCOUNT#").to_string())
+                })
+                .transpose()?
+                .map(|address| EmailAddress::parse(&address).map_err(corrupt))
+                .transpose()?
+        };
+        Ok(Page {
+            accounts,
+            next_after,
+        })
+    }
+
+    async fn audit_trail(&self, owner: &UserId) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut entries = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :logs)")
+                .expression_attribute_values(":pk", s(format!("USER#{owner}")))
+                .expression_attribute_values(":logs", s("LOG#"))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in output.items() {
+                let action = item.text("action")?;
+                entries.push(AuditEntry {
+                    at: parse_time(item.text("at")?)?,
+                    request_id: item.text("request_id")?.to_string(),
+                    action: AuditAction::parse(action)
+                        .ok_or_else(|| corrupt(format!("bad audit action {action:?}")))?,
+                    address: EmailAddress::parse(item.text("address")?).map_err(corrupt)?,
+                    provider: item.text("provider")?.to_string(),
+                    error: item.optional_text("error").map(str::to_string),
+                });
+            }
+            match output.last_evaluated_key() {
+                Some(key) => start = Some(key.clone()),
+                None => return Ok(entries),
+            }
+        }
+    }
+}

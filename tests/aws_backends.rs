@@ -1,0 +1,373 @@
+//! The functions on their AWS backends (DynamoDB and Secrets Manager on
+//! moto_server): round trips per request, where passwords live, what a
+//! failed create leaves, concurrency, and the cached provider settings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use integration_tests::events::{read, Event};
+use integration_tests::fakes::BrokenProvider;
+use integration_tests::moto::{self, CallLog};
+use integration_tests::{Parts, TestClock};
+use provisioning::config::AuthMode;
+use provisioning::http::{check_availability, create, list_or_health};
+use provisioning::providers::{MailProvider, SandboxProvider};
+use provisioning::secrets::{ProviderSettings, SecretsManagerVault};
+use provisioning::store::DynamoStore;
+use provisioning::App;
+use serde_json::{json, Value};
+
+/// One table and one secret prefix on the emulator; each `app` is a function
+/// process with its own SDK clients.
+struct AwsWorld {
+    config: SdkConfig,
+    table: String,
+    secret_prefix: String,
+    clock: Arc<TestClock>,
+    calls: CallLog,
+}
+
+impl AwsWorld {
+    async fn new() -> Self {
+        let config = moto::sdk_config().await;
+        let table = moto::create_table(&aws_sdk_dynamodb::Client::new(&config)).await;
+        Self {
+            config,
+            table,
+            secret_prefix: format!("{}/smtp/", moto::unique("test")),
+            clock: Arc::new(TestClock::default()),
+            calls: CallLog::default(),
+        }
+    }
+
+    fn app_with(&self, provider: Arc<dyn MailProvider>, limit: u32) -> App {
+        Parts {
+            store: Arc::new(DynamoStore::new(
+                moto::logged_dynamodb(&self.config, &self.calls),
+                &self.table,
+            )),
+            vault: Arc::new(SecretsManagerVault::new(
+                aws_sdk_secretsmanager::Client::new(&self.config),
+                &self.secret_prefix,
+            )),
+            provider,
+            clock: Arc::clone(&self.clock),
+        }
+        .app(limit, AuthMode::Jwt)
+    }
+
+    fn app(&self) -> App {
+        self.app_with(Arc::new(SandboxProvider::default()), 10)
+    }
+
+    async fn scan_table(&self) -> Vec<String> {
+        let client = aws_sdk_dynamodb::Client::new(&self.config);
+        let items = client
+            .scan()
+            .table_name(&self.table)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .unwrap();
+        items.iter().map(|item| format!("{item:?}")).collect()
+    }
+
+    async fn secret_names(&self) -> Vec<String> {
+        let client = aws_sdk_secretsmanager::Client::new(&self.config);
+        let mut names = Vec::new();
+        let mut pages = client.list_secrets().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            for secret in page.unwrap().secret_list() {
+                let name = secret.name().unwrap_or_default();
+                if name.starts_with(&self.secret_prefix) {
+                    names.push(name.to_string());
+                }
+            }
+        }
+        names
+    }
+}
+
+async fn send_create(app: &App, user: &str, username: &str) -> (u16, Value) {
+    let event = Event::load("create")
+        .user(user)
+        .json(json!({ "username": username }));
+    read(create(app, event.request()).await.unwrap())
+}
+
+async fn send_check(app: &App, user: &str, username: &str) -> (u16, Value) {
+    let event = Event::load("check-availability")
+        .user(user)
+        .json(json!({ "username": username }));
+    read(check_availability(app, event.request()).await.unwrap())
+}
+
+async fn send_list(app: &App, user: &str, query: &[(&str, &str)]) -> (u16, Value) {
+    let event = Event::load("my-accounts").user(user).query(query);
+    read(list_or_health(app, event.request()).await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_request_costs_the_round_trips_of_the_design() {
+    let world = AwsWorld::new().await;
+    let app = world.app();
+
+    let (status, _) = send_create(&app, "alice", "support").await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        world.calls.take(),
+        ["TransactWriteItems", "TransactWriteItems"],
+        "create: reserve, activate"
+    );
+
+    let (_, taken) = send_check(&app, "bob", "support").await;
+    assert_eq!(taken["reason"], "taken");
+    assert_eq!(taken["suggestions"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        world.calls.take(),
+        ["BatchGetItem"],
+        "check: the address and its suggestions at once"
+    );
+
+    for name in ["a", "b", "c"] {
+        assert_eq!(send_create(&app, "alice", name).await.0, 201);
+    }
+    world.calls.take();
+    let (_, first) = send_list(&app, "alice", &[("limit", "2")]).await;
+    assert_eq!(world.calls.take(), ["Query"], "list: one query per page");
+    let cursor = first["next_cursor"].as_str().unwrap().to_string();
+    let (_, second) = send_list(&app, "alice", &[("limit", "2"), ("cursor", &cursor)]).await;
+    assert_eq!(world.calls.take(), ["Query"]);
+    let emails: Vec<&str> = [&first, &second]
+        .iter()
+        .flat_map(|page| {
+            page["accounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["email"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        emails,
+        [
+            "a@example.com",
+            "b@example.com",
+            "c@example.com",
+            "support@example.com"
+        ]
+    );
+    assert!(second.get("next_cursor").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conflicts_and_the_quota_map_to_409_and_429() {
+    let world = AwsWorld::new().await;
+    let app = world.app_with(Arc::new(SandboxProvider::default()), 2);
+    assert_eq!(send_create(&app, "alice", "support").await.0, 201);
+    let (status, body) = send_create(&app, "bob", "support").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("address_taken"))
+    );
+    assert!(!body["error"]["suggestions"].as_array().unwrap().is_empty());
+
+    assert_eq!(send_create(&app, "alice", "sales").await.0, 201);
+    let (status, body) = send_create(&app, "alice", "billing").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (429, Some("rate_limited"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passwords_live_in_their_own_secrets_and_never_in_the_table() {
+    let world = AwsWorld::new().await;
+    let app = world.app();
+    let mut passwords = Vec::new();
+    for name in ["support", "contact", "billing"] {
+        let (status, body) = send_create(&app, "alice", name).await;
+        assert_eq!(status, 201);
+        passwords.push((
+            name,
+            body["credentials"]["password"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        ));
+    }
+
+    let items = world.scan_table().await;
+    assert!(items.len() >= 3 * 2, "claims and accounts are in the table");
+    for (_, password) in &passwords {
+        let secret_part = password.trim_start_matches("sandbox-");
+        assert!(
+            items.iter().all(|item| !item.contains(secret_part)),
+            "a password is in the table"
+        );
+    }
+    let (_, listed) = send_list(&app, "alice", &[]).await;
+    assert!(passwords
+        .iter()
+        .all(|(_, p)| !listed.to_string().contains(p.as_str())));
+
+    let secrets = aws_sdk_secretsmanager::Client::new(&world.config);
+    for (name, password) in &passwords {
+        let secret_name = format!("{}{name}@example.com", world.secret_prefix);
+        let stored = secrets
+            .get_secret_value()
+            .secret_id(&secret_name)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stored.secret_string(), Some(password.as_str()));
+        let arn = stored.arn().unwrap();
+        assert!(
+            items.iter().any(|item| item.contains(arn)),
+            "the account keeps the secret's ARN"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_create_leaves_no_claim_no_secret_and_refunds_the_quota() {
+    let world = AwsWorld::new().await;
+    let broken = world.app_with(
+        Arc::new(BrokenProvider::rejecting("domain not authenticated")),
+        1,
+    );
+    let (status, body) = send_create(&broken, "alice", "support").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (502, Some("provider_error"))
+    );
+    assert!(world.secret_names().await.is_empty());
+
+    let healthy = world.app_with(Arc::new(SandboxProvider::default()), 1);
+    assert_eq!(
+        send_check(&healthy, "bob", "support").await.1["available"],
+        true
+    );
+    assert_eq!(
+        send_list(&healthy, "alice", &[]).await.1["accounts"],
+        json!([])
+    );
+    assert_eq!(
+        send_create(&healthy, "alice", "support").await.0,
+        201,
+        "the quota was refunded"
+    );
+    assert_eq!(world.secret_names().await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_simultaneous_creates_of_one_address_give_one_201() {
+    let world = Arc::new(AwsWorld::new().await);
+    let mut tasks = Vec::new();
+    for n in 0..20 {
+        let world = Arc::clone(&world);
+        tasks.push(tokio::spawn(async move {
+            send_create(&world.app(), &format!("user-{n}"), "support")
+                .await
+                .0
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        19,
+        "{statuses:?}"
+    );
+    assert_eq!(world.secret_names().await.len(), 1);
+}
+
+#[tokio::test]
+async fn provider_settings_come_from_the_secret_cached_then_from_the_environment() {
+    let config = moto::sdk_config().await;
+    let client = aws_sdk_secretsmanager::Client::new(&config);
+    let secret_id = moto::unique("providers");
+    client
+        .create_secret()
+        .name(&secret_id)
+        .secret_string(r#"{"SENDGRID_API_KEY": "SG.first"}"#)
+        .send()
+        .await
+        .unwrap();
+    let environment =
+        |name: &str| (name == "MICROSOFT_TENANT_ID").then(|| "tenant-from-env".to_string());
+    let cached = ProviderSettings::new(
+        Some((client.clone(), secret_id.clone())),
+        environment,
+        Duration::from_secs(600),
+    );
+    let uncached = ProviderSettings::new(
+        Some((client.clone(), secret_id.clone())),
+        environment,
+        Duration::ZERO,
+    );
+
+    assert_eq!(
+        cached.get("SENDGRID_API_KEY").await.unwrap().as_deref(),
+        Some("SG.first")
+    );
+    assert_eq!(
+        cached.get("MICROSOFT_TENANT_ID").await.unwrap().as_deref(),
+        Some("tenant-from-env")
+    );
+    assert_eq!(cached.get("GOOGLE_ADMIN_EMAIL").await.unwrap(), None);
+
+    client
+        .put_secret_value()
+        .secret_id(&secret_id)
+        .secret_string(r#"{"SENDGRID_API_KEY": "SG.rotated"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        cached.get("SENDGRID_API_KEY").await.unwrap().as_deref(),
+        Some("SG.first"),
+        "cached within its TTL"
+    );
+    assert_eq!(
+        uncached.get("SENDGRID_API_KEY").await.unwrap().as_deref(),
+        Some("SG.rotated"),
+        "read again after it"
+    );
+
+    client
+        .put_secret_value()
+        .secret_id(&secret_id)
+        .secret_string("not json")
+        .send()
+        .await
+        .unwrap();
+    let error = uncached
+        .get("SENDGRID_API_KEY")
+        .await
+        .expect_err("a malformed secret is an error");
+    assert!(
+        !error.to_string().contains("not json"),
+        "the error never quotes the secret"
+    );
+
+    let without_secret = ProviderSettings::new(None, environment, Duration::ZERO);
+    assert_eq!(
+        without_secret
+            .get("MICROSOFT_TENANT_ID")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("tenant-from-env")
+    );
+}

@@ -6,17 +6,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use integration_tests::events::{read, Event};
+use integration_tests::calls::{
+    check, create_as, list, listed_emails, race_twenty_creates_of_one_address,
+};
 use integration_tests::fakes::BrokenProvider;
 use integration_tests::moto::{self, CallLog};
 use integration_tests::{Parts, TestClock};
 use provisioning::config::AuthMode;
-use provisioning::http::{check_availability, create, list_or_health};
 use provisioning::providers::{MailProvider, SandboxProvider};
 use provisioning::secrets::{ProviderSettings, SecretsManagerVault};
 use provisioning::store::DynamoStore;
 use provisioning::App;
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// One table and one secret prefix on the emulator; each `app` is a function
 /// process with its own SDK clients.
@@ -91,31 +92,12 @@ impl AwsWorld {
     }
 }
 
-async fn send_create(app: &App, user: &str, username: &str) -> (u16, Value) {
-    let event = Event::load("create")
-        .user(user)
-        .json(json!({ "username": username }));
-    read(create(app, event.request()).await.unwrap())
-}
-
-async fn send_check(app: &App, user: &str, username: &str) -> (u16, Value) {
-    let event = Event::load("check-availability")
-        .user(user)
-        .json(json!({ "username": username }));
-    read(check_availability(app, event.request()).await.unwrap())
-}
-
-async fn send_list(app: &App, user: &str, query: &[(&str, &str)]) -> (u16, Value) {
-    let event = Event::load("my-accounts").user(user).query(query);
-    read(list_or_health(app, event.request()).await.unwrap())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_request_costs_the_round_trips_of_the_design() {
     let world = AwsWorld::new().await;
     let app = world.app();
 
-    let (status, _) = send_create(&app, "alice", "support").await;
+    let (status, _) = create_as(&app, "alice", json!({ "username": "support" })).await;
     assert_eq!(status, 201);
     assert_eq!(
         world.calls.take(),
@@ -123,7 +105,7 @@ async fn each_request_costs_the_round_trips_of_the_design() {
         "create: reserve, activate"
     );
 
-    let (_, taken) = send_check(&app, "bob", "support").await;
+    let (_, taken) = check(&app, "bob", "support").await;
     assert_eq!(taken["reason"], "taken");
     assert_eq!(taken["suggestions"].as_array().unwrap().len(), 5);
     assert_eq!(
@@ -133,24 +115,20 @@ async fn each_request_costs_the_round_trips_of_the_design() {
     );
 
     for name in ["a", "b", "c"] {
-        assert_eq!(send_create(&app, "alice", name).await.0, 201);
+        assert_eq!(
+            create_as(&app, "alice", json!({ "username": name }))
+                .await
+                .0,
+            201
+        );
     }
     world.calls.take();
-    let (_, first) = send_list(&app, "alice", &[("limit", "2")]).await;
+    let (_, first) = list(&app, "alice", &[("limit", "2")]).await;
     assert_eq!(world.calls.take(), ["Query"], "list: one query per page");
     let cursor = first["next_cursor"].as_str().unwrap().to_string();
-    let (_, second) = send_list(&app, "alice", &[("limit", "2"), ("cursor", &cursor)]).await;
+    let (_, second) = list(&app, "alice", &[("limit", "2"), ("cursor", &cursor)]).await;
     assert_eq!(world.calls.take(), ["Query"]);
-    let emails: Vec<&str> = [&first, &second]
-        .iter()
-        .flat_map(|page| {
-            page["accounts"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|a| a["email"].as_str().unwrap())
-        })
-        .collect();
+    let emails = listed_emails(&[&first, &second]);
     assert_eq!(
         emails,
         [
@@ -167,16 +145,26 @@ async fn each_request_costs_the_round_trips_of_the_design() {
 async fn conflicts_and_the_quota_map_to_409_and_429() {
     let world = AwsWorld::new().await;
     let app = world.app_with(Arc::new(SandboxProvider::default()), 2);
-    assert_eq!(send_create(&app, "alice", "support").await.0, 201);
-    let (status, body) = send_create(&app, "bob", "support").await;
+    assert_eq!(
+        create_as(&app, "alice", json!({ "username": "support" }))
+            .await
+            .0,
+        201
+    );
+    let (status, body) = create_as(&app, "bob", json!({ "username": "support" })).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (409, Some("address_taken"))
     );
     assert!(!body["error"]["suggestions"].as_array().unwrap().is_empty());
 
-    assert_eq!(send_create(&app, "alice", "sales").await.0, 201);
-    let (status, body) = send_create(&app, "alice", "billing").await;
+    assert_eq!(
+        create_as(&app, "alice", json!({ "username": "sales" }))
+            .await
+            .0,
+        201
+    );
+    let (status, body) = create_as(&app, "alice", json!({ "username": "billing" })).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (429, Some("rate_limited"))
@@ -189,7 +177,7 @@ async fn passwords_live_in_their_own_secrets_and_never_in_the_table() {
     let app = world.app();
     let mut passwords = Vec::new();
     for name in ["support", "contact", "billing"] {
-        let (status, body) = send_create(&app, "alice", name).await;
+        let (status, body) = create_as(&app, "alice", json!({ "username": name })).await;
         assert_eq!(status, 201);
         passwords.push((
             name,
@@ -209,7 +197,7 @@ async fn passwords_live_in_their_own_secrets_and_never_in_the_table() {
             "a password is in the table"
         );
     }
-    let (_, listed) = send_list(&app, "alice", &[]).await;
+    let (_, listed) = list(&app, "alice", &[]).await;
     assert!(passwords
         .iter()
         .all(|(_, p)| !listed.to_string().contains(p.as_str())));
@@ -239,7 +227,7 @@ async fn a_failed_create_leaves_no_claim_no_secret_and_refunds_the_quota() {
         Arc::new(BrokenProvider::rejecting("domain not authenticated")),
         1,
     );
-    let (status, body) = send_create(&broken, "alice", "support").await;
+    let (status, body) = create_as(&broken, "alice", json!({ "username": "support" })).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (502, Some("provider_error"))
@@ -247,16 +235,12 @@ async fn a_failed_create_leaves_no_claim_no_secret_and_refunds_the_quota() {
     assert!(world.secret_names().await.is_empty());
 
     let healthy = world.app_with(Arc::new(SandboxProvider::default()), 1);
+    assert_eq!(check(&healthy, "bob", "support").await.1["available"], true);
+    assert_eq!(list(&healthy, "alice", &[]).await.1["accounts"], json!([]));
     assert_eq!(
-        send_check(&healthy, "bob", "support").await.1["available"],
-        true
-    );
-    assert_eq!(
-        send_list(&healthy, "alice", &[]).await.1["accounts"],
-        json!([])
-    );
-    assert_eq!(
-        send_create(&healthy, "alice", "support").await.0,
+        create_as(&healthy, "alice", json!({ "username": "support" }))
+            .await
+            .0,
         201,
         "the quota was refunded"
     );
@@ -266,30 +250,13 @@ async fn a_failed_create_leaves_no_claim_no_secret_and_refunds_the_quota() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_simultaneous_creates_of_one_address_give_one_201() {
     let world = Arc::new(AwsWorld::new().await);
-    let mut tasks = Vec::new();
-    for n in 0..20 {
-        let world = Arc::clone(&world);
-        tasks.push(tokio::spawn(async move {
-            send_create(&world.app(), &format!("user-{n}"), "support")
-                .await
-                .0
-        }));
-    }
-    let mut statuses = Vec::new();
-    for task in tasks {
-        statuses.push(task.await.unwrap());
-    }
+    let racing = Arc::clone(&world);
+    race_twenty_creates_of_one_address(move || racing.app()).await;
     assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
+        world.secret_names().await.len(),
         1,
-        "{statuses:?}"
+        "one secret, the winner's"
     );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 409).count(),
-        19,
-        "{statuses:?}"
-    );
-    assert_eq!(world.secret_names().await.len(), 1);
 }
 
 #[tokio::test]

@@ -3,12 +3,16 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use integration_tests::events::{read, Event};
+use integration_tests::calls::{
+    addresses, assert_error, check, create_as, list, listed_emails,
+    race_twenty_creates_of_one_address, read, send, Route,
+};
+use integration_tests::events::Event;
 use integration_tests::fakes::BrokenProvider;
 use integration_tests::{local_vault_beside, sqlite_at, Parts, TestClock};
 use provisioning::config::AuthMode;
 use provisioning::domain::Username;
-use provisioning::http::{check_availability, create, list_or_health, MAX_BODY_BYTES};
+use provisioning::http::{create, MAX_BODY_BYTES};
 use provisioning::providers::{MailProvider, SandboxProvider};
 use provisioning::App;
 use serde_json::{json, Value};
@@ -45,65 +49,6 @@ impl World {
         }
         .app(limit, auth)
     }
-}
-
-async fn check(app: &App, user: &str, username: &str) -> (u16, Value) {
-    let event = Event::load("check-availability")
-        .user(user)
-        .json(json!({ "username": username }));
-    send(app, Route::Check, &event).await
-}
-
-async fn create_as(app: &App, user: &str, body: Value) -> (u16, Value) {
-    let event = Event::load("create").user(user).json(body);
-    send(app, Route::Create, &event).await
-}
-
-async fn list(app: &App, user: &str, query: &[(&str, &str)]) -> (u16, Value) {
-    let event = Event::load("my-accounts").user(user).query(query);
-    send(app, Route::List, &event).await
-}
-
-#[derive(Clone, Copy)]
-enum Route {
-    Check,
-    Create,
-    List,
-}
-
-async fn send(app: &App, route: Route, event: &Event) -> (u16, Value) {
-    let request = event.request();
-    let response = match route {
-        Route::Check => check_availability(app, request).await,
-        Route::Create => create(app, request).await,
-        Route::List => list_or_health(app, request).await,
-    };
-    read(response.unwrap())
-}
-
-fn assert_error(response: &(u16, Value), status: u16, code: &str) {
-    assert_eq!(response.0, status, "{}", response.1);
-    let error = &response.1["error"];
-    assert_eq!(error["code"], code, "{}", response.1);
-    assert!(
-        error["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "{}",
-        response.1
-    );
-    assert!(
-        error["request_id"].as_str().is_some_and(|m| !m.is_empty()),
-        "{}",
-        response.1
-    );
-}
-
-fn addresses(values: &Value) -> Vec<String> {
-    values
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_string())
-        .collect()
 }
 
 #[tokio::test]
@@ -503,33 +448,7 @@ async fn a_provider_failure_leaves_nothing_behind() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_simultaneous_creates_of_one_address_give_one_201() {
     let world = Arc::new(World::new());
-    let mut tasks = Vec::new();
-    for n in 0..20 {
-        let world = Arc::clone(&world);
-        tasks.push(tokio::spawn(async move {
-            let app = world.app();
-            create_as(&app, &format!("user-{n}"), json!({ "username": "support" })).await
-        }));
-    }
-    let mut statuses = Vec::new();
-    for task in tasks {
-        let response = task.await.unwrap();
-        if response.0 == 409 {
-            assert_error(&response, 409, "address_taken");
-        }
-        statuses.push(response.0);
-    }
-    statuses.sort();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 409).count(),
-        19,
-        "{statuses:?}"
-    );
+    race_twenty_creates_of_one_address(move || world.app()).await;
 }
 
 #[tokio::test]
@@ -558,16 +477,7 @@ async fn the_list_pages_with_an_opaque_cursor() {
         ],
     )
     .await;
-    let emails: Vec<&str> = [&first, &second, &third]
-        .iter()
-        .flat_map(|page| {
-            page["accounts"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|a| a["email"].as_str().unwrap())
-        })
-        .collect();
+    let emails = listed_emails(&[&first, &second, &third]);
     assert_eq!(
         emails,
         [

@@ -4,7 +4,8 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use integration_tests::events::{read, Event};
+use integration_tests::calls::read;
+use integration_tests::events::Event;
 use integration_tests::{local_vault_beside, sqlite_at, Parts, TestClock};
 use provisioning::config::AuthMode;
 use provisioning::http::create;

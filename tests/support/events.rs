@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde_json::Value;
 
 pub fn events_dir() -> PathBuf {
@@ -80,16 +80,4 @@ impl Event {
     pub fn request(&self) -> Request {
         lambda_http::request::from_str(&self.0.to_string()).expect("a valid API Gateway v2 event")
     }
-}
-
-/// A response's status and JSON body (`Value::Null` when empty).
-pub fn read(response: Response<Body>) -> (u16, Value) {
-    let status = response.status().as_u16();
-    let body = response.body();
-    let value = if body.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(body).expect("every response body is JSON")
-    };
-    (status, value)
 }

@@ -2,6 +2,7 @@
 //! an adjustable clock, providers that fail on purpose, and the store
 //! conformance suite that every `AccountStore` must pass.
 
+pub mod calls;
 pub mod conformance;
 pub mod events;
 pub mod fakes;

@@ -1,0 +1,115 @@
+//! Requests to the real handlers, built from the events in `events/`, and
+//! what the tests read back from the answers.
+
+use lambda_http::{Body, Response};
+use provisioning::http::{check_availability, create, list_or_health};
+use provisioning::App;
+use serde_json::{json, Value};
+
+use crate::events::Event;
+
+/// A response's status and JSON body (`Value::Null` when empty).
+pub fn read(response: Response<Body>) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body = response.body();
+    let value = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(body).expect("every response body is JSON")
+    };
+    (status, value)
+}
+
+pub async fn check(app: &App, user: &str, username: &str) -> (u16, Value) {
+    let event = Event::load("check-availability")
+        .user(user)
+        .json(json!({ "username": username }));
+    send(app, Route::Check, &event).await
+}
+
+pub async fn create_as(app: &App, user: &str, body: Value) -> (u16, Value) {
+    let event = Event::load("create").user(user).json(body);
+    send(app, Route::Create, &event).await
+}
+
+pub async fn list(app: &App, user: &str, query: &[(&str, &str)]) -> (u16, Value) {
+    let event = Event::load("my-accounts").user(user).query(query);
+    send(app, Route::List, &event).await
+}
+
+#[derive(Clone, Copy)]
+pub enum Route {
+    Check,
+    Create,
+    List,
+}
+
+pub async fn send(app: &App, route: Route, event: &Event) -> (u16, Value) {
+    let request = event.request();
+    let response = match route {
+        Route::Check => check_availability(app, request).await,
+        Route::Create => create(app, request).await,
+        Route::List => list_or_health(app, request).await,
+    };
+    read(response.unwrap())
+}
+
+pub fn assert_error(response: &(u16, Value), status: u16, code: &str) {
+    assert_eq!(response.0, status, "{}", response.1);
+    let error = &response.1["error"];
+    assert_eq!(error["code"], code, "{}", response.1);
+    assert!(
+        error["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{}",
+        response.1
+    );
+    assert!(
+        error["request_id"].as_str().is_some_and(|m| !m.is_empty()),
+        "{}",
+        response.1
+    );
+}
+
+pub fn addresses(values: &Value) -> Vec<String> {
+    values
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The addresses of the accounts of several list pages, in order.
+pub fn listed_emails(pages: &[&Value]) -> Vec<String> {
+    pages
+        .iter()
+        .flat_map(|page| page["accounts"].as_array().unwrap().iter())
+        .map(|account| account["email"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Twenty users create the same address at once, each through its own
+/// function process (`new_app`): exactly one 201, nineteen 409s.
+pub async fn race_twenty_creates_of_one_address<F>(new_app: F)
+where
+    F: Fn() -> App + Send + Sync + 'static,
+{
+    let new_app = std::sync::Arc::new(new_app);
+    let mut tasks = Vec::new();
+    for n in 0..20 {
+        let new_app = std::sync::Arc::clone(&new_app);
+        tasks.push(tokio::spawn(async move {
+            let app = new_app();
+            create_as(&app, &format!("user-{n}"), json!({ "username": "support" })).await
+        }));
+    }
+    let mut winners = 0;
+    for task in tasks {
+        let response = task.await.unwrap();
+        match response.0 {
+            201 => winners += 1,
+            _ => assert_error(&response, 409, "address_taken"),
+        }
+    }
+    assert_eq!(winners, 1);
+}

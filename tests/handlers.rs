@@ -115,6 +115,7 @@ async fn create_answers_the_contract_and_the_other_functions_see_it() {
     );
     assert_eq!(created["credentials"]["smtp_port"], 587);
     assert_eq!(created["credentials"]["username"], "contact@example.com");
+    assert_eq!(created["credentials"]["authentication"], "password");
     let password = created["credentials"]["password"]
         .as_str()
         .unwrap()
@@ -140,6 +141,7 @@ async fn create_answers_the_contract_and_the_other_functions_see_it() {
             "smtp_server": "smtp.sandbox.invalid",
             "smtp_port": 587,
             "smtp_username": "contact@example.com",
+            "smtp_authentication": "password",
             "webmail": null,
             "created_at": "2026-11-25T09:00:00Z",
             "emails_sent_today": 0,

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use provisioning::domain::{AccountStatus, DisplayName, EmailAddress, SmtpSettings, UserId};
+use provisioning::domain::{
+    AccountStatus, DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings, UserId,
+};
 use provisioning::service::CREATE_LEASE;
 use provisioning::store::{
     AccountStore, Activation, AuditAction, ClaimState, Reservation, StoreError,
@@ -81,6 +83,7 @@ pub fn activation(reservation: &Reservation) -> Activation {
             server: "smtp.sandbox.invalid".into(),
             port: 587,
             username: reservation.address.to_string(),
+            authentication: SmtpAuthentication::Password,
         },
         webmail: Some("https://webmail.example.com".into()),
         provider_ref: format!("sandbox:{}", reservation.address),

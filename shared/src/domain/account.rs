@@ -27,12 +27,38 @@ impl AccountStatus {
     }
 }
 
+/// How a mail client proves itself to the SMTP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpAuthentication {
+    /// SMTP AUTH (PLAIN/LOGIN over STARTTLS) with the username and password handed out.
+    Password,
+    /// SMTP AUTH XOAUTH2: an OAuth 2.0 access token of the mailbox; the
+    /// password handed out signs in to webmail, and the provider refuses it over SMTP.
+    Xoauth2,
+}
+
+impl SmtpAuthentication {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::Xoauth2 => "xoauth2",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Password, Self::Xoauth2]
+            .into_iter()
+            .find(|auth| auth.as_str() == raw)
+    }
+}
+
 /// How to reach the provider's SMTP server; the password is never part of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SmtpSettings {
     pub server: String,
     pub port: u16,
     pub username: String,
+    pub authentication: SmtpAuthentication,
 }
 
 /// One generic address as its owner sees it.
@@ -64,5 +90,8 @@ mod tests {
             assert_eq!(AccountStatus::parse(status.as_str()), Some(status));
         }
         assert_eq!(AccountStatus::parse("deleted"), None);
+        for auth in [SmtpAuthentication::Password, SmtpAuthentication::Xoauth2] {
+            assert_eq!(SmtpAuthentication::parse(auth.as_str()), Some(auth));
+        }
     }
 }

@@ -10,7 +10,7 @@ mod suggestions;
 mod user_id;
 mod username;
 
-pub use account::{Account, AccountStatus, SmtpSettings};
+pub use account::{Account, AccountStatus, SmtpAuthentication, SmtpSettings};
 pub use address::{DomainName, EmailAddress};
 pub use display_name::DisplayName;
 pub use reserved::ReservedNames;

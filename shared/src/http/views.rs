@@ -59,6 +59,9 @@ pub struct CredentialsView {
     smtp_port: u16,
     username: String,
     password: String,
+    /// `password`: SMTP AUTH with this password; `xoauth2`: the password
+    /// signs in to webmail, SMTP wants an OAuth 2.0 token of the mailbox.
+    authentication: &'static str,
 }
 
 #[derive(Serialize)]
@@ -91,6 +94,7 @@ impl From<Created> for CreatedView {
                 smtp_port: smtp.port,
                 username: smtp.username,
                 password: password.expose().to_string(),
+                authentication: smtp.authentication.as_str(),
             },
             webmail: account.webmail,
             created_at: timestamp(account.created_at),
@@ -108,6 +112,7 @@ pub struct AccountView {
     smtp_server: Option<String>,
     smtp_port: Option<u16>,
     smtp_username: Option<String>,
+    smtp_authentication: Option<&'static str>,
     webmail: Option<String>,
     created_at: String,
     emails_sent_today: u32,
@@ -116,9 +121,14 @@ pub struct AccountView {
 
 impl From<Account> for AccountView {
     fn from(account: Account) -> Self {
-        let (smtp_server, smtp_port, smtp_username) = match account.smtp {
-            Some(smtp) => (Some(smtp.server), Some(smtp.port), Some(smtp.username)),
-            None => (None, None, None),
+        let (smtp_server, smtp_port, smtp_username, smtp_authentication) = match account.smtp {
+            Some(smtp) => (
+                Some(smtp.server),
+                Some(smtp.port),
+                Some(smtp.username),
+                Some(smtp.authentication.as_str()),
+            ),
+            None => (None, None, None, None),
         };
         Self {
             email: account.address.to_string(),
@@ -128,6 +138,7 @@ impl From<Account> for AccountView {
             smtp_server,
             smtp_port,
             smtp_username,
+            smtp_authentication,
             webmail: account.webmail,
             created_at: timestamp(account.created_at),
             emails_sent_today: account.emails_sent_today,

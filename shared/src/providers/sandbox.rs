@@ -4,7 +4,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 
 use super::{generate_password, MailProvider, ProviderError, ProvisionedAccount, SmtpPassword};
-use crate::domain::{DisplayName, EmailAddress, SmtpSettings};
+use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings};
 
 /// The local provider: creates nothing anywhere, remembers what it
 /// "provisioned" in this process, and hands out credentials marked as
@@ -51,6 +51,7 @@ impl MailProvider for SandboxProvider {
                 server: SANDBOX_SMTP_SERVER.into(),
                 port: 587,
                 username: address.to_string(),
+                authentication: SmtpAuthentication::Password,
             },
             password: SmtpPassword::new(format!("sandbox-{}", secret.expose())),
             webmail: None,

@@ -27,7 +27,9 @@ use super::{
     AccountStore, Activation, AuditAction, AuditEntry, Claim, ClaimState, Page, Reservation,
     StoreError,
 };
-use crate::domain::{Account, AccountStatus, DisplayName, EmailAddress, SmtpSettings, UserId};
+use crate::domain::{
+    Account, AccountStatus, DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings, UserId,
+};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -148,11 +150,14 @@ fn account_from_item(item: &Item) -> Result<Account, StoreError> {
         item.optional_text("smtp_server"),
         item.number::<u16>("smtp_port").ok(),
         item.optional_text("smtp_username"),
+        item.optional_text("smtp_auth")
+            .and_then(SmtpAuthentication::parse),
     ) {
-        (Some(server), Some(port), Some(username)) => Some(SmtpSettings {
+        (Some(server), Some(port), Some(username), Some(authentication)) => Some(SmtpSettings {
             server: server.to_string(),
             port,
             username: username.to_string(),
+            authentication,
         }),
         _ => None,
     };
@@ -497,25 +502,28 @@ impl AccountStore for DynamoStore {
             .expression_attribute_values(":request", s(&reservation.request_id))
             .build()
             .expect("table, key and expression are set");
-        let account = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(account_key(&reservation.owner, &reservation.address)))
-            .update_expression(format!(
+        let account =
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(account_key(&reservation.owner, &reservation.address)))
+                .update_expression(format!(
                 "SET {}#status = :active, provider_ref = :provider_ref, secret_ref = :secret_ref, \
-                 smtp_server = :server, smtp_port = :port, smtp_username = :username, updated_at = :now",
+                 smtp_server = :server, smtp_port = :port, smtp_username = :username, \
+                 smtp_auth = :auth, updated_at = :now",
                 // A provider without webmail leaves the attribute out rather than empty.
                 if activation.webmail.is_some() { "webmail = :webmail, " } else { "" }
             ))
-            .condition_expression("request_id = :request")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":active", s("active"))
-            .expression_attribute_values(":request", s(&reservation.request_id))
-            .expression_attribute_values(":provider_ref", s(&activation.provider_ref))
-            .expression_attribute_values(":secret_ref", s(&activation.secret_ref))
-            .expression_attribute_values(":server", s(&activation.smtp.server))
-            .expression_attribute_values(":port", n(activation.smtp.port))
-            .expression_attribute_values(":username", s(&activation.smtp.username))
-            .expression_attribute_values(":now", s(timestamp(activation.activated_at)));
+                .condition_expression("request_id = :request")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":active", s("active"))
+                .expression_attribute_values(":request", s(&reservation.request_id))
+                .expression_attribute_values(":provider_ref", s(&activation.provider_ref))
+                .expression_attribute_values(":secret_ref", s(&activation.secret_ref))
+                .expression_attribute_values(":server", s(&activation.smtp.server))
+                .expression_attribute_values(":port", n(activation.smtp.port))
+                .expression_attribute_values(":username", s(&activation.smtp.username))
+                .expression_attribute_values(":auth", s(activation.smtp.authentication.as_str()))
+                .expression_attribute_values(":now", s(timestamp(activation.activated_at)));
         let account = match &activation.webmail {
             Some(webmail) => account.expression_attribute_values(":webmail", s(webmail)),
             None => account,

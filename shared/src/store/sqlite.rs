@@ -15,7 +15,9 @@ use super::{
     AccountStore, Activation, AuditAction, AuditEntry, Claim, ClaimState, Page, Reservation,
     StoreError,
 };
-use crate::domain::{Account, AccountStatus, DisplayName, EmailAddress, SmtpSettings, UserId};
+use crate::domain::{
+    Account, AccountStatus, DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings, UserId,
+};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS claims (
@@ -37,6 +39,7 @@ CREATE TABLE IF NOT EXISTS accounts (
     smtp_server       TEXT,
     smtp_port         INTEGER,
     smtp_username     TEXT,
+    smtp_auth         TEXT,
     webmail           TEXT,
     created_at        TEXT NOT NULL,
     updated_at        TEXT NOT NULL,
@@ -63,6 +66,9 @@ CREATE TABLE IF NOT EXISTS audit_log (
 CREATE INDEX IF NOT EXISTS audit_log_by_owner ON audit_log (owner, id);
 ";
 
+/// Bumped whenever SCHEMA changes; an older file is refused with a clear message.
+const SCHEMA_VERSION: i64 = 1;
+
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
 }
@@ -86,7 +92,26 @@ impl SqliteStore {
         let tx = connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(backend)?;
+        let version: i64 = tx
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(backend)?;
+        let has_tables: bool = tx
+            .query_row(
+                "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table'",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(backend)?;
+        if has_tables && version != SCHEMA_VERSION {
+            return Err(StoreError::Corrupt(format!(
+                "{} was written by an older version (schema {version}, now {SCHEMA_VERSION}); \
+                 it holds local test data only: delete it and start again",
+                path.display()
+            )));
+        }
         tx.execute_batch(SCHEMA).map_err(backend)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(backend)?;
         tx.commit().map_err(backend)?;
         Ok(Self {
             connection: Arc::new(Mutex::new(connection)),
@@ -202,7 +227,7 @@ fn lease_time(millis: i64) -> Result<DateTime<Utc>, StoreError> {
 }
 
 const ACCOUNT_COLUMNS: &str = "owner, address, display_name, provider, status, smtp_server, \
-    smtp_port, smtp_username, webmail, created_at, emails_sent_today, emails_sent_month";
+    smtp_port, smtp_username, smtp_auth, webmail, created_at, emails_sent_today, emails_sent_month";
 
 struct AccountRow {
     owner: String,
@@ -213,6 +238,7 @@ struct AccountRow {
     smtp_server: Option<String>,
     smtp_port: Option<u16>,
     smtp_username: Option<String>,
+    smtp_auth: Option<String>,
     webmail: Option<String>,
     created_at: String,
     emails_sent_today: u32,
@@ -230,21 +256,34 @@ impl AccountRow {
             smtp_server: row.get(5)?,
             smtp_port: row.get(6)?,
             smtp_username: row.get(7)?,
-            webmail: row.get(8)?,
-            created_at: row.get(9)?,
-            emails_sent_today: row.get(10)?,
-            emails_sent_month: row.get(11)?,
+            smtp_auth: row.get(8)?,
+            webmail: row.get(9)?,
+            created_at: row.get(10)?,
+            emails_sent_today: row.get(11)?,
+            emails_sent_month: row.get(12)?,
         })
     }
 
     fn into_account(self) -> Result<Account, StoreError> {
         let address = EmailAddress::parse(&self.address).map_err(corrupt)?;
-        let smtp = match (self.smtp_server, self.smtp_port, self.smtp_username) {
-            (Some(server), Some(port), Some(username)) => Some(SmtpSettings {
-                server,
-                port,
-                username,
-            }),
+        let authentication = self
+            .smtp_auth
+            .as_deref()
+            .and_then(SmtpAuthentication::parse);
+        let smtp = match (
+            self.smtp_server,
+            self.smtp_port,
+            self.smtp_username,
+            authentication,
+        ) {
+            (Some(server), Some(port), Some(username), Some(authentication)) => {
+                Some(SmtpSettings {
+                    server,
+                    port,
+                    username,
+                    authentication,
+                })
+            }
             _ => None,
         };
         Ok(Account {
@@ -400,7 +439,7 @@ impl AccountStore for SqliteStore {
             tx.execute(
                 "UPDATE accounts SET status = 'active', provider_ref = ?4, smtp_server = ?5,
                      smtp_port = ?6, smtp_username = ?7, webmail = ?8, updated_at = ?9,
-                     secret_ref = ?10
+                     secret_ref = ?10, smtp_auth = ?11
                  WHERE owner = ?1 AND address = ?2 AND request_id = ?3",
                 params![
                     reservation.owner.as_str(),
@@ -412,7 +451,8 @@ impl AccountStore for SqliteStore {
                     activation.smtp.username,
                     activation.webmail,
                     timestamp(activation.activated_at),
-                    activation.secret_ref
+                    activation.secret_ref,
+                    activation.smtp.authentication.as_str()
                 ],
             )
             .map_err(backend)?;
@@ -547,6 +587,14 @@ mod tests {
         SqliteStore::open(&path).unwrap();
         SqliteStore::open(&path).unwrap();
         assert!(path.exists());
+
+        let older = dir.path().join("older.sqlite3");
+        Connection::open(&older)
+            .unwrap()
+            .execute_batch("CREATE TABLE claims (address TEXT)")
+            .unwrap();
+        let refused = SqliteStore::open(&older).err().map(|e| e.to_string());
+        assert!(refused.is_some_and(|message| message.contains("older version")));
         assert_eq!(
             utc_day(Utc.with_ymd_and_hms(2026, 1, 2, 23, 59, 59).unwrap()),
             "2026-01-02"

@@ -25,10 +25,62 @@ pub enum Backend {
     },
 }
 
+/// The mail providers this build can talk to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderKind {
+    Sandbox,
+    Sendgrid,
+    Ses,
+    Microsoft365,
+    Google,
+}
+
+impl ProviderKind {
+    const ALL: [Self; 5] = [
+        Self::Sandbox,
+        Self::Sendgrid,
+        Self::Ses,
+        Self::Microsoft365,
+        Self::Google,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sandbox => "sandbox",
+            Self::Sendgrid => "sendgrid",
+            Self::Ses => "ses",
+            Self::Microsoft365 => "microsoft365",
+            Self::Google => "google",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == raw.trim())
+    }
+}
+
+/// Where the HTTP providers' APIs are (overridable so tests can point them at fakes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderEndpoints {
+    pub sendgrid_api: String,
+    pub microsoft_login: String,
+    pub microsoft_graph: String,
+    pub google_token: String,
+    pub google_admin: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub domain: DomainName,
-    pub provider: String,
+    /// The default provider first, then the others a request may name.
+    pub providers: Vec<ProviderKind>,
+    pub endpoints: ProviderEndpoints,
+    /// IAM path of the SES SMTP users, e.g. `/email-provisioning/`.
+    pub ses_iam_path: String,
+    /// SES configuration set every new identity is put on.
+    pub ses_configuration_set: Option<String>,
     pub backend: Backend,
     /// The Secrets Manager secret holding the providers' keys, if any.
     pub provider_secret_id: Option<String>,
@@ -67,13 +119,54 @@ impl Config {
             DomainName::parse(&get("EMAIL_DOMAIN").unwrap_or_else(|| "example.com".into()))
                 .map_err(|error| invalid("EMAIL_DOMAIN", error.to_string()))?;
 
-        let provider = get("EMAIL_PROVIDER").unwrap_or_else(|| "sandbox".into());
-        if provider != "sandbox" {
-            return Err(invalid(
-                "EMAIL_PROVIDER",
-                format!("unknown provider {provider:?}; expected sandbox"),
-            ));
+        let provider = |name: &'static str, raw: &str| {
+            ProviderKind::parse(raw).ok_or_else(|| {
+                let known: Vec<&str> = ProviderKind::ALL.iter().map(|k| k.as_str()).collect();
+                invalid(
+                    name,
+                    format!(
+                        "unknown provider {raw:?}; expected one of {}",
+                        known.join(", ")
+                    ),
+                )
+            })
+        };
+        let mut providers = vec![provider(
+            "EMAIL_PROVIDER",
+            &get("EMAIL_PROVIDER").unwrap_or_else(|| "sandbox".into()),
+        )?];
+        for name in get("EMAIL_PROVIDERS")
+            .iter()
+            .flat_map(|list| list.split(','))
+        {
+            let kind = provider("EMAIL_PROVIDERS", name)?;
+            if !providers.contains(&kind) {
+                providers.push(kind);
+            }
         }
+        let url = |name: &str, default: &str| get(name).unwrap_or_else(|| default.to_string());
+        let endpoints = ProviderEndpoints {
+            sendgrid_api: url(
+                "SENDGRID_API_URL",
+                crate::providers::DEFAULT_SENDGRID_API_URL,
+            ),
+            microsoft_login: url(
+                "MICROSOFT_LOGIN_URL",
+                crate::providers::DEFAULT_MICROSOFT_LOGIN_URL,
+            ),
+            microsoft_graph: url(
+                "MICROSOFT_GRAPH_URL",
+                crate::providers::DEFAULT_MICROSOFT_GRAPH_URL,
+            ),
+            google_token: url(
+                "GOOGLE_TOKEN_URL",
+                crate::providers::DEFAULT_GOOGLE_TOKEN_URL,
+            ),
+            google_admin: url(
+                "GOOGLE_ADMIN_URL",
+                crate::providers::DEFAULT_GOOGLE_ADMIN_URL,
+            ),
+        };
 
         let backend = match get("STORE").as_deref().map(str::trim) {
             None | Some("sqlite") => Backend::Local {
@@ -143,7 +236,10 @@ impl Config {
 
         Ok(Self {
             domain,
-            provider,
+            providers,
+            endpoints,
+            ses_iam_path: get("SES_IAM_PATH").unwrap_or_else(|| "/email-provisioning/".into()),
+            ses_configuration_set: get("SES_CONFIGURATION_SET"),
             backend,
             provider_secret_id: get("PROVIDER_SECRET_ID"),
             daily_create_limit,
@@ -170,7 +266,8 @@ mod tests {
     fn defaults_run_locally_and_trust_only_jwt_claims() {
         let config = config(&[]).unwrap();
         assert_eq!(config.domain.as_str(), "example.com");
-        assert_eq!(config.provider, "sandbox");
+        assert_eq!(config.providers, [ProviderKind::Sandbox]);
+        assert_eq!(config.endpoints.sendgrid_api, "https://api.sendgrid.com");
         assert_eq!(config.daily_create_limit, 10);
         assert_eq!(config.auth_mode, AuthMode::Jwt);
         assert_eq!(
@@ -211,6 +308,7 @@ mod tests {
             ("AUTH_MODE", "none"),
             ("STORE", "postgres"),
             ("EMAIL_PROVIDER", "smtp"),
+            ("EMAIL_PROVIDERS", "ses,mailchimp"),
         ] {
             match config(&[(name, value)]) {
                 Err(ConfigError::Invalid { name: reported, .. }) => assert_eq!(reported, name),
@@ -236,6 +334,25 @@ mod tests {
                 secret_prefix: DEFAULT_SECRET_PREFIX.into()
             }
         );
+    }
+
+    #[test]
+    fn the_default_provider_comes_first_then_the_others_once() {
+        let config = config(&[
+            ("EMAIL_PROVIDER", "ses"),
+            ("EMAIL_PROVIDERS", "sendgrid, ses,google"),
+            ("SENDGRID_API_URL", "http://127.0.0.1:9999"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.providers,
+            [
+                ProviderKind::Ses,
+                ProviderKind::Sendgrid,
+                ProviderKind::Google
+            ]
+        );
+        assert_eq!(config.endpoints.sendgrid_api, "http://127.0.0.1:9999");
     }
 
     #[test]

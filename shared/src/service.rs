@@ -10,7 +10,7 @@ use crate::domain::{
     suggestion_candidates, Account, AccountStatus, DisplayName, DomainError, DomainName,
     EmailAddress, ReservedNames, SmtpSettings, UserId, Username, MAX_SUGGESTIONS,
 };
-use crate::providers::{MailProvider, ProviderError, SmtpPassword};
+use crate::providers::{MailProvider, ProviderError, Providers, SmtpPassword};
 use crate::secrets::{SecretVault, SecretsError};
 use crate::store::{AccountStore, Activation, Page, Reservation, StoreError};
 
@@ -75,7 +75,7 @@ pub enum ServiceError {
     #[error("provider {requested:?} is not available here (available: {available})")]
     ProviderNotAvailable {
         requested: String,
-        available: &'static str,
+        available: String,
     },
     #[error("{address} is already taken")]
     AddressTaken {
@@ -103,7 +103,7 @@ pub enum ServiceError {
 /// The parts the use cases work with, each behind its trait.
 pub struct Provisioning {
     store: Arc<dyn AccountStore>,
-    provider: Arc<dyn MailProvider>,
+    providers: Providers,
     vault: Arc<dyn SecretVault>,
     clock: Arc<dyn Clock>,
     policy: Policy,
@@ -112,14 +112,14 @@ pub struct Provisioning {
 impl Provisioning {
     pub fn new(
         store: Arc<dyn AccountStore>,
-        provider: Arc<dyn MailProvider>,
+        providers: Providers,
         vault: Arc<dyn SecretVault>,
         clock: Arc<dyn Clock>,
         policy: Policy,
     ) -> Self {
         Self {
             store,
-            provider,
+            providers,
             vault,
             clock,
             policy,
@@ -204,12 +204,13 @@ impl Provisioning {
             command.username,
             self.domain_for(command.domain.as_deref())?,
         );
-        if let Some(requested) = command.provider.filter(|p| p != self.provider.name()) {
-            return Err(ServiceError::ProviderNotAvailable {
-                requested,
-                available: self.provider.name(),
-            });
-        }
+        let provider = self
+            .providers
+            .choose(command.provider.as_deref())
+            .ok_or_else(|| ServiceError::ProviderNotAvailable {
+                requested: command.provider.clone().unwrap_or_default(),
+                available: self.providers.names(),
+            })?;
         if self.policy.reserved.contains(email.username()) {
             let suggestions = self.suggestions_for(&email).await?;
             return Err(ServiceError::AddressReserved {
@@ -223,7 +224,7 @@ impl Provisioning {
             owner: command.owner,
             address: email.clone(),
             display_name: command.display_name,
-            provider: self.provider.name().to_string(),
+            provider: provider.name().to_string(),
             request_id: command.request_id,
             reserved_at: now,
             lease_expires_at: now + CREATE_LEASE,
@@ -247,11 +248,7 @@ impl Provisioning {
             Err(other) => return Err(other.into()),
         }
 
-        let provisioned = match self
-            .provider
-            .provision(&email, &reservation.display_name)
-            .await
-        {
+        let provisioned = match provider.provision(&email, &reservation.display_name).await {
             Ok(provisioned) => provisioned,
             Err(error) => {
                 self.release(&reservation, &error.to_string()).await;
@@ -262,7 +259,7 @@ impl Provisioning {
         let secret_ref = match self.vault.store(&email, &provisioned.password).await {
             Ok(secret_ref) => secret_ref,
             Err(error) => {
-                self.deprovision(&provisioned.provider_ref).await;
+                self.deprovision(provider, &provisioned.provider_ref).await;
                 self.release(&reservation, &error.to_string()).await;
                 return Err(error.into());
             }
@@ -277,7 +274,7 @@ impl Provisioning {
         };
         if let Err(error) = self.store.activate(&reservation, &activation).await {
             self.remove_secret(&activation.secret_ref).await;
-            self.deprovision(&activation.provider_ref).await;
+            self.deprovision(provider, &activation.provider_ref).await;
             self.release(&reservation, &error.to_string()).await;
             return Err(error.into());
         }
@@ -318,8 +315,8 @@ impl Provisioning {
         }
     }
 
-    async fn deprovision(&self, provider_ref: &str) {
-        if let Err(error) = self.provider.deprovision(provider_ref).await {
+    async fn deprovision(&self, provider: &Arc<dyn MailProvider>, provider_ref: &str) {
+        if let Err(error) = provider.deprovision(provider_ref).await {
             tracing::error!(provider_ref, error = ?error, "could not remove a provider resource after a failed create");
         }
     }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use provisioning::config::AuthMode;
 use provisioning::domain::{DomainName, ReservedNames, Username};
-use provisioning::providers::MailProvider;
+use provisioning::providers::{MailProvider, Providers};
 use provisioning::secrets::{LocalVault, SecretVault};
 use provisioning::service::{Policy, Provisioning};
 use provisioning::store::{AccountStore, SqliteStore};
@@ -44,7 +44,7 @@ impl Parts {
         App::new(
             Provisioning::new(
                 self.store,
-                self.provider,
+                Providers::single(self.provider),
                 self.vault,
                 self.clock,
                 policy(daily_create_limit),

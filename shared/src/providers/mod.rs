@@ -1,17 +1,31 @@
 //! The seam to the cloud mail providers. Each adapter turns "create this
 //! address" into the provider's API calls and hands back SMTP settings.
 
+mod google;
+pub mod http;
+mod microsoft365;
+mod oauth;
 mod password;
 mod sandbox;
+mod sendgrid;
+mod ses;
 
 use std::fmt;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use crate::domain::{DisplayName, EmailAddress, SmtpSettings};
+use crate::secrets::ProviderSettings;
 
+pub use google::{GoogleProvider, DEFAULT_GOOGLE_ADMIN_URL, DEFAULT_GOOGLE_TOKEN_URL};
+pub use microsoft365::{
+    Microsoft365Provider, DEFAULT_MICROSOFT_GRAPH_URL, DEFAULT_MICROSOFT_LOGIN_URL,
+};
 pub use password::generate_password;
 pub use sandbox::SandboxProvider;
+pub use sendgrid::{SendGridProvider, DEFAULT_SENDGRID_API_URL};
+pub use ses::{iam_user_name, smtp_password, SesProvider};
 
 /// An SMTP password or API key. Its `Debug` never shows the value, so it
 /// cannot leak through a log line or an error; `expose` is the one way out.
@@ -75,6 +89,82 @@ pub trait MailProvider: Send + Sync {
 
     /// Removes what `provision` created; removing something already gone succeeds.
     async fn deprovision(&self, provider_ref: &str) -> Result<(), ProviderError>;
+}
+
+/// A setting the provider cannot work without.
+async fn required(
+    settings: &ProviderSettings,
+    provider: &'static str,
+    key: &str,
+) -> Result<String, ProviderError> {
+    optional(settings, provider, key)
+        .await?
+        .ok_or_else(|| ProviderError::Unavailable {
+            provider,
+            message: format!("{key} is not configured"),
+        })
+}
+
+async fn optional(
+    settings: &ProviderSettings,
+    provider: &'static str,
+    key: &str,
+) -> Result<Option<String>, ProviderError> {
+    settings
+        .get(key)
+        .await
+        .map_err(|error| ProviderError::Unavailable {
+            provider,
+            message: format!("its settings could not be read: {error}"),
+        })
+}
+
+fn randomness_unavailable(provider: &'static str, error: getrandom::Error) -> ProviderError {
+    ProviderError::Unavailable {
+        provider,
+        message: format!("no randomness for a password: {error}"),
+    }
+}
+
+/// The providers a deployment offers: the default one (`EMAIL_PROVIDER`)
+/// and any others a request may pick by name (`EMAIL_PROVIDERS`).
+#[derive(Clone)]
+pub struct Providers {
+    offered: Vec<Arc<dyn MailProvider>>,
+}
+
+impl Providers {
+    /// `default` first; a provider named twice is offered once.
+    pub fn new(default: Arc<dyn MailProvider>, others: Vec<Arc<dyn MailProvider>>) -> Self {
+        let mut offered = vec![default];
+        for provider in others {
+            if offered.iter().all(|p| p.name() != provider.name()) {
+                offered.push(provider);
+            }
+        }
+        Self { offered }
+    }
+
+    pub fn single(provider: Arc<dyn MailProvider>) -> Self {
+        Self::new(provider, Vec::new())
+    }
+
+    /// The requested provider, or the default one; `None` if it is not offered.
+    pub fn choose(&self, requested: Option<&str>) -> Option<&Arc<dyn MailProvider>> {
+        match requested {
+            None => self.offered.first(),
+            Some(name) => self.offered.iter().find(|p| p.name() == name),
+        }
+    }
+
+    /// `sendgrid, ses`: for messages.
+    pub fn names(&self) -> String {
+        self.offered
+            .iter()
+            .map(|p| p.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,10 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 
-use super::{generate_password, MailProvider, ProviderError, ProvisionedAccount, SmtpPassword};
+use super::{
+    generate_password, randomness_unavailable, MailProvider, ProviderError, ProvisionedAccount,
+    SmtpPassword,
+};
 use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings};
 
 /// The local provider: creates nothing anywhere, remembers what it
@@ -40,10 +43,7 @@ impl MailProvider for SandboxProvider {
         address: &EmailAddress,
         _display_name: &DisplayName,
     ) -> Result<ProvisionedAccount, ProviderError> {
-        let secret = generate_password(24).map_err(|error| ProviderError::Unavailable {
-            provider: "sandbox",
-            message: format!("no randomness for a password: {error}"),
-        })?;
+        let secret = generate_password(24).map_err(|e| randomness_unavailable("sandbox", e))?;
         let provider_ref = format!("sandbox:{address}");
         self.resources().insert(provider_ref.clone());
         Ok(ProvisionedAccount {

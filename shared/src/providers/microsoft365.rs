@@ -1,0 +1,179 @@
+//! Microsoft 365 through Microsoft Graph: a user (mailbox) per address,
+//! created with an app's client-credentials token, optionally licensed.
+//! Exchange Online turns SMTP AUTH with passwords off by default: unless the
+//! administrator says it is allowed (`MICROSOFT_SMTP_AUTH=password`), the
+//! credentials say `xoauth2` and the password is for signing in to Outlook.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use reqwest::StatusCode;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::http::ProviderHttp;
+use super::oauth::{CachedToken, TokenResponse};
+use super::{
+    generate_password, optional, randomness_unavailable, required, MailProvider, ProviderError,
+    ProvisionedAccount,
+};
+use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings};
+use crate::secrets::ProviderSettings;
+
+const NAME: &str = "microsoft365";
+pub const DEFAULT_MICROSOFT_LOGIN_URL: &str = "https://login.microsoftonline.com";
+pub const DEFAULT_MICROSOFT_GRAPH_URL: &str = "https://graph.microsoft.com";
+
+pub struct Microsoft365Provider {
+    http: ProviderHttp,
+    login_url: String,
+    graph_url: String,
+    settings: Arc<ProviderSettings>,
+    token: CachedToken,
+}
+
+#[derive(Deserialize)]
+struct CreatedUser {
+    id: String,
+}
+
+impl Microsoft365Provider {
+    pub fn new(
+        http: ProviderHttp,
+        login_url: &str,
+        graph_url: &str,
+        settings: Arc<ProviderSettings>,
+    ) -> Self {
+        Self {
+            http,
+            login_url: login_url.trim_end_matches('/').to_string(),
+            graph_url: graph_url.trim_end_matches('/').to_string(),
+            settings,
+            token: CachedToken::default(),
+        }
+    }
+
+    async fn access_token(&self) -> Result<String, ProviderError> {
+        self.token
+            .get(|| async {
+                let tenant = required(&self.settings, NAME, "MICROSOFT_TENANT_ID").await?;
+                let client_id = required(&self.settings, NAME, "MICROSOFT_CLIENT_ID").await?;
+                let secret = required(&self.settings, NAME, "MICROSOFT_CLIENT_SECRET").await?;
+                let form = [
+                    ("client_id", client_id.as_str()),
+                    ("client_secret", secret.as_str()),
+                    ("scope", "https://graph.microsoft.com/.default"),
+                    ("grant_type", "client_credentials"),
+                ];
+                let response = self
+                    .http
+                    .send(NAME, &[], || {
+                        self.http
+                            .client()
+                            .post(format!("{}/{tenant}/oauth2/v2.0/token", self.login_url))
+                            .form(&form)
+                    })
+                    .await?;
+                ProviderHttp::json::<TokenResponse>(NAME, response).await
+            })
+            .await
+    }
+
+    async fn delete_user(&self, token: &str, id: &str) -> Result<(), ProviderError> {
+        self.http
+            .send(NAME, &[StatusCode::NOT_FOUND], || {
+                self.http
+                    .client()
+                    .delete(format!("{}/v1.0/users/{id}", self.graph_url))
+                    .bearer_auth(token)
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn assign_licence(&self, token: &str, id: &str, sku: &str) -> Result<(), ProviderError> {
+        let body =
+            json!({ "addLicenses": [{ "skuId": sku, "disabledPlans": [] }], "removeLicenses": [] });
+        self.http
+            .send(NAME, &[], || {
+                self.http
+                    .client()
+                    .post(format!("{}/v1.0/users/{id}/assignLicense", self.graph_url))
+                    .bearer_auth(token)
+                    .json(&body)
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl MailProvider for Microsoft365Provider {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    async fn provision(
+        &self,
+        address: &EmailAddress,
+        display_name: &DisplayName,
+    ) -> Result<ProvisionedAccount, ProviderError> {
+        let token = self.access_token().await?;
+        let password = generate_password(24).map_err(|e| randomness_unavailable(NAME, e))?;
+        let sku = optional(&self.settings, NAME, "MICROSOFT_LICENSE_SKU_ID").await?;
+        let mut user = json!({
+            "accountEnabled": true,
+            "displayName": display_name.as_str(),
+            "mailNickname": address.username().as_str(),
+            "userPrincipalName": address.to_string(),
+            "passwordProfile": {
+                "forceChangePasswordNextSignIn": false,
+                "password": password.expose(),
+            },
+        });
+        if sku.is_some() {
+            // Graph refuses a licence to a user without a usage location.
+            let location = optional(&self.settings, NAME, "MICROSOFT_USAGE_LOCATION").await?;
+            user["usageLocation"] = json!(location.unwrap_or_else(|| "US".into()));
+        }
+        let response = self
+            .http
+            .send(NAME, &[], || {
+                self.http
+                    .client()
+                    .post(format!("{}/v1.0/users", self.graph_url))
+                    .bearer_auth(&token)
+                    .json(&user)
+            })
+            .await?;
+        let created: CreatedUser = ProviderHttp::json(NAME, response).await?;
+        if let Some(sku) = sku {
+            if let Err(error) = self.assign_licence(&token, &created.id, &sku).await {
+                if let Err(cleanup) = self.delete_user(&token, &created.id).await {
+                    tracing::error!(%address, error = %cleanup, "could not remove an unlicensed user");
+                }
+                return Err(error);
+            }
+        }
+        let smtp_auth = optional(&self.settings, NAME, "MICROSOFT_SMTP_AUTH").await?;
+        Ok(ProvisionedAccount {
+            smtp: SmtpSettings {
+                server: "smtp.office365.com".into(),
+                port: 587,
+                username: address.to_string(),
+                authentication: match smtp_auth.as_deref() {
+                    Some("password") => SmtpAuthentication::Password,
+                    _ => SmtpAuthentication::Xoauth2,
+                },
+            },
+            password,
+            webmail: Some("https://outlook.office.com/mail/".into()),
+            provider_ref: created.id,
+        })
+    }
+
+    async fn deprovision(&self, provider_ref: &str) -> Result<(), ProviderError> {
+        let token = self.access_token().await?;
+        self.delete_user(&token, provider_ref).await
+    }
+}

@@ -1,0 +1,140 @@
+//! SendGrid (API v3). An address is a sender on the authenticated domain
+//! plus an API key whose only scope is `mail.send`; the key is the SMTP
+//! password (user `apikey`). SendGrid scopes limit endpoints, not From
+//! addresses: the key could send as any address of the authenticated domain.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use reqwest::StatusCode;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::http::ProviderHttp;
+use super::{required, MailProvider, ProviderError, ProvisionedAccount, SmtpPassword};
+use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings};
+use crate::secrets::ProviderSettings;
+
+const NAME: &str = "sendgrid";
+pub const DEFAULT_SENDGRID_API_URL: &str = "https://api.sendgrid.com";
+
+pub struct SendGridProvider {
+    http: ProviderHttp,
+    api_url: String,
+    settings: Arc<ProviderSettings>,
+}
+
+#[derive(Deserialize)]
+struct AuthenticatedDomain {
+    domain: String,
+    valid: bool,
+}
+
+#[derive(Deserialize)]
+struct CreatedKey {
+    api_key: String,
+    api_key_id: String,
+}
+
+impl SendGridProvider {
+    pub fn new(http: ProviderHttp, api_url: &str, settings: Arc<ProviderSettings>) -> Self {
+        Self {
+            http,
+            api_url: api_url.trim_end_matches('/').to_string(),
+            settings,
+        }
+    }
+
+    async fn admin_key(&self) -> Result<String, ProviderError> {
+        required(&self.settings, NAME, "SENDGRID_API_KEY").await
+    }
+
+    /// A key made now could not send: SendGrid drops mail from a domain it
+    /// has not authenticated. Refuse before creating anything.
+    async fn ensure_domain_authenticated(
+        &self,
+        key: &str,
+        domain: &str,
+    ) -> Result<(), ProviderError> {
+        let response = self
+            .http
+            .send(NAME, &[], || {
+                self.http
+                    .client()
+                    .get(format!("{}/v3/whitelabel/domains", self.api_url))
+                    .bearer_auth(key)
+                    .query(&[("domain", domain)])
+            })
+            .await?;
+        let domains: Vec<AuthenticatedDomain> = ProviderHttp::json(NAME, response).await?;
+        if domains
+            .iter()
+            .any(|d| d.valid && d.domain.eq_ignore_ascii_case(domain))
+        {
+            return Ok(());
+        }
+        Err(ProviderError::Unavailable {
+            provider: NAME,
+            message: format!(
+                "{domain} is not an authenticated domain of this SendGrid account; \
+                 an administrator must complete its domain authentication first"
+            ),
+        })
+    }
+}
+
+#[async_trait]
+impl MailProvider for SendGridProvider {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    async fn provision(
+        &self,
+        address: &EmailAddress,
+        _display_name: &DisplayName,
+    ) -> Result<ProvisionedAccount, ProviderError> {
+        let key = self.admin_key().await?;
+        self.ensure_domain_authenticated(&key, address.domain().as_str())
+            .await?;
+        let body = json!({
+            "name": format!("email-provisioning {address}"),
+            "scopes": ["mail.send"],
+        });
+        let response = self
+            .http
+            .send(NAME, &[], || {
+                self.http
+                    .client()
+                    .post(format!("{}/v3/api_keys", self.api_url))
+                    .bearer_auth(&key)
+                    .json(&body)
+            })
+            .await?;
+        let created: CreatedKey = ProviderHttp::json(NAME, response).await?;
+        Ok(ProvisionedAccount {
+            smtp: SmtpSettings {
+                server: "smtp.sendgrid.net".into(),
+                port: 587,
+                username: "apikey".into(),
+                authentication: SmtpAuthentication::Password,
+            },
+            password: SmtpPassword::new(created.api_key),
+            webmail: None,
+            provider_ref: created.api_key_id,
+        })
+    }
+
+    async fn deprovision(&self, provider_ref: &str) -> Result<(), ProviderError> {
+        let key = self.admin_key().await?;
+        self.http
+            .send(NAME, &[StatusCode::NOT_FOUND], || {
+                self.http
+                    .client()
+                    .delete(format!("{}/v3/api_keys/{provider_ref}", self.api_url))
+                    .bearer_auth(&key)
+            })
+            .await?;
+        Ok(())
+    }
+}

@@ -1,17 +1,23 @@
 //! No secret reaches a log line: every event of a create, at TRACE level,
 //! is captured and searched for the password the 201 handed out.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use integration_tests::calls::read;
+use integration_tests::calls::{create_as, read};
 use integration_tests::events::Event;
 use integration_tests::{local_vault_beside, sqlite_at, Parts, TestClock};
 use provisioning::config::AuthMode;
 use provisioning::http::create;
-use provisioning::providers::SandboxProvider;
+use provisioning::providers::http::{ProviderHttp, RetryPolicy};
+use provisioning::providers::{SandboxProvider, SendGridProvider};
+use provisioning::secrets::ProviderSettings;
 use serde_json::json;
 use tracing_subscriber::fmt::MakeWriter;
+use wiremock::matchers::{body_partial_json, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -35,15 +41,26 @@ impl<'a> MakeWriter<'a> for Captured {
     }
 }
 
-#[tokio::test]
-async fn a_create_logs_no_password() {
+fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
     let captured = Captured::default();
     let subscriber = tracing_subscriber::fmt()
         .json()
         .with_max_level(tracing::Level::TRACE)
         .with_writer(captured.clone())
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let guard = tracing::subscriber::set_default(subscriber);
+    (captured, guard)
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_create_logs_no_password() {
+    let (captured, _guard) = capture();
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.sqlite3");
@@ -69,7 +86,7 @@ async fn a_create_logs_no_password() {
         .json(json!({ "username": "support" }));
     assert_eq!(read(create(&app, conflict.request()).await.unwrap()).0, 409);
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(
         logs.contains("request served"),
         "the capture saw the request log:\n{logs}"
@@ -80,4 +97,71 @@ async fn a_create_logs_no_password() {
         !logs.contains(secret_part),
         "the password leaked into the logs:\n{logs}"
     );
+}
+
+#[tokio::test]
+async fn provider_keys_stay_out_of_logs_and_error_answers() {
+    const ADMIN_KEY: &str = "SG.admin-key-never-logged";
+    let (captured, _guard) = capture();
+    let sendgrid = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v3/whitelabel/domains"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([{ "domain": "example.com", "valid": true }])),
+        )
+        .mount(&sendgrid)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v3/api_keys"))
+        .and(body_partial_json(
+            json!({ "name": "email-provisioning support@example.com" }),
+        ))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({ "api_key": "SG.user-key-secret", "api_key_id": "k1" })),
+        )
+        .mount(&sendgrid)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v3/api_keys"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({ "errors": [{ "message": "access forbidden" }] })),
+        )
+        .mount(&sendgrid)
+        .await;
+
+    let values: HashMap<String, String> =
+        HashMap::from([("SENDGRID_API_KEY".into(), ADMIN_KEY.into())]);
+    let settings =
+        ProviderSettings::new(None, move |name| values.get(name).cloned(), Duration::ZERO);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.sqlite3");
+    let app = Parts {
+        store: sqlite_at(&path),
+        vault: local_vault_beside(&path),
+        provider: Arc::new(SendGridProvider::new(
+            ProviderHttp::new(RetryPolicy::default()),
+            &sendgrid.uri(),
+            Arc::new(settings),
+        )),
+        clock: Arc::new(TestClock::default()),
+    }
+    .app(10, AuthMode::Jwt);
+
+    let created = create_as(&app, "alice", json!({ "username": "support" })).await;
+    assert_eq!(created.0, 201);
+    let refused = create_as(&app, "alice", json!({ "username": "sales" })).await;
+    assert_eq!(refused.0, 503, "{}", refused.1);
+
+    let logs = captured.text();
+    assert!(
+        logs.contains("access forbidden"),
+        "the provider's reason is logged:\n{logs}"
+    );
+    for secret in [ADMIN_KEY, "SG.user-key-secret"] {
+        assert!(!logs.contains(secret), "{secret} leaked into the logs");
+        assert!(!refused.1.to_string().contains(secret));
+    }
 }

@@ -1,0 +1,83 @@
+//! A deployment configured from the environment offers its default
+//! provider and the ones `EMAIL_PROVIDERS` lists; a request picks one by
+//! name. SendGrid answers from a local fake here. Its own test binary: it
+//! sets the process environment, which the provider settings fall back on.
+
+use std::collections::HashMap;
+
+use integration_tests::calls::{assert_error, create_as};
+use provisioning::config::Config;
+use provisioning::App;
+use serde_json::json;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const ADMIN_KEY: &str = "SG.admin-key-from-the-environment";
+
+#[tokio::test]
+async fn a_request_picks_an_offered_provider_by_name() {
+    let sendgrid = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v3/whitelabel/domains"))
+        .and(header(
+            "authorization",
+            format!("Bearer {ADMIN_KEY}").as_str(),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([{ "id": 1, "domain": "example.com", "valid": true }])),
+        )
+        .mount(&sendgrid)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v3/api_keys"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "api_key": "SG.user-key", "api_key_id": "key-1", "name": "n", "scopes": ["mail.send"]
+        })))
+        .expect(1)
+        .mount(&sendgrid)
+        .await;
+
+    std::env::set_var("SENDGRID_API_KEY", ADMIN_KEY);
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("store.sqlite3");
+    let vars: HashMap<&str, String> = HashMap::from([
+        ("EMAIL_PROVIDER", "sandbox".to_string()),
+        ("EMAIL_PROVIDERS", "sendgrid".to_string()),
+        ("SENDGRID_API_URL", sendgrid.uri()),
+        ("DATABASE_PATH", database.display().to_string()),
+    ]);
+    let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
+    let app = App::from_config(config).await.unwrap();
+
+    let (status, created) = create_as(
+        &app,
+        "alice",
+        json!({ "username": "support", "provider": "sendgrid" }),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["provider"], "sendgrid");
+    assert_eq!(created["credentials"]["username"], "apikey");
+    assert_eq!(created["credentials"]["password"], "SG.user-key");
+    assert_eq!(created["credentials"]["authentication"], "password");
+
+    let (status, default) = create_as(&app, "alice", json!({ "username": "sales" })).await;
+    assert_eq!(
+        (status, default["provider"].as_str()),
+        (201, Some("sandbox"))
+    );
+
+    let refused = create_as(
+        &app,
+        "alice",
+        json!({ "username": "billing", "provider": "google" }),
+    )
+    .await;
+    assert_error(&refused, 422, "provider_not_available");
+    assert!(refused.1["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("sandbox, sendgrid"));
+    assert!(!format!("{created}{default}{}", refused.1).contains(ADMIN_KEY));
+}

@@ -5,92 +5,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::SdkConfig;
 use integration_tests::calls::{
     check, create_as, list, listed_emails, race_twenty_creates_of_one_address,
 };
 use integration_tests::fakes::BrokenProvider;
-use integration_tests::moto::{self, CallLog};
-use integration_tests::{Parts, TestClock};
+use integration_tests::moto;
+use integration_tests::worlds::{AwsWorld, World};
 use provisioning::config::AuthMode;
-use provisioning::providers::{MailProvider, SandboxProvider};
-use provisioning::secrets::{ProviderSettings, SecretsManagerVault};
-use provisioning::store::DynamoStore;
-use provisioning::App;
+use provisioning::providers::SandboxProvider;
+use provisioning::secrets::ProviderSettings;
 use serde_json::json;
-
-/// One table and one secret prefix on the emulator; each `app` is a function
-/// process with its own SDK clients.
-struct AwsWorld {
-    config: SdkConfig,
-    table: String,
-    secret_prefix: String,
-    clock: Arc<TestClock>,
-    calls: CallLog,
-}
-
-impl AwsWorld {
-    async fn new() -> Self {
-        let config = moto::sdk_config().await;
-        let table = moto::create_table(&aws_sdk_dynamodb::Client::new(&config)).await;
-        Self {
-            config,
-            table,
-            secret_prefix: format!("{}/smtp/", moto::unique("test")),
-            clock: Arc::new(TestClock::default()),
-            calls: CallLog::default(),
-        }
-    }
-
-    fn app_with(&self, provider: Arc<dyn MailProvider>, limit: u32) -> App {
-        Parts {
-            store: Arc::new(DynamoStore::new(
-                moto::logged_dynamodb(&self.config, &self.calls),
-                &self.table,
-            )),
-            vault: Arc::new(SecretsManagerVault::new(
-                aws_sdk_secretsmanager::Client::new(&self.config),
-                &self.secret_prefix,
-            )),
-            provider,
-            clock: Arc::clone(&self.clock),
-        }
-        .app(limit, AuthMode::Jwt)
-    }
-
-    fn app(&self) -> App {
-        self.app_with(Arc::new(SandboxProvider::default()), 10)
-    }
-
-    async fn scan_table(&self) -> Vec<String> {
-        let client = aws_sdk_dynamodb::Client::new(&self.config);
-        let items = client
-            .scan()
-            .table_name(&self.table)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .unwrap();
-        items.iter().map(|item| format!("{item:?}")).collect()
-    }
-
-    async fn secret_names(&self) -> Vec<String> {
-        let client = aws_sdk_secretsmanager::Client::new(&self.config);
-        let mut names = Vec::new();
-        let mut pages = client.list_secrets().into_paginator().send();
-        while let Some(page) = pages.next().await {
-            for secret in page.unwrap().secret_list() {
-                let name = secret.name().unwrap_or_default();
-                if name.starts_with(&self.secret_prefix) {
-                    names.push(name.to_string());
-                }
-            }
-        }
-        names
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_request_costs_the_round_trips_of_the_design() {
@@ -144,7 +68,7 @@ async fn each_request_costs_the_round_trips_of_the_design() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conflicts_and_the_quota_map_to_409_and_429() {
     let world = AwsWorld::new().await;
-    let app = world.app_with(Arc::new(SandboxProvider::default()), 2);
+    let app = world.app_with(Arc::new(SandboxProvider::default()), 2, AuthMode::Jwt);
     assert_eq!(
         create_as(&app, "alice", json!({ "username": "support" }))
             .await
@@ -226,15 +150,16 @@ async fn a_failed_create_leaves_no_claim_no_secret_and_refunds_the_quota() {
     let broken = world.app_with(
         Arc::new(BrokenProvider::rejecting("domain not authenticated")),
         1,
+        AuthMode::Jwt,
     );
     let (status, body) = create_as(&broken, "alice", json!({ "username": "support" })).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (502, Some("provider_error"))
     );
-    assert!(world.secret_names().await.is_empty());
+    assert!(world.secrets().await.is_empty());
 
-    let healthy = world.app_with(Arc::new(SandboxProvider::default()), 1);
+    let healthy = world.app_with(Arc::new(SandboxProvider::default()), 1, AuthMode::Jwt);
     assert_eq!(check(&healthy, "bob", "support").await.1["available"], true);
     assert_eq!(list(&healthy, "alice", &[]).await.1["accounts"], json!([]));
     assert_eq!(
@@ -244,7 +169,7 @@ async fn a_failed_create_leaves_no_claim_no_secret_and_refunds_the_quota() {
         201,
         "the quota was refunded"
     );
-    assert_eq!(world.secret_names().await.len(), 1);
+    assert_eq!(world.secrets().await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -252,11 +177,7 @@ async fn twenty_simultaneous_creates_of_one_address_give_one_201() {
     let world = Arc::new(AwsWorld::new().await);
     let racing = Arc::clone(&world);
     race_twenty_creates_of_one_address(move || racing.app()).await;
-    assert_eq!(
-        world.secret_names().await.len(),
-        1,
-        "one secret, the winner's"
-    );
+    assert_eq!(world.secrets().await.len(), 1, "one secret, the winner's");
 }
 
 #[tokio::test]

@@ -1,6 +1,5 @@
 //! The real handlers, driven with the API Gateway v2 events of `events/`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use integration_tests::calls::{
@@ -9,51 +8,16 @@ use integration_tests::calls::{
 };
 use integration_tests::events::Event;
 use integration_tests::fakes::BrokenProvider;
-use integration_tests::{local_vault_beside, sqlite_at, Parts, TestClock};
+use integration_tests::worlds::{SqliteWorld, World};
 use provisioning::config::AuthMode;
 use provisioning::domain::Username;
 use provisioning::http::{create, MAX_BODY_BYTES};
-use provisioning::providers::{MailProvider, SandboxProvider};
-use provisioning::App;
+use provisioning::providers::SandboxProvider;
 use serde_json::{json, Value};
-use tempfile::TempDir;
-
-/// One SQLite file; each `app` is a function process with its own connection.
-struct World {
-    _dir: TempDir,
-    path: PathBuf,
-    clock: Arc<TestClock>,
-}
-
-impl World {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("store.sqlite3");
-        Self {
-            _dir: dir,
-            path,
-            clock: Arc::new(TestClock::default()),
-        }
-    }
-
-    fn app(&self) -> App {
-        self.app_with(Arc::new(SandboxProvider::default()), 10, AuthMode::Jwt)
-    }
-
-    fn app_with(&self, provider: Arc<dyn MailProvider>, limit: u32, auth: AuthMode) -> App {
-        Parts {
-            store: sqlite_at(&self.path),
-            vault: local_vault_beside(&self.path),
-            provider,
-            clock: Arc::clone(&self.clock),
-        }
-        .app(limit, auth)
-    }
-}
 
 #[tokio::test]
 async fn the_event_files_drive_the_handlers_as_written() {
-    let world = World::new();
+    let world = SqliteWorld::new();
     let app = world.app();
     let (status, body) = send(&app, Route::Check, &Event::load("check-availability")).await;
     assert_eq!(status, 200);
@@ -94,7 +58,7 @@ async fn the_event_files_drive_the_handlers_as_written() {
 
 #[tokio::test]
 async fn create_answers_the_contract_and_the_other_functions_see_it() {
-    let world = World::new();
+    let world = SqliteWorld::new();
     let (check_fn, create_fn, list_fn) = (world.app(), world.app(), world.app());
 
     let (status, created) = create_as(
@@ -161,7 +125,7 @@ async fn create_answers_the_contract_and_the_other_functions_see_it() {
 
 #[tokio::test]
 async fn a_taken_address_gets_free_valid_suggestions() {
-    let world = World::new();
+    let world = SqliteWorld::new();
     let app = world.app();
     for name in ["support", "support-team", "support.example"] {
         assert_eq!(
@@ -195,7 +159,7 @@ async fn a_taken_address_gets_free_valid_suggestions() {
 
 #[tokio::test]
 async fn reserved_names_are_never_created() {
-    let world = World::new();
+    let world = SqliteWorld::new();
     let app = world.app();
     for name in ["postmaster", "abuse", "ceo", "NoReply"] {
         let (status, body) = check(&app, "alice", name).await;
@@ -214,7 +178,7 @@ async fn reserved_names_are_never_created() {
 
 #[tokio::test]
 async fn invalid_input_is_422_with_the_rule() {
-    let world = World::new();
+    let world = SqliteWorld::new();
     let app = world.app();
     let cases = [
         (json!({ "username": "" }), "invalid_username", "empty"),
@@ -263,7 +227,7 @@ async fn invalid_input_is_422_with_the_rule() {
 
 #[tokio::test]
 async fn malformed_requests_are_400_or_413_never_500() {
-    let world = World::new();
+    let world = SqliteWorld::new();
     let app = world.app();
     let base = || Event::load("create").user("alice");
     let huge = format!("{{\"username\": \"{}\"}}", "a".repeat(MAX_BODY_BYTES));
@@ -304,7 +268,7 @@ async fn malformed_requests_are_400_or_413_never_500() {
 
 #[tokio::test]
 async fn identity_comes_only_from_verified_claims_unless_local_mode() {
-    let world = World::new();
+    let world = SqliteWorld::new();
     let jwt = world.app();
     let local = world.app_with(Arc::new(SandboxProvider::default()), 10, AuthMode::Local);
     let with_header = || {
@@ -359,7 +323,7 @@ async fn identity_comes_only_from_verified_claims_unless_local_mode() {
 
 #[tokio::test]
 async fn the_daily_limit_answers_429_with_retry_after_until_utc_midnight() {
-    let world = World::new();
+    let world = SqliteWorld::new();
     let app = world.app_with(Arc::new(SandboxProvider::default()), 2, AuthMode::Jwt);
     for name in ["one", "two"] {
         assert_eq!(
@@ -392,7 +356,7 @@ async fn the_daily_limit_answers_429_with_retry_after_until_utc_midnight() {
         "the limit is per user"
     );
 
-    world.clock.advance(chrono::Duration::hours(15));
+    world.clock().advance(chrono::Duration::hours(15));
     assert_eq!(
         create_as(&app, "alice", json!({ "username": "four" }))
             .await
@@ -404,7 +368,7 @@ async fn the_daily_limit_answers_429_with_retry_after_until_utc_midnight() {
 
 #[tokio::test]
 async fn a_provider_failure_leaves_nothing_behind() {
-    let world = World::new();
+    let world = SqliteWorld::new();
     let rejecting = world.app_with(
         Arc::new(BrokenProvider::rejecting("sender domain is not verified")),
         1,
@@ -449,13 +413,13 @@ async fn a_provider_failure_leaves_nothing_behind() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_simultaneous_creates_of_one_address_give_one_201() {
-    let world = Arc::new(World::new());
+    let world = Arc::new(SqliteWorld::new());
     race_twenty_creates_of_one_address(move || world.app()).await;
 }
 
 #[tokio::test]
 async fn the_list_pages_with_an_opaque_cursor() {
-    let world = World::new();
+    let world = SqliteWorld::new();
     let app = world.app();
     for name in ["e", "a", "d", "c", "b"] {
         assert_eq!(

@@ -4,15 +4,20 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use sha2::{Digest, Sha256};
 
 use crate::clock::Clock;
 use crate::domain::{
     suggestion_candidates, Account, AccountStatus, DisplayName, DomainError, DomainName,
-    EmailAddress, ReservedNames, SmtpSettings, UserId, Username, MAX_SUGGESTIONS,
+    EmailAddress, IdempotencyKey, ReservedNames, SmtpAuthentication, SmtpSettings, UserId,
+    Username, MAX_SUGGESTIONS,
 };
 use crate::providers::{MailProvider, ProviderError, Providers, SmtpPassword};
 use crate::secrets::{SecretVault, SecretsError};
-use crate::store::{AccountStore, Activation, Page, Reservation, StoreError};
+use crate::store::{
+    AccountStore, Activation, IdempotencyRecord, IdempotencyStart, IdempotencyState, Page,
+    Reservation, StoreError,
+};
 
 /// How long a create may hold an address before another create may take it
 /// over: longer than any Lambda invocation of `create` can last.
@@ -58,12 +63,83 @@ pub struct CreateCommand {
     pub request_id: String,
 }
 
-/// A created account with its SMTP credentials; the password exists only here.
+/// A created account with its SMTP credentials; the password exists only
+/// here and in the secret `secret_ref` names.
 #[derive(Debug, Clone)]
 pub struct Created {
     pub account: Account,
     pub smtp: SmtpSettings,
     pub password: SmtpPassword,
+    pub secret_ref: String,
+}
+
+/// How long an `Idempotency-Key` answers with the same 201.
+pub const IDEMPOTENCY_TTL: Duration = Duration::hours(24);
+/// A request holding its key longer than this has died: beyond the `create`
+/// function's 30 s timeout.
+pub const IN_PROGRESS_TIMEOUT: Duration = Duration::seconds(60);
+
+/// What an idempotency record keeps of a 201: everything but the password,
+/// which is read back from its secret on replay.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CreatedRecord {
+    email: String,
+    display_name: String,
+    provider: String,
+    smtp_server: String,
+    smtp_port: u16,
+    smtp_username: String,
+    smtp_authentication: String,
+    webmail: Option<String>,
+    created_at: DateTime<Utc>,
+    secret_ref: String,
+}
+
+impl CreatedRecord {
+    fn of(created: &Created) -> Self {
+        Self {
+            email: created.account.address.to_string(),
+            display_name: created.account.display_name.to_string(),
+            provider: created.account.provider.clone(),
+            smtp_server: created.smtp.server.clone(),
+            smtp_port: created.smtp.port,
+            smtp_username: created.smtp.username.clone(),
+            smtp_authentication: created.smtp.authentication.as_str().into(),
+            webmail: created.account.webmail.clone(),
+            created_at: created.account.created_at,
+            secret_ref: created.secret_ref.clone(),
+        }
+    }
+
+    fn into_created(self, owner: UserId, password: SmtpPassword) -> Result<Created, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("idempotency record: bad {what}"));
+        let address = EmailAddress::parse(&self.email).map_err(|_| corrupt("email"))?;
+        let smtp = SmtpSettings {
+            server: self.smtp_server,
+            port: self.smtp_port,
+            username: self.smtp_username,
+            authentication: SmtpAuthentication::parse(&self.smtp_authentication)
+                .ok_or_else(|| corrupt("authentication"))?,
+        };
+        Ok(Created {
+            account: Account {
+                owner,
+                display_name: DisplayName::parse(Some(&self.display_name), address.username())
+                    .map_err(|_| corrupt("display name"))?,
+                address,
+                provider: self.provider,
+                status: AccountStatus::Active,
+                smtp: Some(smtp.clone()),
+                webmail: self.webmail,
+                created_at: self.created_at,
+                emails_sent_today: 0,
+                emails_sent_month: 0,
+            },
+            smtp,
+            password,
+            secret_ref: self.secret_ref,
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +174,10 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Secrets(#[from] SecretsError),
+    #[error("this Idempotency-Key was used for a different request")]
+    IdempotencyKeyReused,
+    #[error("a request with this Idempotency-Key is still in progress; retry in a moment")]
+    RequestInProgress,
 }
 
 /// The parts the use cases work with, each behind its trait.
@@ -294,7 +374,73 @@ impl Provisioning {
             },
             smtp: activation.smtp,
             password: provisioned.password,
+            secret_ref: activation.secret_ref,
         })
+    }
+
+    /// `create`, at most once per `Idempotency-Key`: the same key and body
+    /// replay the first 201 (password read back from its secret, provider
+    /// untouched); `true` says it is a replay. A failed create forgets the
+    /// key, so the client may retry with it.
+    pub async fn create_once(
+        &self,
+        command: CreateCommand,
+        key: Option<IdempotencyKey>,
+    ) -> Result<(Created, bool), ServiceError> {
+        let Some(key) = key else {
+            return Ok((self.create(command).await?, false));
+        };
+        let owner = command.owner.clone();
+        let now = self.clock.now();
+        let record = IdempotencyRecord {
+            request_hash: request_hash(&command),
+            state: IdempotencyState::InProgress,
+            response: None,
+            expires_at: now + IDEMPOTENCY_TTL,
+            in_progress_until: now + IN_PROGRESS_TIMEOUT,
+        };
+        match self
+            .store
+            .start_idempotent(&owner, &key, &record, now)
+            .await?
+        {
+            IdempotencyStart::Existing(existing)
+                if existing.request_hash != record.request_hash =>
+            {
+                Err(ServiceError::IdempotencyKeyReused)
+            }
+            IdempotencyStart::Existing(existing) => match existing.response {
+                None => Err(ServiceError::RequestInProgress),
+                Some(response) => {
+                    let stored: CreatedRecord = serde_json::from_str(&response).map_err(|_| {
+                        StoreError::Corrupt("idempotency record: bad response".into())
+                    })?;
+                    let password = self.vault.read(&stored.secret_ref).await?;
+                    Ok((stored.into_created(owner, password)?, true))
+                }
+            },
+            IdempotencyStart::Started => match self.create(command).await {
+                Ok(created) => {
+                    let response = serde_json::to_string(&CreatedRecord::of(&created))
+                        .expect("a record of strings serializes");
+                    if let Err(error) = self
+                        .store
+                        .complete_idempotent(&owner, &key, &response)
+                        .await
+                    {
+                        // The account exists; a retry will see "in progress" until the record lapses.
+                        tracing::error!(error = ?error, "could not record an idempotent create's answer");
+                    }
+                    Ok((created, false))
+                }
+                Err(error) => {
+                    if let Err(forget) = self.store.forget_idempotent(&owner, &key).await {
+                        tracing::error!(error = ?forget, "could not forget a failed idempotent create");
+                    }
+                    Err(error)
+                }
+            },
+        }
     }
 
     /// Compensation must not hide the original error: its own failure is
@@ -329,6 +475,19 @@ impl Provisioning {
     ) -> Result<Page, ServiceError> {
         Ok(self.store.list_accounts(owner, limit, after).await?)
     }
+}
+
+/// The request as the service understood it, so bodies that differ only
+/// in case or white space are the same request.
+fn request_hash(command: &CreateCommand) -> String {
+    let canonical = serde_json::json!([
+        command.username.as_str(),
+        command.display_name.as_str(),
+        command.provider,
+        command.domain.as_deref().map(str::to_ascii_lowercase),
+    ]);
+    let digest = Sha256::digest(canonical.to_string().as_bytes());
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 fn free_ones(candidates: Vec<EmailAddress>, held: &HashSet<EmailAddress>) -> Vec<EmailAddress> {

@@ -7,12 +7,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use provisioning::domain::IdempotencyKey;
 use provisioning::domain::{
     AccountStatus, DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings, UserId,
 };
 use provisioning::service::CREATE_LEASE;
 use provisioning::store::{
-    AccountStore, Activation, AuditAction, ClaimState, Reservation, StoreError,
+    AccountStore, Activation, AuditAction, ClaimState, IdempotencyRecord, IdempotencyStart,
+    IdempotencyState, Reservation, StoreError,
 };
 
 /// A fresh, empty backing store; `handle` opens one more client on it, as
@@ -35,7 +37,8 @@ macro_rules! store_conformance_tests {
             a_release_frees_the_address_and_hides_the_account,
             an_activated_account_is_listed_with_its_settings,
             the_audit_trail_records_each_step,
-            twenty_concurrent_reservations_have_one_winner
+            twenty_concurrent_reservations_have_one_winner,
+            an_idempotency_key_is_started_once_until_done_or_dead
         );
     };
     (@cases $harness:expr; $($case:ident),*) => {
@@ -435,4 +438,86 @@ pub async fn twenty_concurrent_reservations_have_one_winner(harness: &dyn StoreH
         .await
         .unwrap();
     assert_eq!(claims.len(), 1);
+}
+
+pub async fn an_idempotency_key_is_started_once_until_done_or_dead(harness: &dyn StoreHarness) {
+    let store = harness.handle().await;
+    let key = IdempotencyKey::parse("0f8fad5b-d9cb-469f-a165-70867728950e").unwrap();
+    let record = |at: DateTime<Utc>| IdempotencyRecord {
+        request_hash: "hash-1".into(),
+        state: IdempotencyState::InProgress,
+        response: None,
+        expires_at: at + Duration::hours(24),
+        in_progress_until: at + Duration::seconds(60),
+    };
+    let alice = user("alice");
+    let started = store
+        .start_idempotent(&alice, &key, &record(start()), start())
+        .await
+        .unwrap();
+    assert_eq!(started, IdempotencyStart::Started);
+    match store
+        .start_idempotent(&alice, &key, &record(start()), start())
+        .await
+        .unwrap()
+    {
+        IdempotencyStart::Existing(existing) => {
+            assert_eq!(existing.state, IdempotencyState::InProgress);
+            assert_eq!(existing.request_hash, "hash-1");
+            assert_eq!(existing.response, None);
+        }
+        other => panic!("a second start must see the first: {other:?}"),
+    }
+    let bob = user("bob");
+    assert_eq!(
+        store
+            .start_idempotent(&bob, &key, &record(start()), start())
+            .await
+            .unwrap(),
+        IdempotencyStart::Started,
+        "keys are per user"
+    );
+
+    store
+        .complete_idempotent(&alice, &key, r#"{"answer":1}"#)
+        .await
+        .unwrap();
+    let later = start() + Duration::hours(1);
+    match store
+        .start_idempotent(&alice, &key, &record(later), later)
+        .await
+        .unwrap()
+    {
+        IdempotencyStart::Existing(existing) => {
+            assert_eq!(existing.state, IdempotencyState::Completed);
+            assert_eq!(existing.response.as_deref(), Some(r#"{"answer":1}"#));
+        }
+        other => panic!("a completed key must replay: {other:?}"),
+    }
+    let expired = start() + Duration::hours(25);
+    assert_eq!(
+        store
+            .start_idempotent(&alice, &key, &record(expired), expired)
+            .await
+            .unwrap(),
+        IdempotencyStart::Started,
+        "an expired record no longer decides"
+    );
+    let dead = expired + Duration::seconds(61);
+    assert_eq!(
+        store
+            .start_idempotent(&alice, &key, &record(dead), dead)
+            .await
+            .unwrap(),
+        IdempotencyStart::Started,
+        "an in-progress record past its deadline belongs to a request that died"
+    );
+    store.forget_idempotent(&alice, &key).await.unwrap();
+    assert_eq!(
+        store
+            .start_idempotent(&alice, &key, &record(dead), dead)
+            .await
+            .unwrap(),
+        IdempotencyStart::Started
+    );
 }

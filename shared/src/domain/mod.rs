@@ -5,6 +5,7 @@
 mod account;
 mod address;
 mod display_name;
+mod idempotency_key;
 mod reserved;
 mod suggestions;
 mod user_id;
@@ -13,6 +14,7 @@ mod username;
 pub use account::{Account, AccountStatus, SmtpAuthentication, SmtpSettings};
 pub use address::{DomainName, EmailAddress};
 pub use display_name::DisplayName;
+pub use idempotency_key::IdempotencyKey;
 pub use reserved::ReservedNames;
 pub use suggestions::{suggestion_candidates, MAX_SUGGESTIONS};
 pub use user_id::UserId;
@@ -29,4 +31,6 @@ pub enum DomainError {
     InvalidDomain(String),
     #[error("{0}")]
     InvalidUserId(String),
+    #[error("{0}")]
+    InvalidIdempotencyKey(String),
 }

@@ -67,6 +67,13 @@ impl ApiError {
                 S::Invalid(DomainError::InvalidUserId(_)) => {
                     (StatusCode::UNAUTHORIZED, "unauthorized")
                 }
+                S::Invalid(DomainError::InvalidIdempotencyKey(_)) => {
+                    (StatusCode::BAD_REQUEST, "invalid_idempotency_key")
+                }
+                S::IdempotencyKeyReused => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
+                }
+                S::RequestInProgress => (StatusCode::CONFLICT, "request_in_progress"),
                 S::ProviderNotAvailable { .. } => {
                     (StatusCode::UNPROCESSABLE_ENTITY, "provider_not_available")
                 }

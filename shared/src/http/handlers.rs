@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::time::Instant;
 
-use lambda_http::http::{Method, StatusCode};
+use lambda_http::http::{HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
 
@@ -12,7 +12,7 @@ use super::views::{
     decode_cursor, json_response, AccountsView, CheckView, CreatedView, HealthView,
 };
 use super::ApiError;
-use crate::domain::{DisplayName, Username};
+use crate::domain::{DisplayName, IdempotencyKey, Username};
 use crate::service::CreateCommand;
 use crate::App;
 
@@ -91,21 +91,32 @@ pub async fn create(app: &App, req: Request) -> Result<Response<Body>, Error> {
         let body: CreateBody = json_body(&req)?;
         let username = Username::parse(&body.username)?;
         let display_name = DisplayName::parse(body.display_name.as_deref(), &username)?;
-        let created = app
+        let key = req
+            .headers()
+            .get("idempotency-key")
+            .map(|value| IdempotencyKey::parse(value.to_str().unwrap_or("\u{0}")))
+            .transpose()?;
+        let (created, replayed) = app
             .service
-            .create(CreateCommand {
-                owner,
-                username,
-                display_name,
-                provider: body.provider,
-                domain: body.domain,
-                request_id,
-            })
+            .create_once(
+                CreateCommand {
+                    owner,
+                    username,
+                    display_name,
+                    provider: body.provider,
+                    domain: body.domain,
+                    request_id,
+                },
+                key,
+            )
             .await?;
-        Ok(json_response(
-            StatusCode::CREATED,
-            &CreatedView::from(created),
-        ))
+        let mut response = json_response(StatusCode::CREATED, &CreatedView::from(created));
+        if replayed {
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+        }
+        Ok(response)
     })
     .await
 }

@@ -82,6 +82,7 @@ impl From<Created> for CreatedView {
             account,
             smtp,
             password,
+            ..
         } = created;
         Self {
             success: true,

@@ -43,6 +43,11 @@ impl SecretVault for LocalVault {
         Ok(path.display().to_string())
     }
 
+    async fn read(&self, secret_ref: &str) -> Result<SmtpPassword, SecretsError> {
+        let password = std::fs::read_to_string(secret_ref).map_err(backend)?;
+        Ok(SmtpPassword::new(password))
+    }
+
     async fn remove(&self, secret_ref: &str) -> Result<(), SecretsError> {
         match std::fs::remove_file(secret_ref) {
             Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(backend(error)),
@@ -68,7 +73,7 @@ mod tests {
             .store(&address, &SmtpPassword::new("second".into()))
             .await
             .unwrap();
-        assert_eq!(std::fs::read_to_string(&reference).unwrap(), "second");
+        assert_eq!(vault.read(&reference).await.unwrap().expose(), "second");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

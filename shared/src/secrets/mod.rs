@@ -38,6 +38,9 @@ pub trait SecretVault: Send + Sync {
         password: &SmtpPassword,
     ) -> Result<String, SecretsError>;
 
+    /// The password a secret holds (to replay an idempotent create).
+    async fn read(&self, secret_ref: &str) -> Result<SmtpPassword, SecretsError>;
+
     /// Deletes a secret at once, without a recovery window; one already gone is fine.
     async fn remove(&self, secret_ref: &str) -> Result<(), SecretsError>;
 }

@@ -59,6 +59,18 @@ impl SecretVault for SecretsManagerVault {
         Ok(arn.unwrap_or(name))
     }
 
+    async fn read(&self, secret_ref: &str) -> Result<SmtpPassword, SecretsError> {
+        let output = self
+            .client
+            .get_secret_value()
+            .secret_id(secret_ref)
+            .send()
+            .await
+            .map_err(backend)?;
+        let password = output.secret_string().unwrap_or_default().to_string();
+        Ok(SmtpPassword::new(password))
+    }
+
     async fn remove(&self, secret_ref: &str) -> Result<(), SecretsError> {
         let deleted = self
             .client

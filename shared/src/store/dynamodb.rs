@@ -16,19 +16,22 @@ use std::collections::HashMap;
 use std::str::FromStr;
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
+    AttributeValue, Delete, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, SecondsFormat, TimeZone, Utc};
 
 use super::{
-    AccountStore, Activation, AuditAction, AuditEntry, Claim, ClaimState, Page, Reservation,
-    StoreError,
+    is_live, AccountStore, Activation, AuditAction, AuditEntry, Claim, ClaimState,
+    IdempotencyRecord, IdempotencyStart, IdempotencyState, Page, Reservation, StoreError,
 };
 use crate::domain::{
-    Account, AccountStatus, DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings, UserId,
+    Account, AccountStatus, DisplayName, EmailAddress, IdempotencyKey, SmtpAuthentication,
+    SmtpSettings, UserId,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -90,6 +93,33 @@ fn quota_key(reservation: &Reservation) -> Item {
         ("pk".into(), s(format!("USER#{}", reservation.owner))),
         ("sk".into(), s(format!("QUOTA#{}", reservation.quota_day()))),
     ])
+}
+
+/// Idempotency keys never contain `#`, so the last `#` of the partition key
+/// always separates the user id from the key.
+fn idempotency_key(owner: &UserId, key: &IdempotencyKey) -> Item {
+    HashMap::from([
+        ("pk".into(), s(format!("IDEMPOTENCY#{owner}#{key}"))),
+        ("sk".into(), s("IDEMPOTENCY")),
+    ])
+}
+
+fn millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .ok_or_else(|| corrupt(format!("bad time {ms}")))
+}
+
+fn idempotency_from_item(item: &Item) -> Result<IdempotencyRecord, StoreError> {
+    let state = item.text("state")?;
+    Ok(IdempotencyRecord {
+        request_hash: item.text("request_hash")?.to_string(),
+        state: IdempotencyState::parse(state)
+            .ok_or_else(|| corrupt(format!("bad idempotency state {state:?}")))?,
+        response: item.optional_text("response").map(str::to_string),
+        expires_at: millis(item.number("expires_ms")?)?,
+        in_progress_until: millis(item.number("in_progress_until_ms")?)?,
+    })
 }
 
 /// Typed reads of item attributes; a missing or mistyped one is `Corrupt`.
@@ -691,5 +721,106 @@ impl AccountStore for DynamoStore {
                 None => return Ok(entries),
             }
         }
+    }
+
+    async fn start_idempotent(
+        &self,
+        owner: &UserId,
+        key: &IdempotencyKey,
+        record: &IdempotencyRecord,
+        now: DateTime<Utc>,
+    ) -> Result<IdempotencyStart, StoreError> {
+        let mut item = idempotency_key(owner, key);
+        item.extend([
+            ("request_hash".into(), s(&record.request_hash)),
+            ("state".into(), s(IdempotencyState::InProgress.as_str())),
+            ("expires_ms".into(), n(record.expires_at.timestamp_millis())),
+            (
+                "in_progress_until_ms".into(),
+                n(record.in_progress_until.timestamp_millis()),
+            ),
+            ("ttl".into(), n(record.expires_at.timestamp())),
+        ]);
+        let written = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(
+                "attribute_not_exists(pk) OR expires_ms <= :now \
+                 OR (#state = :in_progress AND in_progress_until_ms <= :now)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":now", n(now.timestamp_millis()))
+            .expression_attribute_values(":in_progress", s(IdempotencyState::InProgress.as_str()))
+            // The live record comes back with the refusal: no second read.
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let refused = match written {
+            Ok(_) => return Ok(IdempotencyStart::Started),
+            Err(error) => match error.into_service_error() {
+                PutItemError::ConditionalCheckFailedException(refused) => refused,
+                other => return Err(backend(other)),
+            },
+        };
+        let existing = match refused.item() {
+            Some(item) => idempotency_from_item(item)?,
+            None => {
+                let output = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .set_key(Some(idempotency_key(owner, key)))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                match output.item() {
+                    Some(item) => idempotency_from_item(item)?,
+                    // Expired and deleted in between: run it as new.
+                    None => return Box::pin(self.start_idempotent(owner, key, record, now)).await,
+                }
+            }
+        };
+        debug_assert!(is_live(&existing, now));
+        Ok(IdempotencyStart::Existing(existing))
+    }
+
+    async fn complete_idempotent(
+        &self,
+        owner: &UserId,
+        key: &IdempotencyKey,
+        response: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(idempotency_key(owner, key)))
+            .update_expression("SET #state = :completed, #response = :response")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#response", "response")
+            .expression_attribute_values(":completed", s(IdempotencyState::Completed.as_str()))
+            .expression_attribute_values(":response", s(response))
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn forget_idempotent(
+        &self,
+        owner: &UserId,
+        key: &IdempotencyKey,
+    ) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(idempotency_key(owner, key)))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 }

@@ -7,7 +7,7 @@ mod sqlite;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Account, DisplayName, EmailAddress, SmtpSettings, UserId};
+use crate::domain::{Account, DisplayName, EmailAddress, IdempotencyKey, SmtpSettings, UserId};
 
 pub use dynamodb::DynamoStore;
 pub use sqlite::SqliteStore;
@@ -108,6 +108,56 @@ pub struct AuditEntry {
     pub error: Option<String>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdempotencyState {
+    InProgress,
+    Completed,
+}
+
+impl IdempotencyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InProgress => "in_progress",
+            Self::Completed => "completed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::InProgress, Self::Completed]
+            .into_iter()
+            .find(|state| state.as_str() == raw)
+    }
+}
+
+/// What a store keeps of a request made with an `Idempotency-Key`: the
+/// hash of what was asked and, once done, the answer (never a password).
+/// Modelled on the AWS Lambda Powertools idempotency record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub request_hash: String,
+    pub state: IdempotencyState,
+    pub response: Option<String>,
+    pub expires_at: DateTime<Utc>,
+    /// A record still in progress past this time belongs to a request that died.
+    pub in_progress_until: DateTime<Utc>,
+}
+
+/// Whether a stored record still decides the request's fate at `now`:
+/// expiry is checked here, not left to TTL deletion, which may lag for days.
+pub fn is_live(record: &IdempotencyRecord, now: DateTime<Utc>) -> bool {
+    record.expires_at > now
+        && (record.state == IdempotencyState::Completed || record.in_progress_until > now)
+}
+
+/// The answer to "may this request run?".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyStart {
+    /// No live record existed: this request's in-progress record is written.
+    Started,
+    /// A live record exists: replay it, or refuse.
+    Existing(IdempotencyRecord),
+}
+
 /// A page of a user's accounts, in address order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
@@ -167,6 +217,32 @@ pub trait AccountStore: Send + Sync {
 
     /// The owner's audit trail, oldest first.
     async fn audit_trail(&self, owner: &UserId) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Writes `record` (in progress) for `(owner, key)` unless a live one is
+    /// there: absent, expired, or in progress past its `in_progress_until`
+    /// counts as not live. Returns the live one otherwise.
+    async fn start_idempotent(
+        &self,
+        owner: &UserId,
+        key: &IdempotencyKey,
+        record: &IdempotencyRecord,
+        now: DateTime<Utc>,
+    ) -> Result<IdempotencyStart, StoreError>;
+
+    /// Marks the record completed with the answer to replay.
+    async fn complete_idempotent(
+        &self,
+        owner: &UserId,
+        key: &IdempotencyKey,
+        response: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Drops the record of a request that failed, so the key can be used again.
+    async fn forget_idempotent(
+        &self,
+        owner: &UserId,
+        key: &IdempotencyKey,
+    ) -> Result<(), StoreError>;
 }
 
 pub fn utc_day(at: DateTime<Utc>) -> String {

@@ -1,12 +1,13 @@
-# Sourced: start_emulator runs moto_server (DynamoDB, Secrets Manager, SES,
-# IAM as the AWS SDK sees them) on a free loopback port, in its own process
-# group, and exports MOTO_ENDPOINT plus the AWS settings that point the SDK
-# at it; stop_emulator ends it. Requires scripts/tools.sh first.
+# Sourced: start_emulator runs moto's server (DynamoDB, Secrets Manager, SES,
+# IAM as the AWS SDK sees them; one request at a time, see moto_serial.py)
+# on a free loopback port, in its own process group, and exports
+# MOTO_ENDPOINT plus the AWS settings that point the SDK at it;
+# stop_emulator ends it. Requires scripts/tools.sh first.
 
 start_emulator() {
   local port
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  setsid moto_server -H 127.0.0.1 -p "$port" >"${EMULATOR_LOG:-/dev/null}" 2>&1 &
+  setsid python3 "$repo_root/scripts/moto_serial.py" 127.0.0.1 "$port" >"${EMULATOR_LOG:-/dev/null}" 2>&1 &
   emulator_pid=$!
   for _ in $(seq 1 100); do
     if python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null; then

@@ -306,11 +306,23 @@ impl Provisioning {
             display_name: command.display_name,
             provider: provider.name().to_string(),
             request_id: command.request_id,
+            token: new_token(),
             reserved_at: now,
             lease_expires_at: now + CREATE_LEASE,
             daily_limit: self.policy.daily_create_limit,
         };
-        match self.store.reserve(&reservation).await {
+        let reserved = self.store.reserve(&reservation).await;
+        let refusal = match &reserved {
+            Err(StoreError::AddressTaken) => Some("address_taken"),
+            Err(StoreError::QuotaExceeded) => Some("rate_limited"),
+            _ => None,
+        };
+        if let Some(reason) = refusal {
+            if let Err(error) = self.store.audit_rejection(&reservation, reason).await {
+                tracing::error!(error = ?error, "could not audit a refused create");
+            }
+        }
+        match reserved {
             Ok(()) => {}
             Err(StoreError::AddressTaken) => {
                 let suggestions = self.suggestions_for(&email).await?;
@@ -488,6 +500,17 @@ fn request_hash(command: &CreateCommand) -> String {
     ]);
     let digest = Sha256::digest(canonical.to_string().as_bytes());
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// 128 random bits, hex: a reservation's own mark.
+fn new_token() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No OS randomness: fall back to the clock, unique enough for one process.
+        let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+        bytes[..8].copy_from_slice(&nanos.to_le_bytes());
+    }
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 fn free_ones(candidates: Vec<EmailAddress>, held: &HashSet<EmailAddress>) -> Vec<EmailAddress> {

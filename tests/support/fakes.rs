@@ -1,10 +1,19 @@
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use provisioning::clock::Clock;
-use provisioning::domain::{DisplayName, EmailAddress};
-use provisioning::providers::{MailProvider, ProviderError, ProvisionedAccount};
+use provisioning::domain::{DisplayName, EmailAddress, IdempotencyKey, UserId};
+use provisioning::providers::{
+    MailProvider, ProviderError, ProvisionedAccount, SandboxProvider, SmtpPassword,
+};
+use provisioning::secrets::{SecretVault, SecretsError};
+use provisioning::store::{
+    AccountStore, Activation, AuditEntry, Claim, IdempotencyRecord, IdempotencyStart, Page,
+    Reservation, StoreError,
+};
+use tokio::sync::Notify;
 
 /// A clock the test moves by hand.
 pub struct TestClock(Mutex<DateTime<Utc>>);
@@ -75,5 +84,189 @@ impl MailProvider for BrokenProvider {
 
     async fn deprovision(&self, _provider_ref: &str) -> Result<(), ProviderError> {
         Ok(())
+    }
+}
+
+/// Wraps a provider: counts what reaches it, can hold `provision` until the
+/// test lets it go, and can fail a share of calls at random.
+pub struct ObservedProvider {
+    inner: Arc<SandboxProvider>,
+    provisions: AtomicUsize,
+    gate: Option<Arc<Gate>>,
+    /// Out of 100 provisions, how many fail (as a provider outage would).
+    failure_percent: u8,
+}
+
+/// A door a provisioning call waits at: `entered` tells the test it is
+/// there, `open` lets it through.
+#[derive(Default)]
+pub struct Gate {
+    pub entered: Notify,
+    pub open: Notify,
+}
+
+impl ObservedProvider {
+    pub fn new(inner: Arc<SandboxProvider>) -> Self {
+        Self {
+            inner,
+            provisions: AtomicUsize::new(0),
+            gate: None,
+            failure_percent: 0,
+        }
+    }
+
+    pub fn gated(inner: Arc<SandboxProvider>, gate: Arc<Gate>) -> Self {
+        Self {
+            gate: Some(gate),
+            ..Self::new(inner)
+        }
+    }
+
+    pub fn flaky(inner: Arc<SandboxProvider>, failure_percent: u8) -> Self {
+        Self {
+            failure_percent,
+            ..Self::new(inner)
+        }
+    }
+
+    pub fn provisions(&self) -> usize {
+        self.provisions.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl MailProvider for ObservedProvider {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    async fn provision(
+        &self,
+        address: &EmailAddress,
+        display_name: &DisplayName,
+    ) -> Result<ProvisionedAccount, ProviderError> {
+        self.provisions.fetch_add(1, Ordering::SeqCst);
+        if let Some(gate) = &self.gate {
+            gate.entered.notify_one();
+            gate.open.notified().await;
+        }
+        let mut roll = [0u8; 1];
+        getrandom::fill(&mut roll).expect("OS randomness");
+        if u16::from(roll[0]) * 100 / 256 < u16::from(self.failure_percent) {
+            return Err(ProviderError::Unavailable {
+                provider: "sandbox",
+                message: "injected outage".into(),
+            });
+        }
+        self.inner.provision(address, display_name).await
+    }
+
+    async fn deprovision(&self, provider_ref: &str) -> Result<(), ProviderError> {
+        self.inner.deprovision(provider_ref).await
+    }
+}
+
+/// Which step of a create fails, for the fault-injection tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailurePoint {
+    Provision,
+    StoreSecret,
+    Activate,
+}
+
+/// A vault whose `store` fails.
+pub struct FailingVault(pub Arc<dyn SecretVault>);
+
+#[async_trait]
+impl SecretVault for FailingVault {
+    async fn store(&self, _: &EmailAddress, _: &SmtpPassword) -> Result<String, SecretsError> {
+        Err(SecretsError::Backend(
+            "injected: the secret store is down".into(),
+        ))
+    }
+
+    async fn read(&self, secret_ref: &str) -> Result<SmtpPassword, SecretsError> {
+        self.0.read(secret_ref).await
+    }
+
+    async fn remove(&self, secret_ref: &str) -> Result<(), SecretsError> {
+        self.0.remove(secret_ref).await
+    }
+}
+
+/// A store whose `activate` (the create's last transaction) fails.
+pub struct FailingActivation(pub Arc<dyn AccountStore>);
+
+#[async_trait]
+impl AccountStore for FailingActivation {
+    async fn claims(&self, addresses: &[EmailAddress]) -> Result<Vec<Claim>, StoreError> {
+        self.0.claims(addresses).await
+    }
+
+    async fn reserve(&self, reservation: &Reservation) -> Result<(), StoreError> {
+        self.0.reserve(reservation).await
+    }
+
+    async fn activate(&self, _: &Reservation, _: &Activation) -> Result<(), StoreError> {
+        Err(StoreError::Backend(
+            "injected: the final transaction failed".into(),
+        ))
+    }
+
+    async fn release(
+        &self,
+        reservation: &Reservation,
+        error: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.0.release(reservation, error, at).await
+    }
+
+    async fn audit_rejection(
+        &self,
+        reservation: &Reservation,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        self.0.audit_rejection(reservation, reason).await
+    }
+
+    async fn list_accounts(
+        &self,
+        owner: &UserId,
+        limit: u32,
+        after: Option<&EmailAddress>,
+    ) -> Result<Page, StoreError> {
+        self.0.list_accounts(owner, limit, after).await
+    }
+
+    async fn audit_trail(&self, owner: &UserId) -> Result<Vec<AuditEntry>, StoreError> {
+        self.0.audit_trail(owner).await
+    }
+
+    async fn start_idempotent(
+        &self,
+        owner: &UserId,
+        key: &IdempotencyKey,
+        record: &IdempotencyRecord,
+        now: DateTime<Utc>,
+    ) -> Result<IdempotencyStart, StoreError> {
+        self.0.start_idempotent(owner, key, record, now).await
+    }
+
+    async fn complete_idempotent(
+        &self,
+        owner: &UserId,
+        key: &IdempotencyKey,
+        response: &str,
+    ) -> Result<(), StoreError> {
+        self.0.complete_idempotent(owner, key, response).await
+    }
+
+    async fn forget_idempotent(
+        &self,
+        owner: &UserId,
+        key: &IdempotencyKey,
+    ) -> Result<(), StoreError> {
+        self.0.forget_idempotent(owner, key).await
     }
 }

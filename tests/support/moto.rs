@@ -1,5 +1,6 @@
-//! `moto_server` on a free loopback port, one per test process: DynamoDB and
-//! Secrets Manager as the AWS SDK sees them. When `MOTO_ENDPOINT` is set (by
+//! moto's server on a free loopback port, one per test process, serving one
+//! request at a time (`scripts/moto_serial.py` says why): DynamoDB, Secrets
+//! Manager, SES and IAM as the AWS SDK sees them. When `MOTO_ENDPOINT` is set (by
 //! `scripts/test`) that server is used instead. Each test takes its own table
 //! and secret prefix, so tests share the server but nothing else.
 
@@ -42,21 +43,23 @@ fn start_server() -> Server {
         .and_then(|listener| listener.local_addr())
         .expect("a free port")
         .port();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/moto_serial.py");
     let child = Command::new("sh")
         .args([
             "-c",
-            r#"moto_server -H 127.0.0.1 -p "$0" >/dev/null 2>&1 & pid=$!; read _; kill "$pid""#,
+            r#"python3 "$1" 127.0.0.1 "$0" >/dev/null 2>&1 & pid=$!; read _; kill "$pid""#,
             &port.to_string(),
+            script,
         ])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
-        .expect("spawn moto_server (run scripts/test, or pip install 'moto[server]')");
+        .expect("spawn the emulator (run scripts/test, or pip install 'moto[server]')");
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
             Instant::now() < deadline,
-            "moto_server did not listen on port {port} within 60 s: is it installed (pip install 'moto[server]')?"
+            "moto_server did not listen on port {port} within 60 s: does python3 have moto (pip install 'moto[server]', or run scripts/test)?"
         );
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -20,7 +20,12 @@ use crate::{local_vault_beside, sqlite_at, Parts, TestClock};
 
 #[async_trait]
 pub trait World: Send + Sync {
-    fn app_with(&self, provider: Arc<dyn MailProvider>, limit: u32, auth: AuthMode) -> App;
+    /// The parts of one more function process, for a test to wrap before `.app(…)`.
+    fn parts(&self, provider: Arc<dyn MailProvider>) -> Parts;
+
+    fn app_with(&self, provider: Arc<dyn MailProvider>, limit: u32, auth: AuthMode) -> App {
+        self.parts(provider).app(limit, auth)
+    }
 
     /// A function process with the sandbox provider, 10 creates a day, JWT identity.
     fn app(&self) -> App {
@@ -63,14 +68,13 @@ impl Default for SqliteWorld {
 
 #[async_trait]
 impl World for SqliteWorld {
-    fn app_with(&self, provider: Arc<dyn MailProvider>, limit: u32, auth: AuthMode) -> App {
+    fn parts(&self, provider: Arc<dyn MailProvider>) -> Parts {
         Parts {
             store: sqlite_at(&self.path),
             vault: local_vault_beside(&self.path),
             provider,
             clock: Arc::clone(&self.clock),
         }
-        .app(limit, auth)
     }
 
     fn clock(&self) -> &TestClock {
@@ -142,7 +146,7 @@ impl AwsWorld {
 
 #[async_trait]
 impl World for AwsWorld {
-    fn app_with(&self, provider: Arc<dyn MailProvider>, limit: u32, auth: AuthMode) -> App {
+    fn parts(&self, provider: Arc<dyn MailProvider>) -> Parts {
         Parts {
             store: Arc::new(DynamoStore::new(
                 moto::logged_dynamodb(&self.config, &self.calls),
@@ -155,7 +159,6 @@ impl World for AwsWorld {
             provider,
             clock: Arc::clone(&self.clock),
         }
-        .app(limit, auth)
     }
 
     fn clock(&self) -> &TestClock {

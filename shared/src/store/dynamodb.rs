@@ -171,7 +171,7 @@ fn claim_from_item(item: &Item) -> Result<(Claim, String), StoreError> {
             .single()
             .ok_or_else(|| corrupt(format!("bad lease time {lease_ms}")))?,
     };
-    Ok((claim, item.text("request_id")?.to_string()))
+    Ok((claim, item.text("token")?.to_string()))
 }
 
 fn account_from_item(item: &Item) -> Result<Account, StoreError> {
@@ -212,7 +212,7 @@ fn account_from_item(item: &Item) -> Result<Account, StoreError> {
 /// the same millisecond still sort in the order they happened.
 fn audit_step(action: AuditAction) -> u8 {
     match action {
-        AuditAction::CreateStarted => 1,
+        AuditAction::CreateStarted | AuditAction::CreateRejected => 1,
         AuditAction::Created | AuditAction::CreateFailed => 2,
     }
 }
@@ -251,31 +251,44 @@ impl DynamoStore {
         at: DateTime<Utc>,
         error: Option<&str>,
     ) -> TransactWriteItem {
-        let mut item = HashMap::from([
-            ("pk".into(), s(format!("USER#{}", reservation.owner))),
-            (
-                "sk".into(),
-                s(format!(
-                    "LOG#{}#{}#{}",
-                    timestamp(at),
-                    reservation.request_id,
-                    audit_step(action)
-                )),
-            ),
-            ("at".into(), s(timestamp(at))),
-            ("request_id".into(), s(&reservation.request_id)),
-            ("action".into(), s(action.as_str())),
-            ("status".into(), s(action.status())),
-            ("address".into(), s(reservation.address.to_string())),
-            ("provider".into(), s(&reservation.provider)),
-            ("ttl".into(), n((at + AUDIT_RETENTION).timestamp())),
-        ]);
-        if let Some(error) = error {
-            item.insert("error".into(), s(error));
-        }
-        TransactWriteItem::builder().put(self.put(item)).build()
+        TransactWriteItem::builder()
+            .put(self.put(audit_item(reservation, action, at, error)))
+            .build()
     }
+}
 
+fn audit_item(
+    reservation: &Reservation,
+    action: AuditAction,
+    at: DateTime<Utc>,
+    error: Option<&str>,
+) -> Item {
+    let mut item = HashMap::from([
+        ("pk".into(), s(format!("USER#{}", reservation.owner))),
+        (
+            "sk".into(),
+            s(format!(
+                "LOG#{}#{}#{}",
+                timestamp(at),
+                reservation.token,
+                audit_step(action)
+            )),
+        ),
+        ("at".into(), s(timestamp(at))),
+        ("request_id".into(), s(&reservation.request_id)),
+        ("action".into(), s(action.as_str())),
+        ("status".into(), s(action.status())),
+        ("address".into(), s(reservation.address.to_string())),
+        ("provider".into(), s(&reservation.provider)),
+        ("ttl".into(), n((at + AUDIT_RETENTION).timestamp())),
+    ]);
+    if let Some(error) = error {
+        item.insert("error".into(), s(error));
+    }
+    item
+}
+
+impl DynamoStore {
     /// Writes `items` in one transaction. When only optional conditions
     /// fail, the transaction is written again without those items.
     async fn transact(
@@ -337,7 +350,7 @@ impl DynamoStore {
         output.item().map(claim_from_item).transpose()
     }
 
-    /// The items of a reservation; `stale` is the request id of an expired
+    /// The items of a reservation; `stale` is the claim and token of an expired
     /// pending claim being taken over (its account is marked failed).
     fn reservation_items(
         &self,
@@ -355,16 +368,17 @@ impl DynamoStore {
                 "lease_expires_ms".into(),
                 n(reservation.lease_expires_at.timestamp_millis()),
             ),
-            ("request_id".into(), s(&reservation.request_id)),
+            ("token".into(), s(&reservation.token)),
         ]);
         let claim = match stale {
             None => Put::builder().condition_expression("attribute_not_exists(pk)"),
-            Some((_, stale_request)) => Put::builder()
+            Some((_, stale_token)) => Put::builder()
                 .condition_expression(
-                    "request_id = :stale AND #state = :pending AND lease_expires_ms < :now",
+                    "#token = :stale AND #state = :pending AND lease_expires_ms < :now",
                 )
+                .expression_attribute_names("#token", "token")
                 .expression_attribute_names("#state", "state")
-                .expression_attribute_values(":stale", s(stale_request))
+                .expression_attribute_values(":stale", s(stale_token))
                 .expression_attribute_values(":pending", s("pending"))
                 .expression_attribute_values(":now", n(reservation.reserved_at.timestamp_millis())),
         }
@@ -399,7 +413,7 @@ impl DynamoStore {
             ("display_name".into(), s(reservation.display_name.as_str())),
             ("provider".into(), s(&reservation.provider)),
             ("status".into(), s("pending")),
-            ("request_id".into(), s(&reservation.request_id)),
+            ("token".into(), s(&reservation.token)),
             ("created_at".into(), s(&now)),
             ("updated_at".into(), s(&now)),
             ("emails_sent_today".into(), n(0)),
@@ -431,18 +445,19 @@ impl DynamoStore {
         ];
         // A stalled create of another owner leaves a pending account: fail it.
         // (The same owner's is overwritten by the put above.)
-        if let Some((claim, stale_request)) =
+        if let Some((claim, stale_token)) =
             stale.filter(|(claim, _)| claim.owner != reservation.owner)
         {
             let fail_stale = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(account_key(&claim.owner, &claim.address)))
                 .update_expression("SET #status = :failed, updated_at = :now")
-                .condition_expression("request_id = :stale")
+                .condition_expression("#token = :stale")
+                .expression_attribute_names("#token", "token")
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":failed", s("failed"))
                 .expression_attribute_values(":now", s(&now))
-                .expression_attribute_values(":stale", s(stale_request))
+                .expression_attribute_values(":stale", s(stale_token))
                 .build()
                 .expect("table, key and expression are set");
             items.push((
@@ -525,11 +540,12 @@ impl AccountStore for DynamoStore {
             .table_name(&self.table)
             .set_key(Some(claim_key(&reservation.address)))
             .update_expression("SET #state = :active")
-            .condition_expression("request_id = :request AND #state = :pending")
+            .condition_expression("#token = :token AND #state = :pending")
+            .expression_attribute_names("#token", "token")
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":active", s("active"))
             .expression_attribute_values(":pending", s("pending"))
-            .expression_attribute_values(":request", s(&reservation.request_id))
+            .expression_attribute_values(":token", s(&reservation.token))
             .build()
             .expect("table, key and expression are set");
         let account =
@@ -543,10 +559,11 @@ impl AccountStore for DynamoStore {
                 // A provider without webmail leaves the attribute out rather than empty.
                 if activation.webmail.is_some() { "webmail = :webmail, " } else { "" }
             ))
-                .condition_expression("request_id = :request")
+                .condition_expression("#token = :token")
+                .expression_attribute_names("#token", "token")
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":active", s("active"))
-                .expression_attribute_values(":request", s(&reservation.request_id))
+                .expression_attribute_values(":token", s(&reservation.token))
                 .expression_attribute_values(":provider_ref", s(&activation.provider_ref))
                 .expression_attribute_values(":secret_ref", s(&activation.secret_ref))
                 .expression_attribute_values(":server", s(&activation.smtp.server))
@@ -594,19 +611,21 @@ impl AccountStore for DynamoStore {
         let claim = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(claim_key(&reservation.address)))
-            .condition_expression("request_id = :request")
-            .expression_attribute_values(":request", s(&reservation.request_id))
+            .condition_expression("#token = :token")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_values(":token", s(&reservation.token))
             .build()
             .expect("table and key are set");
         let account = Update::builder()
             .table_name(&self.table)
             .set_key(Some(account_key(&reservation.owner, &reservation.address)))
             .update_expression("SET #status = :failed, updated_at = :now")
-            .condition_expression("request_id = :request AND #status = :pending")
+            .condition_expression("#token = :token AND #status = :pending")
+            .expression_attribute_names("#token", "token")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":failed", s("failed"))
             .expression_attribute_values(":pending", s("pending"))
-            .expression_attribute_values(":request", s(&reservation.request_id))
+            .expression_attribute_values(":token", s(&reservation.token))
             .expression_attribute_values(":now", s(timestamp(at)))
             .build()
             .expect("table, key and expression are set");
@@ -638,6 +657,26 @@ impl AccountStore for DynamoStore {
             ),
         ];
         self.transact(items).await.map(|_| ())
+    }
+
+    async fn audit_rejection(
+        &self,
+        reservation: &Reservation,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(audit_item(
+                reservation,
+                AuditAction::CreateRejected,
+                reservation.reserved_at,
+                Some(reason),
+            )))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 
     async fn list_accounts(

@@ -41,7 +41,12 @@ pub struct Reservation {
     pub address: EmailAddress,
     pub display_name: DisplayName,
     pub provider: String,
+    /// The API request, for the audit trail.
     pub request_id: String,
+    /// Unique to this attempt: the claim and the account are this
+    /// reservation's only while they carry it (request ids can repeat when
+    /// an event is replayed).
+    pub token: String,
     pub reserved_at: DateTime<Utc>,
     pub lease_expires_at: DateTime<Utc>,
     pub daily_limit: u32,
@@ -70,6 +75,8 @@ pub enum AuditAction {
     CreateStarted,
     Created,
     CreateFailed,
+    /// Refused before anything was written: the address was taken, or the daily limit reached.
+    CreateRejected,
 }
 
 impl AuditAction {
@@ -78,13 +85,19 @@ impl AuditAction {
             Self::CreateStarted => "create_started",
             Self::Created => "created",
             Self::CreateFailed => "create_failed",
+            Self::CreateRejected => "create_rejected",
         }
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [Self::CreateStarted, Self::Created, Self::CreateFailed]
-            .into_iter()
-            .find(|action| action.as_str() == raw)
+        [
+            Self::CreateStarted,
+            Self::Created,
+            Self::CreateFailed,
+            Self::CreateRejected,
+        ]
+        .into_iter()
+        .find(|action| action.as_str() == raw)
     }
 
     /// The seed's `status` column: how the attempt stands after this entry.
@@ -93,6 +106,7 @@ impl AuditAction {
             Self::CreateStarted => "pending",
             Self::Created => "success",
             Self::CreateFailed => "failed",
+            Self::CreateRejected => "rejected",
         }
     }
 }
@@ -205,6 +219,13 @@ pub trait AccountStore: Send + Sync {
         reservation: &Reservation,
         error: &str,
         at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Audits a create refused by `reserve` (`reason`: what refused it).
+    async fn audit_rejection(
+        &self,
+        reservation: &Reservation,
+        reason: &str,
     ) -> Result<(), StoreError>;
 
     /// The owner's listed accounts (not the failed ones) after `after`, at most `limit`.

@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS claims (
     owner            TEXT NOT NULL,
     state            TEXT NOT NULL,
     lease_expires_ms INTEGER NOT NULL,
-    request_id       TEXT NOT NULL
+    token            TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS accounts (
     owner             TEXT NOT NULL,
@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS accounts (
     provider          TEXT NOT NULL,
     provider_ref      TEXT,
     secret_ref        TEXT,
-    request_id        TEXT NOT NULL,
+    token             TEXT NOT NULL,
     status            TEXT NOT NULL,
     smtp_server       TEXT,
     smtp_port         INTEGER,
@@ -78,7 +78,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
 ";
 
 /// Bumped whenever SCHEMA changes; an older file is refused with a clear message.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
@@ -392,27 +392,27 @@ impl AccountStore for SqliteStore {
             .map_err(backend)?;
 
             tx.execute(
-                "INSERT OR REPLACE INTO claims (address, owner, state, lease_expires_ms, request_id)
+                "INSERT OR REPLACE INTO claims (address, owner, state, lease_expires_ms, token)
                  VALUES (?1, ?2, 'pending', ?3, ?4)",
                 params![
                     address,
                     owner,
                     reservation.lease_expires_at.timestamp_millis(),
-                    reservation.request_id
+                    reservation.token
                 ],
             )
             .map_err(backend)?;
             let now = timestamp(reservation.reserved_at);
             tx.execute(
                 "INSERT OR REPLACE INTO accounts (owner, address, display_name, provider,
-                     request_id, status, created_at, updated_at)
+                     token, status, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6)",
                 params![
                     owner,
                     address,
                     reservation.display_name.as_str(),
                     reservation.provider,
-                    reservation.request_id,
+                    reservation.token,
                     now
                 ],
             )
@@ -440,8 +440,8 @@ impl AccountStore for SqliteStore {
             let claimed = tx
                 .execute(
                     "UPDATE claims SET state = 'active'
-                     WHERE address = ?1 AND request_id = ?2 AND state = 'pending'",
-                    params![address, reservation.request_id],
+                     WHERE address = ?1 AND token = ?2 AND state = 'pending'",
+                    params![address, reservation.token],
                 )
                 .map_err(backend)?;
             if claimed != 1 {
@@ -451,11 +451,11 @@ impl AccountStore for SqliteStore {
                 "UPDATE accounts SET status = 'active', provider_ref = ?4, smtp_server = ?5,
                      smtp_port = ?6, smtp_username = ?7, webmail = ?8, updated_at = ?9,
                      secret_ref = ?10, smtp_auth = ?11
-                 WHERE owner = ?1 AND address = ?2 AND request_id = ?3",
+                 WHERE owner = ?1 AND address = ?2 AND token = ?3",
                 params![
                     reservation.owner.as_str(),
                     address,
-                    reservation.request_id,
+                    reservation.token,
                     activation.provider_ref,
                     activation.smtp.server,
                     activation.smtp.port,
@@ -490,14 +490,14 @@ impl AccountStore for SqliteStore {
             let address = reservation.address.to_string();
             let owner = reservation.owner.as_str();
             tx.execute(
-                "DELETE FROM claims WHERE address = ?1 AND request_id = ?2",
-                params![address, reservation.request_id],
+                "DELETE FROM claims WHERE address = ?1 AND token = ?2",
+                params![address, reservation.token],
             )
             .map_err(backend)?;
             tx.execute(
                 "UPDATE accounts SET status = 'failed', updated_at = ?3
-                 WHERE owner = ?1 AND address = ?2 AND request_id = ?4 AND status = 'pending'",
-                params![owner, address, timestamp(at), reservation.request_id],
+                 WHERE owner = ?1 AND address = ?2 AND token = ?4 AND status = 'pending'",
+                params![owner, address, timestamp(at), reservation.token],
             )
             .map_err(backend)?;
             tx.execute(
@@ -506,6 +506,24 @@ impl AccountStore for SqliteStore {
             )
             .map_err(backend)?;
             audit(tx, &reservation, AuditAction::CreateFailed, at, Some(&error))
+        })
+        .await
+    }
+
+    async fn audit_rejection(
+        &self,
+        reservation: &Reservation,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let (reservation, reason) = (reservation.clone(), reason.to_string());
+        self.in_transaction(move |tx| {
+            audit(
+                tx,
+                &reservation,
+                AuditAction::CreateRejected,
+                reservation.reserved_at,
+                Some(&reason),
+            )
         })
         .await
     }

@@ -1,0 +1,35 @@
+"""moto_server, handling one request at a time.
+
+DynamoDB runs transactions in isolation. moto rolls a cancelled
+TransactWriteItems back by restoring a copy of the whole table taken when
+the transaction began, so under moto_server's threaded server a
+cancellation can erase what concurrent requests wrote meanwhile. Serving
+requests one at a time restores the isolation the service relies on; the
+clients' concurrency stays real.
+
+Usage: python3 scripts/moto_serial.py HOST PORT
+"""
+
+import os
+import sys
+import threading
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import run_simple
+
+
+def main() -> None:
+    host, port = sys.argv[1], int(sys.argv[2])
+    os.environ.setdefault("MOTO_PORT", str(port))
+    app = DomainDispatcherApplication(create_backend_app)
+    one_at_a_time = threading.Lock()
+
+    def serialized(environ, start_response):
+        with one_at_a_time:
+            return list(app(environ, start_response))
+
+    run_simple(host, port, serialized, threaded=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -37,7 +37,7 @@ pub async fn list(app: &App, user: &str, query: &[(&str, &str)]) -> (u16, Value)
     send(app, Route::List, &event).await
 }
 
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 pub enum Route {
     Check,
     Create,

@@ -310,7 +310,18 @@ async fn two_hundred_creates_through_a_flaky_provider_stay_consistent(world: &dy
         }
     }
     assert_eq!(active, winners, "the table agrees with the 201s");
-    let provisioned: BTreeSet<String> = sandbox.provisioned().into_iter().collect();
+    // Sandbox refs are `sandbox:<address>#<n>`: one resource per address.
+    let resources: Vec<String> = sandbox
+        .provisioned()
+        .into_iter()
+        .map(|r| r.split('#').next().unwrap_or_default().to_string())
+        .collect();
+    let provisioned: BTreeSet<String> = resources.iter().cloned().collect();
+    assert_eq!(
+        provisioned.len(),
+        resources.len(),
+        "one resource per address: {resources:?}"
+    );
     let expected: BTreeSet<String> = winners
         .keys()
         .map(|u| format!("sandbox:{u}@example.com"))

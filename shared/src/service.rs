@@ -322,8 +322,8 @@ impl Provisioning {
                 tracing::error!(error = ?error, "could not audit a refused create");
             }
         }
-        match reserved {
-            Ok(()) => {}
+        let abandoned = match reserved {
+            Ok(abandoned) => abandoned,
             Err(StoreError::AddressTaken) => {
                 let suggestions = self.suggestions_for(&email).await?;
                 return Err(ServiceError::AddressTaken {
@@ -338,6 +338,14 @@ impl Provisioning {
                 })
             }
             Err(other) => return Err(other.into()),
+        };
+        // This create took the address over from one that died: clear what
+        // it left at the provider and in the vault before making anything.
+        if let Some(abandoned) = abandoned {
+            if let Err(error) = self.clean_up(&abandoned).await {
+                self.release(&reservation, &error.to_string()).await;
+                return Err(error);
+            }
         }
 
         let provisioned = match provider.provision(&email, &reservation.display_name).await {
@@ -477,6 +485,54 @@ impl Provisioning {
         if let Err(error) = provider.deprovision(provider_ref).await {
             tracing::error!(provider_ref, error = ?error, "could not remove a provider resource after a failed create");
         }
+    }
+
+    /// What a scheduled run does: every create that died (pending past its
+    /// lease) is seized, cleared at the provider and in the vault, and
+    /// released (claim freed, quota refunded, audited). Returns how many.
+    pub async fn recover_abandoned(&self) -> Result<usize, ServiceError> {
+        let now = self.clock.now();
+        let mut recovered = 0;
+        for abandoned in self.store.abandoned_reservations(now).await? {
+            let seizer = Reservation {
+                token: new_token(),
+                lease_expires_at: now + CREATE_LEASE,
+                ..abandoned.clone()
+            };
+            if !self.store.seize(&abandoned, &seizer, now).await? {
+                continue;
+            }
+            match self.clean_up(&seizer).await {
+                Ok(()) => recovered += 1,
+                // The seizer's lease runs out in turn: a later run tries again.
+                Err(error) => {
+                    tracing::error!(address = %abandoned.address, error = ?error, "could not clean up an abandoned create")
+                }
+            }
+        }
+        Ok(recovered)
+    }
+
+    /// Removes what a dead create may have left, found by the address, then
+    /// releases `reservation` (the dead one's, or the seizer's).
+    async fn clean_up(&self, reservation: &Reservation) -> Result<(), ServiceError> {
+        let provider = self
+            .providers
+            .choose(Some(&reservation.provider))
+            .ok_or_else(|| ServiceError::ProviderNotAvailable {
+                requested: reservation.provider.clone(),
+                available: self.providers.names(),
+            })?;
+        provider.deprovision_address(&reservation.address).await?;
+        self.vault.remove_for(&reservation.address).await?;
+        self.store
+            .release(
+                reservation,
+                "abandoned: its create stopped before finishing",
+                self.clock.now(),
+            )
+            .await?;
+        Ok(())
     }
 
     pub async fn list(

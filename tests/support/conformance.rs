@@ -38,7 +38,8 @@ macro_rules! store_conformance_tests {
             an_activated_account_is_listed_with_its_settings,
             the_audit_trail_records_each_step,
             twenty_concurrent_reservations_have_one_winner,
-            an_idempotency_key_is_started_once_until_done_or_dead
+            an_idempotency_key_is_started_once_until_done_or_dead,
+            abandoned_reservations_are_found_and_seized_once
         );
     };
     (@cases $harness:expr; $($case:ident),*) => {
@@ -171,7 +172,17 @@ pub async fn an_expired_pending_claim_can_be_taken_over(harness: &dyn StoreHarne
         start() + CREATE_LEASE + Duration::seconds(1),
         10,
     );
-    store.reserve(&after_lease).await.unwrap();
+    let abandoned = store
+        .reserve(&after_lease)
+        .await
+        .unwrap()
+        .expect("the stalled reservation comes back");
+    assert_eq!(
+        (abandoned.owner.clone(), abandoned.token.clone()),
+        (user("alice"), stalled.token.clone())
+    );
+    assert_eq!(abandoned.provider, "sandbox");
+    assert_eq!(abandoned.reserved_at, stalled.reserved_at);
     let lost = store.activate(&stalled, &activation(&stalled)).await;
     assert!(matches!(lost, Err(StoreError::ReservationLost)), "{lost:?}");
 
@@ -426,7 +437,7 @@ pub async fn twenty_concurrent_reservations_have_one_winner(harness: &dyn StoreH
     let mut won = 0;
     for task in tasks {
         match task.await.unwrap() {
-            Ok(()) => won += 1,
+            Ok(_) => won += 1,
             Err(StoreError::AddressTaken) => {}
             Err(other) => panic!("a losing reservation must be AddressTaken, got {other:?}"),
         }
@@ -521,4 +532,80 @@ pub async fn an_idempotency_key_is_started_once_until_done_or_dead(harness: &dyn
             .unwrap(),
         IdempotencyStart::Started
     );
+}
+
+pub async fn abandoned_reservations_are_found_and_seized_once(harness: &dyn StoreHarness) {
+    let store = harness.handle().await;
+    let dead = reservation("alice", "support", start(), 10);
+    store.reserve(&dead).await.unwrap();
+    create(&*store, "bob", "sales").await;
+    let live = reservation("carol", "billing", start() + CREATE_LEASE, 10);
+    store.reserve(&live).await.unwrap();
+
+    let later = start() + CREATE_LEASE + Duration::seconds(1);
+    assert!(
+        store
+            .abandoned_reservations(start())
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing has expired yet"
+    );
+    let found = store.abandoned_reservations(later).await.unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        (found[0].address.clone(), found[0].token.clone()),
+        (address("support"), dead.token.clone())
+    );
+
+    let seizer = |token: &str| Reservation {
+        token: token.into(),
+        lease_expires_at: later + CREATE_LEASE,
+        ..found[0].clone()
+    };
+    assert!(store
+        .seize(&found[0], &seizer("reconciler-1"), later)
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .seize(&found[0], &seizer("reconciler-2"), later)
+            .await
+            .unwrap(),
+        "seized once"
+    );
+    assert!(
+        store
+            .abandoned_reservations(later)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a seized claim has a fresh lease"
+    );
+    assert!(
+        listed(&*store, "alice").await.is_empty(),
+        "the dead create's account is failed"
+    );
+    let taken = store
+        .reserve(&reservation("dave", "support", later, 10))
+        .await;
+    assert!(
+        matches!(taken, Err(StoreError::AddressTaken)),
+        "held while it is cleaned up: {taken:?}"
+    );
+
+    store
+        .release(&seizer("reconciler-1"), "abandoned", later)
+        .await
+        .unwrap();
+    assert!(store
+        .claims(&[address("support")])
+        .await
+        .unwrap()
+        .is_empty());
+    // Alice's quota for that day was refunded: her limit of one fits again.
+    store
+        .reserve(&reservation("alice", "other", start(), 1))
+        .await
+        .unwrap();
 }

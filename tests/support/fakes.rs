@@ -85,6 +85,10 @@ impl MailProvider for BrokenProvider {
     async fn deprovision(&self, _provider_ref: &str) -> Result<(), ProviderError> {
         Ok(())
     }
+
+    async fn deprovision_address(&self, _address: &EmailAddress) -> Result<(), ProviderError> {
+        Ok(())
+    }
 }
 
 /// Wraps a provider: counts what reaches it, can hold `provision` until the
@@ -164,6 +168,10 @@ impl MailProvider for ObservedProvider {
     async fn deprovision(&self, provider_ref: &str) -> Result<(), ProviderError> {
         self.inner.deprovision(provider_ref).await
     }
+
+    async fn deprovision_address(&self, address: &EmailAddress) -> Result<(), ProviderError> {
+        self.inner.deprovision_address(address).await
+    }
 }
 
 /// Which step of a create fails, for the fault-injection tests.
@@ -192,6 +200,10 @@ impl SecretVault for FailingVault {
     async fn remove(&self, secret_ref: &str) -> Result<(), SecretsError> {
         self.0.remove(secret_ref).await
     }
+
+    async fn remove_for(&self, address: &EmailAddress) -> Result<(), SecretsError> {
+        self.0.remove_for(address).await
+    }
 }
 
 /// A store whose `activate` (the create's last transaction) fails.
@@ -203,8 +215,24 @@ impl AccountStore for FailingActivation {
         self.0.claims(addresses).await
     }
 
-    async fn reserve(&self, reservation: &Reservation) -> Result<(), StoreError> {
+    async fn reserve(&self, reservation: &Reservation) -> Result<Option<Reservation>, StoreError> {
         self.0.reserve(reservation).await
+    }
+
+    async fn seize(
+        &self,
+        abandoned: &Reservation,
+        seizer: &Reservation,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.0.seize(abandoned, seizer, now).await
+    }
+
+    async fn abandoned_reservations(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Reservation>, StoreError> {
+        self.0.abandoned_reservations(now).await
     }
 
     async fn activate(&self, _: &Reservation, _: &Activation) -> Result<(), StoreError> {
@@ -268,5 +296,68 @@ impl AccountStore for FailingActivation {
         key: &IdempotencyKey,
     ) -> Result<(), StoreError> {
         self.0.forget_idempotent(owner, key).await
+    }
+}
+
+/// A provider whose create dies right after the provider made the resource:
+/// `provision` does its work, says so, and never returns (the test drops it).
+pub struct DiesAfterProvisioning {
+    pub inner: Arc<SandboxProvider>,
+    pub provisioned: Arc<Notify>,
+}
+
+#[async_trait]
+impl MailProvider for DiesAfterProvisioning {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    async fn provision(
+        &self,
+        address: &EmailAddress,
+        display_name: &DisplayName,
+    ) -> Result<ProvisionedAccount, ProviderError> {
+        self.inner.provision(address, display_name).await?;
+        self.provisioned.notify_one();
+        std::future::pending().await
+    }
+
+    async fn deprovision(&self, provider_ref: &str) -> Result<(), ProviderError> {
+        self.inner.deprovision(provider_ref).await
+    }
+
+    async fn deprovision_address(&self, address: &EmailAddress) -> Result<(), ProviderError> {
+        self.inner.deprovision_address(address).await
+    }
+}
+
+/// A vault whose create dies right after the password was stored.
+pub struct DiesAfterStoring {
+    pub inner: Arc<dyn SecretVault>,
+    pub stored: Arc<Notify>,
+}
+
+#[async_trait]
+impl SecretVault for DiesAfterStoring {
+    async fn store(
+        &self,
+        address: &EmailAddress,
+        password: &SmtpPassword,
+    ) -> Result<String, SecretsError> {
+        self.inner.store(address, password).await?;
+        self.stored.notify_one();
+        std::future::pending().await
+    }
+
+    async fn read(&self, secret_ref: &str) -> Result<SmtpPassword, SecretsError> {
+        self.inner.read(secret_ref).await
+    }
+
+    async fn remove(&self, secret_ref: &str) -> Result<(), SecretsError> {
+        self.inner.remove(secret_ref).await
+    }
+
+    async fn remove_for(&self, address: &EmailAddress) -> Result<(), SecretsError> {
+        self.inner.remove_for(address).await
     }
 }

@@ -185,13 +185,24 @@ impl MailProvider for GoogleProvider {
     }
 
     async fn deprovision(&self, provider_ref: &str) -> Result<(), ProviderError> {
+        self.delete_user(provider_ref).await
+    }
+
+    /// The Directory API takes the primary email as a user key too.
+    async fn deprovision_address(&self, address: &EmailAddress) -> Result<(), ProviderError> {
+        self.delete_user(&address.to_string()).await
+    }
+}
+
+impl GoogleProvider {
+    async fn delete_user(&self, user_key: &str) -> Result<(), ProviderError> {
         let token = self.access_token().await?;
         self.http
             .send(NAME, &[StatusCode::NOT_FOUND], || {
                 self.http
                     .client()
                     .delete(format!(
-                        "{}/admin/directory/v1/users/{provider_ref}",
+                        "{}/admin/directory/v1/users/{user_key}",
                         self.admin_url
                     ))
                     .bearer_auth(&token)

@@ -176,4 +176,10 @@ impl MailProvider for Microsoft365Provider {
         let token = self.access_token().await?;
         self.delete_user(&token, provider_ref).await
     }
+
+    /// Graph addresses a user by its UPN as well as by its id.
+    async fn deprovision_address(&self, address: &EmailAddress) -> Result<(), ProviderError> {
+        let token = self.access_token().await?;
+        self.delete_user(&token, &address.to_string()).await
+    }
 }

@@ -89,6 +89,10 @@ pub trait MailProvider: Send + Sync {
 
     /// Removes what `provision` created; removing something already gone succeeds.
     async fn deprovision(&self, provider_ref: &str) -> Result<(), ProviderError>;
+
+    /// Removes whatever `provision` made for `address`, found by the name it
+    /// gave it: the clean-up of a create that died before it kept the ref.
+    async fn deprovision_address(&self, address: &EmailAddress) -> Result<(), ProviderError>;
 }
 
 /// A setting the provider cannot work without.

@@ -1,4 +1,5 @@
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
@@ -15,6 +16,8 @@ use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings}
 #[derive(Default)]
 pub struct SandboxProvider {
     provisioned: Mutex<HashSet<String>>,
+    /// Each resource gets its own ref, as a real provider's ids differ.
+    made: AtomicU64,
 }
 
 pub const SANDBOX_SMTP_SERVER: &str = "smtp.sandbox.invalid";
@@ -44,7 +47,10 @@ impl MailProvider for SandboxProvider {
         _display_name: &DisplayName,
     ) -> Result<ProvisionedAccount, ProviderError> {
         let secret = generate_password(24).map_err(|e| randomness_unavailable("sandbox", e))?;
-        let provider_ref = format!("sandbox:{address}");
+        let provider_ref = format!(
+            "sandbox:{address}#{}",
+            self.made.fetch_add(1, Ordering::Relaxed)
+        );
         self.resources().insert(provider_ref.clone());
         Ok(ProvisionedAccount {
             smtp: SmtpSettings {
@@ -61,6 +67,13 @@ impl MailProvider for SandboxProvider {
 
     async fn deprovision(&self, provider_ref: &str) -> Result<(), ProviderError> {
         self.resources().remove(provider_ref);
+        Ok(())
+    }
+
+    async fn deprovision_address(&self, address: &EmailAddress) -> Result<(), ProviderError> {
+        let named = format!("sandbox:{address}#");
+        self.resources()
+            .retain(|resource| !resource.starts_with(&named));
         Ok(())
     }
 }
@@ -82,5 +95,15 @@ mod tests {
         provider.deprovision(&account.provider_ref).await.unwrap();
         provider.deprovision(&account.provider_ref).await.unwrap();
         assert!(provider.provisioned().is_empty());
+
+        provider.provision(&address, &name).await.unwrap();
+        let other = EmailAddress::parse("sales@example.com").unwrap();
+        provider.provision(&other, &name).await.unwrap();
+        provider.deprovision_address(&address).await.unwrap();
+        assert_eq!(
+            provider.provisioned().len(),
+            1,
+            "only the other address's resource stays"
+        );
     }
 }

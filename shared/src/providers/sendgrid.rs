@@ -31,6 +31,21 @@ struct AuthenticatedDomain {
 }
 
 #[derive(Deserialize)]
+struct KeyList {
+    result: Vec<ListedKey>,
+}
+
+#[derive(Deserialize)]
+struct ListedKey {
+    api_key_id: String,
+    name: String,
+}
+
+fn key_name(address: &EmailAddress) -> String {
+    format!("email-provisioning {address}")
+}
+
+#[derive(Deserialize)]
 struct CreatedKey {
     api_key: String,
     api_key_id: String,
@@ -98,7 +113,7 @@ impl MailProvider for SendGridProvider {
         self.ensure_domain_authenticated(&key, address.domain().as_str())
             .await?;
         let body = json!({
-            "name": format!("email-provisioning {address}"),
+            "name": key_name(address),
             "scopes": ["mail.send"],
         });
         let response = self
@@ -127,12 +142,37 @@ impl MailProvider for SendGridProvider {
 
     async fn deprovision(&self, provider_ref: &str) -> Result<(), ProviderError> {
         let key = self.admin_key().await?;
+        self.delete_key(&key, provider_ref).await
+    }
+
+    async fn deprovision_address(&self, address: &EmailAddress) -> Result<(), ProviderError> {
+        let key = self.admin_key().await?;
+        let response = self
+            .http
+            .send(NAME, &[], || {
+                self.http
+                    .client()
+                    .get(format!("{}/v3/api_keys", self.api_url))
+                    .bearer_auth(&key)
+            })
+            .await?;
+        let keys: KeyList = ProviderHttp::json(NAME, response).await?;
+        let name = key_name(address);
+        for listed in keys.result.iter().filter(|k| k.name == name) {
+            self.delete_key(&key, &listed.api_key_id).await?;
+        }
+        Ok(())
+    }
+}
+
+impl SendGridProvider {
+    async fn delete_key(&self, key: &str, id: &str) -> Result<(), ProviderError> {
         self.http
             .send(NAME, &[StatusCode::NOT_FOUND], || {
                 self.http
                     .client()
-                    .delete(format!("{}/v3/api_keys/{provider_ref}", self.api_url))
-                    .bearer_auth(&key)
+                    .delete(format!("{}/v3/api_keys/{id}", self.api_url))
+                    .bearer_auth(key)
             })
             .await?;
         Ok(())

@@ -226,6 +226,10 @@ impl MailProvider for SesProvider {
         let address = EmailAddress::parse(provider_ref).map_err(|e| rejected(e.to_string()))?;
         self.remove(&address).await
     }
+
+    async fn deprovision_address(&self, address: &EmailAddress) -> Result<(), ProviderError> {
+        self.remove(address).await
+    }
 }
 
 /// IAM user names allow `[\w+=,.@-]`, 64 at most: the address itself when

@@ -20,6 +20,11 @@ impl LocalVault {
         }
     }
 
+    /// Addresses are `[a-z0-9._-]+@[a-z0-9.-]+`: safe as file names.
+    fn path_for(&self, address: &EmailAddress) -> PathBuf {
+        self.folder.join(format!("{address}.secret"))
+    }
+
     fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create(true).truncate(true);
@@ -37,8 +42,7 @@ impl SecretVault for LocalVault {
         password: &SmtpPassword,
     ) -> Result<String, SecretsError> {
         std::fs::create_dir_all(&self.folder).map_err(backend)?;
-        // Addresses are `[a-z0-9._-]+@[a-z0-9.-]+`: safe as file names.
-        let path = self.folder.join(format!("{address}.secret"));
+        let path = self.path_for(address);
         Self::write_private(&path, password.expose()).map_err(backend)?;
         Ok(path.display().to_string())
     }
@@ -53,6 +57,11 @@ impl SecretVault for LocalVault {
             Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(backend(error)),
             _ => Ok(()),
         }
+    }
+
+    async fn remove_for(&self, address: &EmailAddress) -> Result<(), SecretsError> {
+        self.remove(&self.path_for(address).display().to_string())
+            .await
     }
 }
 

@@ -43,4 +43,8 @@ pub trait SecretVault: Send + Sync {
 
     /// Deletes a secret at once, without a recovery window; one already gone is fine.
     async fn remove(&self, secret_ref: &str) -> Result<(), SecretsError>;
+
+    /// Deletes the secret `store` would name for `address`: the clean-up of
+    /// a create that died before it kept the reference.
+    async fn remove_for(&self, address: &EmailAddress) -> Result<(), SecretsError>;
 }

@@ -18,6 +18,10 @@ impl SecretsManagerVault {
             prefix: prefix.into(),
         }
     }
+
+    fn name_for(&self, address: &EmailAddress) -> String {
+        format!("{}{address}", self.prefix)
+    }
 }
 
 #[async_trait]
@@ -27,7 +31,7 @@ impl SecretVault for SecretsManagerVault {
         address: &EmailAddress,
         password: &SmtpPassword,
     ) -> Result<String, SecretsError> {
-        let name = format!("{}{address}", self.prefix);
+        let name = self.name_for(address);
         let created = self
             .client
             .create_secret()
@@ -83,5 +87,9 @@ impl SecretVault for SecretsManagerVault {
             Err(error) if !error.is_resource_not_found_exception() => Err(backend(error)),
             _ => Ok(()),
         }
+    }
+
+    async fn remove_for(&self, address: &EmailAddress) -> Result<(), SecretsError> {
+        self.remove(&self.name_for(address)).await
     }
 }

@@ -155,23 +155,29 @@ fn parse_time(raw: &str) -> Result<DateTime<Utc>, StoreError> {
         .map_err(|_| corrupt(format!("bad timestamp {raw:?}")))
 }
 
-fn claim_from_item(item: &Item) -> Result<(Claim, String), StoreError> {
+/// A claim item: the claim, and the reservation that wrote it.
+fn claim_from_item(item: &Item) -> Result<(Claim, Reservation), StoreError> {
     let state = match item.text("state")? {
         "pending" => ClaimState::Pending,
         "active" => ClaimState::Active,
         other => return Err(corrupt(format!("bad claim state {other:?}"))),
     };
-    let lease_ms: i64 = item.number("lease_expires_ms")?;
     let claim = Claim {
         address: EmailAddress::parse(item.text("address")?).map_err(corrupt)?,
         owner: UserId::parse(item.text("owner")?).map_err(corrupt)?,
         state,
-        lease_expires_at: Utc
-            .timestamp_millis_opt(lease_ms)
-            .single()
-            .ok_or_else(|| corrupt(format!("bad lease time {lease_ms}")))?,
+        lease_expires_at: millis(item.number("lease_expires_ms")?)?,
     };
-    Ok((claim, item.text("token")?.to_string()))
+    let reservation = Reservation::recovered(
+        claim.owner.clone(),
+        claim.address.clone(),
+        item.text("provider")?.to_string(),
+        item.text("request_id")?.to_string(),
+        item.text("token")?.to_string(),
+        millis(item.number("reserved_ms")?)?,
+        claim.lease_expires_at,
+    );
+    Ok((claim, reservation))
 }
 
 fn account_from_item(item: &Item) -> Result<Account, StoreError> {
@@ -337,7 +343,7 @@ impl DynamoStore {
     async fn stored_claim(
         &self,
         address: &EmailAddress,
-    ) -> Result<Option<(Claim, String)>, StoreError> {
+    ) -> Result<Option<(Claim, Reservation)>, StoreError> {
         let output = self
             .client
             .get_item()
@@ -350,12 +356,12 @@ impl DynamoStore {
         output.item().map(claim_from_item).transpose()
     }
 
-    /// The items of a reservation; `stale` is the claim and token of an expired
-    /// pending claim being taken over (its account is marked failed).
+    /// The items of a reservation; `stale` is the abandoned reservation whose
+    /// expired claim is being taken over (its account is marked failed).
     fn reservation_items(
         &self,
         reservation: &Reservation,
-        stale: Option<(&Claim, &str)>,
+        stale: Option<&Reservation>,
     ) -> Vec<(TransactWriteItem, Guard)> {
         let address = reservation.address.to_string();
         let owner = reservation.owner.to_string();
@@ -369,16 +375,22 @@ impl DynamoStore {
                 n(reservation.lease_expires_at.timestamp_millis()),
             ),
             ("token".into(), s(&reservation.token)),
+            ("provider".into(), s(&reservation.provider)),
+            ("request_id".into(), s(&reservation.request_id)),
+            (
+                "reserved_ms".into(),
+                n(reservation.reserved_at.timestamp_millis()),
+            ),
         ]);
         let claim = match stale {
             None => Put::builder().condition_expression("attribute_not_exists(pk)"),
-            Some((_, stale_token)) => Put::builder()
+            Some(stale) => Put::builder()
                 .condition_expression(
                     "#token = :stale AND #state = :pending AND lease_expires_ms < :now",
                 )
                 .expression_attribute_names("#token", "token")
                 .expression_attribute_names("#state", "state")
-                .expression_attribute_values(":stale", s(stale_token))
+                .expression_attribute_values(":stale", s(&stale.token))
                 .expression_attribute_values(":pending", s("pending"))
                 .expression_attribute_values(":now", n(reservation.reserved_at.timestamp_millis())),
         }
@@ -445,19 +457,17 @@ impl DynamoStore {
         ];
         // A stalled create of another owner leaves a pending account: fail it.
         // (The same owner's is overwritten by the put above.)
-        if let Some((claim, stale_token)) =
-            stale.filter(|(claim, _)| claim.owner != reservation.owner)
-        {
+        if let Some(stale) = stale.filter(|stale| stale.owner != reservation.owner) {
             let fail_stale = Update::builder()
                 .table_name(&self.table)
-                .set_key(Some(account_key(&claim.owner, &claim.address)))
+                .set_key(Some(account_key(&stale.owner, &stale.address)))
                 .update_expression("SET #status = :failed, updated_at = :now")
                 .condition_expression("#token = :stale")
                 .expression_attribute_names("#token", "token")
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":failed", s("failed"))
                 .expression_attribute_values(":now", s(&now))
-                .expression_attribute_values(":stale", s(stale_token))
+                .expression_attribute_values(":stale", s(&stale.token))
                 .build()
                 .expect("table, key and expression are set");
             items.push((
@@ -504,19 +514,14 @@ impl AccountStore for DynamoStore {
         Ok(claims)
     }
 
-    async fn reserve(&self, reservation: &Reservation) -> Result<(), StoreError> {
-        let mut stale: Option<(Claim, String)> = None;
+    async fn reserve(&self, reservation: &Reservation) -> Result<Option<Reservation>, StoreError> {
+        let mut stale: Option<Reservation> = None;
         // A claim that vanishes or changes between our read and our write
         // sends us round again; three rounds is more than any real race needs.
         for _ in 0..3 {
-            let items = self.reservation_items(
-                reservation,
-                stale
-                    .as_ref()
-                    .map(|(claim, request)| (claim, request.as_str())),
-            );
+            let items = self.reservation_items(reservation, stale.as_ref());
             match self.transact(items).await? {
-                TransactionOutcome::Committed => return Ok(()),
+                TransactionOutcome::Committed => return Ok(stale),
                 TransactionOutcome::Refused(Guard::Quota) => return Err(StoreError::QuotaExceeded),
                 TransactionOutcome::Refused(_) => {}
             }
@@ -525,10 +530,92 @@ impl AccountStore for DynamoStore {
                 Some((claim, _)) if claim.holds_address_at(reservation.reserved_at) => {
                     return Err(StoreError::AddressTaken)
                 }
-                Some(expired) => Some(expired),
+                Some((_, abandoned)) => Some(abandoned),
             };
         }
         Err(StoreError::AddressTaken)
+    }
+
+    async fn seize(
+        &self,
+        abandoned: &Reservation,
+        seizer: &Reservation,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let claim = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(claim_key(&abandoned.address)))
+            .update_expression("SET #token = :seizer, lease_expires_ms = :lease")
+            .condition_expression(
+                "#token = :abandoned AND #state = :pending AND lease_expires_ms <= :now",
+            )
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":seizer", s(&seizer.token))
+            .expression_attribute_values(":abandoned", s(&abandoned.token))
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":lease", n(seizer.lease_expires_at.timestamp_millis()))
+            .expression_attribute_values(":now", n(now.timestamp_millis()))
+            .build()
+            .expect("table, key and expression are set");
+        let account = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(account_key(&abandoned.owner, &abandoned.address)))
+            .update_expression("SET #status = :failed, updated_at = :now")
+            .condition_expression("#token = :abandoned AND #status = :pending")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":failed", s("failed"))
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":abandoned", s(&abandoned.token))
+            .expression_attribute_values(":now", s(timestamp(now)))
+            .build()
+            .expect("table, key and expression are set");
+        let items = vec![
+            (
+                TransactWriteItem::builder().update(claim).build(),
+                Guard::Claim,
+            ),
+            (
+                TransactWriteItem::builder().update(account).build(),
+                Guard::Optional,
+            ),
+        ];
+        Ok(matches!(
+            self.transact(items).await?,
+            TransactionOutcome::Committed
+        ))
+    }
+
+    /// A scan: this runs on a schedule, not per request, and pending claims are few.
+    async fn abandoned_reservations(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Reservation>, StoreError> {
+        let mut abandoned = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let output = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("sk = :claim AND #state = :pending AND lease_expires_ms <= :now")
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":claim", s("CLAIM"))
+                .expression_attribute_values(":pending", s("pending"))
+                .expression_attribute_values(":now", n(now.timestamp_millis()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in output.items() {
+                abandoned.push(claim_from_item(item)?.1);
+            }
+            match output.last_evaluated_key() {
+                Some(key) => start = Some(key.clone()),
+                None => return Ok(abandoned),
+            }
+        }
     }
 
     async fn activate(

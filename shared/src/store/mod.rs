@@ -53,6 +53,30 @@ pub struct Reservation {
 }
 
 impl Reservation {
+    /// A reservation rebuilt from what its claim keeps, to undo it after the
+    /// request that made it died (the display name is not kept: the default).
+    pub fn recovered(
+        owner: UserId,
+        address: EmailAddress,
+        provider: String,
+        request_id: String,
+        token: String,
+        reserved_at: DateTime<Utc>,
+        lease_expires_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            owner,
+            display_name: DisplayName::default_for(address.username()),
+            address,
+            provider,
+            request_id,
+            token,
+            reserved_at,
+            lease_expires_at,
+            daily_limit: 0,
+        }
+    }
+
     /// The UTC day whose creation quota this reservation counts against.
     pub fn quota_day(&self) -> String {
         utc_day(self.reserved_at)
@@ -201,8 +225,26 @@ pub trait AccountStore: Send + Sync {
 
     /// Atomically: count one create against the owner's daily quota, claim the
     /// address (absent, or pending with an expired lease), write the account as
-    /// pending and audit `create_started`.
-    async fn reserve(&self, reservation: &Reservation) -> Result<(), StoreError>;
+    /// pending and audit `create_started`. When it took over an expired
+    /// claim, returns that abandoned reservation, for the caller to clean up.
+    async fn reserve(&self, reservation: &Reservation) -> Result<Option<Reservation>, StoreError>;
+
+    /// Takes an abandoned reservation over for its clean-up: if its lease has
+    /// run out at `now`, its claim gets `seizer`'s token and lease (so no
+    /// create takes the address meanwhile) and its account is marked failed.
+    /// `false` if someone else got there first.
+    async fn seize(
+        &self,
+        abandoned: &Reservation,
+        seizer: &Reservation,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Reservations whose create died: pending claims with a lease expired at `now`.
+    async fn abandoned_reservations(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Reservation>, StoreError>;
 
     /// Atomically: claim and account become active, audit `created`.
     /// `ReservationLost` if the claim is no longer this reservation's.

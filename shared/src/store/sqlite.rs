@@ -26,7 +26,10 @@ CREATE TABLE IF NOT EXISTS claims (
     owner            TEXT NOT NULL,
     state            TEXT NOT NULL,
     lease_expires_ms INTEGER NOT NULL,
-    token            TEXT NOT NULL
+    token            TEXT NOT NULL,
+    provider         TEXT NOT NULL,
+    request_id       TEXT NOT NULL,
+    reserved_ms      INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS accounts (
     owner             TEXT NOT NULL,
@@ -78,7 +81,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
 ";
 
 /// Bumped whenever SCHEMA changes; an older file is refused with a clear message.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
@@ -219,8 +222,54 @@ fn audit(
     Ok(())
 }
 
-fn claim_from_row(row: &Row<'_>) -> rusqlite::Result<(String, String, String, i64)> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+const CLAIM_COLUMNS: &str =
+    "address, owner, state, lease_expires_ms, token, provider, request_id, reserved_ms";
+
+/// A claims row as stored.
+struct StoredClaim {
+    address: String,
+    owner: String,
+    state: String,
+    lease_expires_ms: i64,
+    token: String,
+    provider: String,
+    request_id: String,
+    reserved_ms: i64,
+}
+
+impl StoredClaim {
+    fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            address: row.get(0)?,
+            owner: row.get(1)?,
+            state: row.get(2)?,
+            lease_expires_ms: row.get(3)?,
+            token: row.get(4)?,
+            provider: row.get(5)?,
+            request_id: row.get(6)?,
+            reserved_ms: row.get(7)?,
+        })
+    }
+
+    /// The claim, and the reservation that wrote it.
+    fn into_parts(self) -> Result<(Claim, Reservation), StoreError> {
+        let claim = Claim {
+            address: EmailAddress::parse(&self.address).map_err(corrupt)?,
+            owner: UserId::parse(&self.owner).map_err(corrupt)?,
+            state: claim_state(&self.state)?,
+            lease_expires_at: lease_time(self.lease_expires_ms)?,
+        };
+        let reservation = Reservation::recovered(
+            claim.owner.clone(),
+            claim.address.clone(),
+            self.provider,
+            self.request_id,
+            self.token,
+            lease_time(self.reserved_ms)?,
+            claim.lease_expires_at,
+        );
+        Ok((claim, reservation))
+    }
 }
 
 fn claim_state(raw: &str) -> Result<ClaimState, StoreError> {
@@ -324,51 +373,45 @@ impl AccountStore for SqliteStore {
                 select(
                     connection,
                     &format!(
-                        "SELECT address, owner, state, lease_expires_ms FROM claims WHERE address IN ({placeholders})"
+                        "SELECT {CLAIM_COLUMNS} FROM claims WHERE address IN ({placeholders})"
                     ),
                     rusqlite::params_from_iter(keys.iter()),
-                    claim_from_row,
+                    StoredClaim::read,
                 )
             })
             .await?;
         rows.into_iter()
-            .map(|(address, owner, state, lease)| {
-                Ok(Claim {
-                    address: EmailAddress::parse(&address).map_err(corrupt)?,
-                    owner: UserId::parse(&owner).map_err(corrupt)?,
-                    state: claim_state(&state)?,
-                    lease_expires_at: lease_time(lease)?,
-                })
-            })
+            .map(|row| row.into_parts().map(|(claim, _)| claim))
             .collect()
     }
 
-    async fn reserve(&self, reservation: &Reservation) -> Result<(), StoreError> {
+    async fn reserve(&self, reservation: &Reservation) -> Result<Option<Reservation>, StoreError> {
         let reservation = reservation.clone();
         self.in_transaction(move |tx| {
             let address = reservation.address.to_string();
             let owner = reservation.owner.as_str();
             let existing = tx
                 .query_row(
-                    "SELECT state, lease_expires_ms FROM claims WHERE address = ?1",
+                    &format!("SELECT {CLAIM_COLUMNS} FROM claims WHERE address = ?1"),
                     [&address],
-                    |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)),
+                    StoredClaim::read,
                 )
                 .optional()
                 .map_err(backend)?;
-            if let Some((state, lease)) = existing {
-                let held = claim_state(&state)? == ClaimState::Active
-                    || lease > reservation.reserved_at.timestamp_millis();
-                if held {
+            let mut abandoned = None;
+            if let Some(existing) = existing {
+                let (claim, stale) = existing.into_parts()?;
+                if claim.holds_address_at(reservation.reserved_at) {
                     return Err(StoreError::AddressTaken);
                 }
-                // The previous create of this address stalled past its lease.
+                // The previous create of this address died past its lease.
                 tx.execute(
                     "UPDATE accounts SET status = 'failed', updated_at = ?2
-                     WHERE address = ?1 AND status = 'pending'",
-                    params![address, timestamp(reservation.reserved_at)],
+                     WHERE address = ?1 AND token = ?3 AND status = 'pending'",
+                    params![address, timestamp(reservation.reserved_at), stale.token],
                 )
                 .map_err(backend)?;
+                abandoned = Some(stale);
             }
 
             let day = reservation.quota_day();
@@ -392,13 +435,17 @@ impl AccountStore for SqliteStore {
             .map_err(backend)?;
 
             tx.execute(
-                "INSERT OR REPLACE INTO claims (address, owner, state, lease_expires_ms, token)
-                 VALUES (?1, ?2, 'pending', ?3, ?4)",
+                "INSERT OR REPLACE INTO claims (address, owner, state, lease_expires_ms, token,
+                     provider, request_id, reserved_ms)
+                 VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7)",
                 params![
                     address,
                     owner,
                     reservation.lease_expires_at.timestamp_millis(),
-                    reservation.token
+                    reservation.token,
+                    reservation.provider,
+                    reservation.request_id,
+                    reservation.reserved_at.timestamp_millis()
                 ],
             )
             .map_err(backend)?;
@@ -423,9 +470,67 @@ impl AccountStore for SqliteStore {
                 AuditAction::CreateStarted,
                 reservation.reserved_at,
                 None,
-            )
+            )?;
+            Ok(abandoned)
         })
         .await
+    }
+
+    async fn seize(
+        &self,
+        abandoned: &Reservation,
+        seizer: &Reservation,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (abandoned, seizer) = (abandoned.clone(), seizer.clone());
+        self.in_transaction(move |tx| {
+            let address = abandoned.address.to_string();
+            let seized = tx
+                .execute(
+                    "UPDATE claims SET token = ?3, lease_expires_ms = ?4
+                     WHERE address = ?1 AND token = ?2 AND state = 'pending' AND lease_expires_ms <= ?5",
+                    params![
+                        address,
+                        abandoned.token,
+                        seizer.token,
+                        seizer.lease_expires_at.timestamp_millis(),
+                        now.timestamp_millis()
+                    ],
+                )
+                .map_err(backend)?;
+            if seized == 1 {
+                tx.execute(
+                    "UPDATE accounts SET status = 'failed', updated_at = ?4
+                     WHERE owner = ?1 AND address = ?2 AND token = ?3 AND status = 'pending'",
+                    params![abandoned.owner.as_str(), address, abandoned.token, timestamp(now)],
+                )
+                .map_err(backend)?;
+            }
+            Ok(seized == 1)
+        })
+        .await
+    }
+
+    async fn abandoned_reservations(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Reservation>, StoreError> {
+        let rows = self
+            .with_connection(move |connection| {
+                select(
+                    connection,
+                    &format!(
+                        "SELECT {CLAIM_COLUMNS} FROM claims
+                         WHERE state = 'pending' AND lease_expires_ms <= ?1"
+                    ),
+                    [now.timestamp_millis()],
+                    StoredClaim::read,
+                )
+            })
+            .await?;
+        rows.into_iter()
+            .map(|row| row.into_parts().map(|(_, reservation)| reservation))
+            .collect()
     }
 
     async fn activate(

@@ -9,13 +9,15 @@ use integration_tests::calls::{check, create_as, list};
 use integration_tests::fakes::{DiesAfterProvisioning, DiesAfterStoring};
 use integration_tests::world_tests;
 use integration_tests::worlds::{AwsWorld, SqliteWorld, World};
+use lambda_http::lambda_runtime::{Context, LambdaEvent};
 use provisioning::clock::Clock;
 use provisioning::config::AuthMode;
 use provisioning::domain::{EmailAddress, UserId};
 use provisioning::providers::SandboxProvider;
 use provisioning::service::CREATE_LEASE;
 use provisioning::store::AuditAction;
-use serde_json::json;
+use provisioning::{scheduled, App};
+use serde_json::{json, Value};
 use tokio::sync::Notify;
 
 #[derive(Clone, Copy, Debug)]
@@ -64,6 +66,16 @@ async fn crash_a_create(world: &dyn World, crash: Crash) -> Arc<SandboxProvider>
     assert_eq!(claims.len(), 1, "{crash:?}: the claim stays, pending");
     assert!(claims[0].holds_address_at(world.clock().now()));
     sandbox
+}
+
+/// The `reconcile` function's handler, fed the scheduled event from `events/`.
+async fn run_reconcile(app: &App) -> u64 {
+    let path = integration_tests::events::events_dir().join("reconcile-schedule.json");
+    let event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let answer = scheduled::reconcile(app, LambdaEvent::new(event, Context::default()))
+        .await
+        .unwrap();
+    answer["recovered"].as_u64().unwrap()
 }
 
 fn audited_abandonment(trail: &[provisioning::store::AuditEntry]) -> bool {
@@ -144,22 +156,14 @@ async fn the_reconciler_clears_dead_creates(world: &dyn World) {
         // Each crash point on its own address: clear this one before the next.
         let reconciler = world.app_with(sandboxes[sandboxes.len() - 1].clone(), 10, AuthMode::Jwt);
         assert_eq!(
-            reconciler.service.recover_abandoned().await.unwrap(),
+            run_reconcile(&reconciler).await,
             0,
             "{crash:?}: not before its lease runs out"
         );
 
         world.clock().advance(CREATE_LEASE);
-        assert_eq!(
-            reconciler.service.recover_abandoned().await.unwrap(),
-            1,
-            "{crash:?}"
-        );
-        assert_eq!(
-            reconciler.service.recover_abandoned().await.unwrap(),
-            0,
-            "{crash:?}: once"
-        );
+        assert_eq!(run_reconcile(&reconciler).await, 1, "{crash:?}");
+        assert_eq!(run_reconcile(&reconciler).await, 0, "{crash:?}: once");
 
         let sandbox = &sandboxes[sandboxes.len() - 1];
         assert!(

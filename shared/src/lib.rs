@@ -7,6 +7,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod providers;
+pub mod scheduled;
 pub mod secrets;
 pub mod service;
 pub mod store;

@@ -97,7 +97,7 @@ pub struct ObservedProvider {
     inner: Arc<SandboxProvider>,
     provisions: AtomicUsize,
     gate: Option<Arc<Gate>>,
-    /// Out of 100 provisions, how many fail (as a provider outage would).
+    /// Out of 100 provisions, how many the provider refuses.
     failure_percent: u8,
 }
 
@@ -157,9 +157,9 @@ impl MailProvider for ObservedProvider {
         let mut roll = [0u8; 1];
         getrandom::fill(&mut roll).expect("OS randomness");
         if u16::from(roll[0]) * 100 / 256 < u16::from(self.failure_percent) {
-            return Err(ProviderError::Unavailable {
+            return Err(ProviderError::Rejected {
                 provider: "sandbox",
-                message: "injected outage".into(),
+                message: "injected refusal".into(),
             });
         }
         self.inner.provision(address, display_name).await

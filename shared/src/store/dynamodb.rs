@@ -295,6 +295,28 @@ fn audit_item(
 }
 
 impl DynamoStore {
+    /// Marks `reservation`'s account failed, if it is still its pending one.
+    fn fail_pending_account(
+        &self,
+        reservation: &Reservation,
+        at: DateTime<Utc>,
+    ) -> TransactWriteItem {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(account_key(&reservation.owner, &reservation.address)))
+            .update_expression("SET #status = :failed, updated_at = :now")
+            .condition_expression("#token = :token AND #status = :pending")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":failed", s("failed"))
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":token", s(&reservation.token))
+            .expression_attribute_values(":now", s(timestamp(at)))
+            .build()
+            .expect("table, key and expression are set");
+        TransactWriteItem::builder().update(update).build()
+    }
+
     /// Writes `items` in one transaction. When only optional conditions
     /// fail, the transaction is written again without those items.
     async fn transact(
@@ -458,20 +480,8 @@ impl DynamoStore {
         // A stalled create of another owner leaves a pending account: fail it.
         // (The same owner's is overwritten by the put above.)
         if let Some(stale) = stale.filter(|stale| stale.owner != reservation.owner) {
-            let fail_stale = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(account_key(&stale.owner, &stale.address)))
-                .update_expression("SET #status = :failed, updated_at = :now")
-                .condition_expression("#token = :stale")
-                .expression_attribute_names("#token", "token")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":failed", s("failed"))
-                .expression_attribute_values(":now", s(&now))
-                .expression_attribute_values(":stale", s(&stale.token))
-                .build()
-                .expect("table, key and expression are set");
             items.push((
-                TransactWriteItem::builder().update(fail_stale).build(),
+                self.fail_pending_account(stale, reservation.reserved_at),
                 Guard::Optional,
             ));
         }
@@ -558,28 +568,12 @@ impl AccountStore for DynamoStore {
             .expression_attribute_values(":now", n(now.timestamp_millis()))
             .build()
             .expect("table, key and expression are set");
-        let account = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(account_key(&abandoned.owner, &abandoned.address)))
-            .update_expression("SET #status = :failed, updated_at = :now")
-            .condition_expression("#token = :abandoned AND #status = :pending")
-            .expression_attribute_names("#token", "token")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":failed", s("failed"))
-            .expression_attribute_values(":pending", s("pending"))
-            .expression_attribute_values(":abandoned", s(&abandoned.token))
-            .expression_attribute_values(":now", s(timestamp(now)))
-            .build()
-            .expect("table, key and expression are set");
         let items = vec![
             (
                 TransactWriteItem::builder().update(claim).build(),
                 Guard::Claim,
             ),
-            (
-                TransactWriteItem::builder().update(account).build(),
-                Guard::Optional,
-            ),
+            (self.fail_pending_account(abandoned, now), Guard::Optional),
         ];
         Ok(matches!(
             self.transact(items).await?,
@@ -703,19 +697,6 @@ impl AccountStore for DynamoStore {
             .expression_attribute_values(":token", s(&reservation.token))
             .build()
             .expect("table and key are set");
-        let account = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(account_key(&reservation.owner, &reservation.address)))
-            .update_expression("SET #status = :failed, updated_at = :now")
-            .condition_expression("#token = :token AND #status = :pending")
-            .expression_attribute_names("#token", "token")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":failed", s("failed"))
-            .expression_attribute_values(":pending", s("pending"))
-            .expression_attribute_values(":token", s(&reservation.token))
-            .expression_attribute_values(":now", s(timestamp(at)))
-            .build()
-            .expect("table, key and expression are set");
         let refund = Update::builder()
             .table_name(&self.table)
             .set_key(Some(quota_key(reservation)))
@@ -730,10 +711,7 @@ impl AccountStore for DynamoStore {
                 TransactWriteItem::builder().delete(claim).build(),
                 Guard::Optional,
             ),
-            (
-                TransactWriteItem::builder().update(account).build(),
-                Guard::Optional,
-            ),
+            (self.fail_pending_account(reservation, at), Guard::Optional),
             (
                 TransactWriteItem::builder().update(refund).build(),
                 Guard::Optional,

@@ -1,0 +1,304 @@
+"""Cold-start and latency benchmark of the Lambda functions.
+
+Implements the Lambda Runtime API on loopback, spawns each function the way
+Lambda does (its binary, the Lambda environment variables, no SSL_CERT_*),
+hands it API Gateway v2 events from events/, and measures:
+
+  init      spawn -> the function's first GET /invocation/next
+  first     spawn -> the response to the first event
+  warm      p50 / p99 of the next invocations (event handed out -> response)
+  RSS       peak resident memory (VmHWM)
+  size      the binary on disk
+  DynamoDB  calls per warm request, counted by a proxy in front of the emulator
+
+Subjects run interleaved, round by round; figures are medians over rounds.
+A benchmark: it prints, it never fails on a number.
+
+Usage: python3 bench/run.py --moto URL --table NAME --target-dir DIR [--rounds N] [--warm N]
+"""
+
+import argparse
+import http.client
+import http.server
+import json
+import os
+import queue
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def load_event(name):
+    with open(os.path.join(ROOT, "events", f"{name}.json")) as f:
+        return json.load(f)
+
+
+class RuntimeApi:
+    """One Lambda Runtime API endpoint for one function process."""
+
+    def __init__(self):
+        self.events = queue.Queue()
+        self.responses = queue.Queue()
+        self.first_next = None
+        self.handed_out = {}
+        api = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                if not self.path.endswith("/runtime/invocation/next"):
+                    self.send_error(404)
+                    return
+                if api.first_next is None:
+                    api.first_next = time.perf_counter()
+                body = api.events.get()
+                if body is None:
+                    self.send_error(410)
+                    return
+                request_id = str(uuid.uuid4())
+                payload = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.send_header("Lambda-Runtime-Aws-Request-Id", request_id)
+                self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 30000))
+                self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:bench")
+                self.send_header("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000;Sampled=0")
+                self.end_headers()
+                api.handed_out[request_id] = time.perf_counter()
+                self.wfile.write(payload)
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                body = self.rfile.read(length)
+                now = time.perf_counter()
+                parts = self.path.split("/")
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                if "invocation" in parts and parts[-1] in ("response", "error"):
+                    request_id = parts[-2]
+                    api.responses.put((parts[-1], request_id, now, body))
+                elif parts[-1] == "error":
+                    api.responses.put(("init-error", None, now, body))
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def address(self):
+        return f"127.0.0.1:{self.server.server_address[1]}"
+
+    def invoke(self, event, timeout=60):
+        self.events.put(event)
+        kind, request_id, at, body = self.responses.get(timeout=timeout)
+        if kind != "response":
+            raise RuntimeError(f"{kind}: {body[:300]!r}")
+        status = json.loads(body).get("statusCode")
+        return at, self.handed_out.pop(request_id, at), status
+
+    def close(self):
+        self.events.put(None)
+        self.server.shutdown()
+
+
+class CountingProxy:
+    """Forwards to the emulator and counts AWS operations (X-Amz-Target)."""
+
+    def __init__(self, upstream):
+        target = urllib.parse.urlparse(upstream)
+        self.counts = {}
+        self.lock = threading.Lock()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                body = self.rfile.read(length)
+                operation = self.headers.get("X-Amz-Target") or self.path
+                with proxy.lock:
+                    proxy.counts[operation] = proxy.counts.get(operation, 0) + 1
+                connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                connection.request("POST", self.path, body, headers)
+                answer = connection.getresponse()
+                data = answer.read()
+                self.send_response(answer.status)
+                for key, value in answer.getheaders():
+                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                connection.close()
+
+            do_GET = do_POST
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def take(self):
+        with self.lock:
+            counts, self.counts = self.counts, {}
+        return counts
+
+
+def peak_rss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except FileNotFoundError:
+        pass
+    return None
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def run_subject(subject, args, proxy):
+    api = RuntimeApi()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SSL_CERT_")}
+    env.update({
+        "AWS_LAMBDA_RUNTIME_API": api.address,
+        "AWS_LAMBDA_FUNCTION_NAME": subject["name"],
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ENDPOINT_URL": proxy.url,
+        "STORE": "dynamodb",
+        "TABLE_NAME": args.table,
+        "ACCOUNT_SECRET_PREFIX": "bench/smtp/",
+        "DAILY_CREATE_LIMIT": "1000000",
+        "EMAIL_PROVIDER": "sandbox",
+        "RUST_LOG": "warn",
+        "AWS_LAMBDA_LOG_LEVEL": "WARN",
+    })
+    env.pop("AUTH_MODE", None)
+    proxy.take()
+    started = time.perf_counter()
+    process = subprocess.Popen(subject["command"], env=env, cwd=subject.get("cwd", ROOT),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        first_at, _, first_status = api.invoke(subject["event"](0))
+        init = (api.first_next or first_at) - started
+        first = first_at - started
+        proxy.take()
+        warm = []
+        for n in range(1, args.warm + 1):
+            answered, handed, _ = api.invoke(subject["event"](n))
+            warm.append(answered - handed)
+        calls = proxy.take()
+        rss = peak_rss_kib(process.pid)
+    finally:
+        process.kill()
+        process.wait()
+        api.close()
+    dynamodb = sum(v for k, v in calls.items() if k.startswith("DynamoDB_"))
+    other = sum(v for k, v in calls.items() if not k.startswith("DynamoDB_"))
+    return {
+        "init": init * 1000, "first": first * 1000, "status": first_status,
+        "p50": percentile(warm, 50) * 1000, "p99": percentile(warm, 99) * 1000,
+        "rss": (rss or 0) / 1024, "dynamodb": dynamodb / args.warm, "other": other / args.warm,
+        "calls": calls,
+    }
+
+
+def subjects(args):
+    release = os.path.join(args.target_dir, "release")
+    check = load_event("check-availability")
+    listing = load_event("my-accounts")
+    create = load_event("create")
+
+    def creating(n):
+        event = json.loads(json.dumps(create))
+        event["body"] = json.dumps({"username": f"bench-{uuid.uuid4().hex[:12]}"})
+        return event
+
+    return [
+        {"name": "bare", "command": [os.path.join(release, "bare-hello")], "event": lambda n: check,
+         "binary": os.path.join(release, "bare-hello")},
+        {"name": "check", "command": [os.path.join(release, "check")], "event": lambda n: check,
+         "binary": os.path.join(release, "check")},
+        {"name": "list", "command": [os.path.join(release, "list")], "event": lambda n: listing,
+         "binary": os.path.join(release, "list")},
+        {"name": "create", "command": [os.path.join(release, "create")], "event": creating,
+         "binary": os.path.join(release, "create")},
+        {"name": "python-boto3", "command": [args.python, "-m", "awslambdaric", "handler.handle"],
+         "cwd": os.path.join(ROOT, "bench", "peer"), "event": lambda n: check, "binary": None},
+    ]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--moto", required=True)
+    parser.add_argument("--table", required=True)
+    parser.add_argument("--target-dir", required=True)
+    parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--warm", type=int, default=500)
+    args = parser.parse_args()
+
+    proxy = CountingProxy(args.moto)
+    everyone = subjects(args)
+    results = {s["name"]: [] for s in everyone}
+    for round_number in range(args.rounds):
+        for subject in everyone:
+            results[subject["name"]].append(run_subject(subject, args, proxy))
+        print(f"round {round_number + 1}/{args.rounds} done", file=sys.stderr)
+
+    def median(name, key):
+        return statistics.median(r[key] for r in results[name])
+
+    print(f"\n{args.rounds} interleaved rounds, {args.warm} warm invocations each; medians.\n")
+    print("| function | init ms | first response ms | warm p50 ms | warm p99 ms | peak RSS MiB | binary MiB | DynamoDB calls/request | other AWS calls/request |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for subject in everyone:
+        name = subject["name"]
+        size = f"{os.path.getsize(subject['binary']) / 1048576:.1f}" if subject["binary"] else "-"
+        print(f"| {name} | {median(name, 'init'):.1f} | {median(name, 'first'):.1f} | {median(name, 'p50'):.2f} "
+              f"| {median(name, 'p99'):.2f} | {median(name, 'rss'):.1f} | {size} | {median(name, 'dynamodb'):.2f} "
+              f"| {median(name, 'other'):.2f} |")
+    statuses = {name: sorted({r['status'] for r in rs}) for name, rs in results.items()}
+    print(f"\nfirst-response status codes: {statuses}")
+
+    bare, peer = "bare", "python-boto3"
+    print("\n| ratio | value | target |")
+    print("| --- | ---: | --- |")
+    for name in ("check", "list"):
+        print(f"| {name} first response / bare | {median(name, 'first') / median(bare, 'first'):.2f} | <= 3 |")
+        print(f"| {name} first response / boto3 peer | {median(name, 'first') / median(peer, 'first'):.3f} | <= 0.033 |")
+        print(f"| {name} init / bare | {median(name, 'init') / median(bare, 'init'):.2f} | <= 2 |")
+        print(f"| {name} peak RSS / boto3 peer | {median(name, 'rss') / median(peer, 'rss'):.2f} | <= 0.2 |")
+    print(f"| create first response / check | {median('create', 'first') / median('check', 'first'):.2f} | <= 1.5 |")
+
+
+if __name__ == "__main__":
+    main()

@@ -14,10 +14,7 @@ use serde_json::json;
 
 use super::http::ProviderHttp;
 use super::oauth::{CachedToken, TokenResponse};
-use super::{
-    generate_password, randomness_unavailable, required, MailProvider, ProviderError,
-    ProvisionedAccount,
-};
+use super::{new_password, required, MailProvider, ProviderError, ProvisionedAccount};
 use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings};
 use crate::secrets::ProviderSettings;
 
@@ -148,7 +145,7 @@ impl MailProvider for GoogleProvider {
         display_name: &DisplayName,
     ) -> Result<ProvisionedAccount, ProviderError> {
         let token = self.access_token().await?;
-        let password = generate_password(24).map_err(|e| randomness_unavailable(NAME, e))?;
+        let password = new_password(NAME)?;
         // The Directory API wants both names; a one-word name is a mailbox's.
         let (given, family) = display_name
             .as_str()

@@ -13,10 +13,7 @@ use serde_json::json;
 
 use super::http::ProviderHttp;
 use super::oauth::{CachedToken, TokenResponse};
-use super::{
-    generate_password, optional, randomness_unavailable, required, MailProvider, ProviderError,
-    ProvisionedAccount,
-};
+use super::{new_password, optional, required, MailProvider, ProviderError, ProvisionedAccount};
 use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings};
 use crate::secrets::ProviderSettings;
 
@@ -119,7 +116,7 @@ impl MailProvider for Microsoft365Provider {
         display_name: &DisplayName,
     ) -> Result<ProvisionedAccount, ProviderError> {
         let token = self.access_token().await?;
-        let password = generate_password(24).map_err(|e| randomness_unavailable(NAME, e))?;
+        let password = new_password(NAME)?;
         let sku = optional(&self.settings, NAME, "MICROSOFT_LICENSE_SKU_ID").await?;
         let mut user = json!({
             "accountEnabled": true,

@@ -123,11 +123,12 @@ async fn optional(
         })
 }
 
-fn randomness_unavailable(provider: &'static str, error: getrandom::Error) -> ProviderError {
-    ProviderError::Unavailable {
+/// A new mailbox password (24 characters, see `generate_password`).
+fn new_password(provider: &'static str) -> Result<SmtpPassword, ProviderError> {
+    generate_password(24).map_err(|error| ProviderError::Unavailable {
         provider,
         message: format!("no randomness for a password: {error}"),
-    }
+    })
 }
 
 /// The providers a deployment offers: the default one (`EMAIL_PROVIDER`)

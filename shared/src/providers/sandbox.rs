@@ -4,10 +4,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 
-use super::{
-    generate_password, randomness_unavailable, MailProvider, ProviderError, ProvisionedAccount,
-    SmtpPassword,
-};
+use super::{new_password, MailProvider, ProviderError, ProvisionedAccount, SmtpPassword};
 use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings};
 
 /// The local provider: creates nothing anywhere, remembers what it
@@ -46,7 +43,7 @@ impl MailProvider for SandboxProvider {
         address: &EmailAddress,
         _display_name: &DisplayName,
     ) -> Result<ProvisionedAccount, ProviderError> {
-        let secret = generate_password(24).map_err(|e| randomness_unavailable("sandbox", e))?;
+        let secret = new_password("sandbox")?;
         let provider_ref = format!(
             "sandbox:{address}#{}",
             self.made.fetch_add(1, Ordering::Relaxed)

@@ -7,12 +7,12 @@ use lambda_http::http::{HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
 
-use super::request::{caller, expect_method, json_body, query_param, request_id};
+use super::request::{caller, expect_method, idempotency_key, json_body, query_param, request_id};
 use super::views::{
     decode_cursor, json_response, AccountsView, CheckView, CreatedView, HealthView,
 };
 use super::ApiError;
-use crate::domain::{DisplayName, IdempotencyKey, Username};
+use crate::domain::{DisplayName, Username};
 use crate::service::CreateCommand;
 use crate::App;
 
@@ -91,11 +91,7 @@ pub async fn create(app: &App, req: Request) -> Result<Response<Body>, Error> {
         let body: CreateBody = json_body(&req)?;
         let username = Username::parse(&body.username)?;
         let display_name = DisplayName::parse(body.display_name.as_deref(), &username)?;
-        let key = req
-            .headers()
-            .get("idempotency-key")
-            .map(|value| IdempotencyKey::parse(value.to_str().unwrap_or("\u{0}")))
-            .transpose()?;
+        let key = idempotency_key(&req)?;
         let (created, replayed) = app
             .service
             .create_once(

@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 
 use super::ApiError;
 use crate::config::AuthMode;
-use crate::domain::UserId;
+use crate::domain::{IdempotencyKey, UserId};
 
 /// Bodies here are a few short strings; anything bigger is refused unread.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -84,6 +84,16 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
         ));
     }
     serde_json::from_value(value).map_err(|error| ApiError::InvalidBody(error.to_string()))
+}
+
+/// The optional `Idempotency-Key` header, parsed (bytes that are not text
+/// fail the same rule as any other bad key).
+pub fn idempotency_key(req: &Request) -> Result<Option<IdempotencyKey>, ApiError> {
+    req.headers()
+        .get("idempotency-key")
+        .map(|value| IdempotencyKey::parse(&String::from_utf8_lossy(value.as_bytes())))
+        .transpose()
+        .map_err(ApiError::from)
 }
 
 /// One query-string parameter, if present.

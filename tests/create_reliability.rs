@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use integration_tests::calls::{assert_error, check, read};
+use integration_tests::calls::{assert_error, check, create_as, list, read};
 use integration_tests::events::Event;
 use integration_tests::fakes::{
     FailingActivation, FailingVault, FailurePoint, Gate, ObservedProvider,
@@ -144,9 +144,7 @@ async fn every_failure_point_leaves_nothing_behind(world: &dyn World) {
         }
         // A limit of one: the refund is what lets the next attempt run.
         let app = parts.app(1, AuthMode::Jwt);
-        let (status, body) =
-            integration_tests::calls::create_as(&app, "alice", json!({ "username": "support" }))
-                .await;
+        let (status, body) = create_as(&app, "alice", json!({ "username": "support" })).await;
         attempts += 1;
         assert!(
             matches!(status, 500 | 502 | 503),
@@ -167,7 +165,7 @@ async fn every_failure_point_leaves_nothing_behind(world: &dyn World) {
             world.store().claims(&[address]).await.unwrap().is_empty(),
             "{point:?}: a claim was left"
         );
-        let (_, listed) = integration_tests::calls::list(&world.app(), "alice", &[]).await;
+        let (_, listed) = list(&world.app(), "alice", &[]).await;
         assert_eq!(listed["accounts"], json!([]), "{point:?}");
     }
 
@@ -184,7 +182,7 @@ async fn every_failure_point_leaves_nothing_behind(world: &dyn World) {
     assert!(failed
         .iter()
         .all(|e| e.error.as_deref().is_some_and(|m| !m.is_empty())));
-    let (status, _) = integration_tests::calls::create_as(
+    let (status, _) = create_as(
         &world.app_with(Arc::new(SandboxProvider::default()), 1, AuthMode::Jwt),
         "alice",
         json!({ "username": "support" }),
@@ -196,7 +194,7 @@ async fn every_failure_point_leaves_nothing_behind(world: &dyn World) {
 async fn rejections_are_audited_too(world: &dyn World) {
     let app = world.app_with(Arc::new(SandboxProvider::default()), 1, AuthMode::Jwt);
     assert_eq!(
-        integration_tests::calls::create_as(&app, "alice", json!({ "username": "support" }))
+        create_as(&app, "alice", json!({ "username": "support" }))
             .await
             .0,
         201
@@ -204,13 +202,13 @@ async fn rejections_are_audited_too(world: &dyn World) {
     // Time moves between requests, as it does in production.
     world.clock().advance(chrono::Duration::seconds(1));
     assert_error(
-        &integration_tests::calls::create_as(&app, "bob", json!({ "username": "support" })).await,
+        &create_as(&app, "bob", json!({ "username": "support" })).await,
         409,
         "address_taken",
     );
     world.clock().advance(chrono::Duration::seconds(1));
     assert_error(
-        &integration_tests::calls::create_as(&app, "alice", json!({ "username": "sales" })).await,
+        &create_as(&app, "alice", json!({ "username": "sales" })).await,
         429,
         "rate_limited",
     );
@@ -271,9 +269,7 @@ async fn two_hundred_creates_through_a_flaky_provider_stay_consistent(world: &dy
         let app = Arc::clone(&apps[n % apps.len()]);
         tasks.push(tokio::spawn(async move {
             let (user, username) = (format!("user-{}", n % 10), format!("addr{}", n % 20));
-            let (status, body) =
-                integration_tests::calls::create_as(&app, &user, json!({ "username": username }))
-                    .await;
+            let (status, body) = create_as(&app, &user, json!({ "username": username })).await;
             (user, username, status, body)
         }));
     }
@@ -294,8 +290,7 @@ async fn two_hundred_creates_through_a_flaky_provider_stay_consistent(world: &dy
     let mut active: BTreeMap<String, String> = BTreeMap::new();
     for n in 0..10 {
         let user = format!("user-{n}");
-        let (_, listed) =
-            integration_tests::calls::list(&world.app(), &user, &[("limit", "100")]).await;
+        let (_, listed) = list(&world.app(), &user, &[("limit", "100")]).await;
         for account in listed["accounts"].as_array().unwrap() {
             assert_eq!(account["status"], "active", "{account}");
             let username = account["email"]

@@ -87,12 +87,18 @@ impl App {
 }
 
 async fn build_providers(config: &Config, aws: &Aws) -> Providers {
+    // Only the HTTP providers read keys: without one, no AWS configuration
+    // is loaded and no Secrets Manager client made for them at start-up.
+    let reads_keys = config
+        .providers
+        .iter()
+        .any(|kind| !matches!(kind, ProviderKind::Sandbox | ProviderKind::Ses));
     let secret = match &config.provider_secret_id {
-        Some(id) => Some((
+        Some(id) if reads_keys => Some((
             aws_sdk_secretsmanager::Client::new(aws.config().await),
             id.clone(),
         )),
-        None => None,
+        _ => None,
     };
     let settings = Arc::new(ProviderSettings::new(
         secret,

@@ -11,11 +11,21 @@ Usage: python3 scripts/moto_serial.py HOST PORT
 """
 
 import os
+import socket
 import sys
 import threading
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import run_simple
+from werkzeug.serving import WSGIRequestHandler, run_simple
+
+
+class NoDelayHandler(WSGIRequestHandler):
+    """Answers go out as headers then body: with Nagle on, the body waits
+    for the client's delayed ACK (up to 40 ms on Linux)."""
+
+    def setup(self):
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def main() -> None:
@@ -28,7 +38,7 @@ def main() -> None:
         with one_at_a_time:
             return list(app(environ, start_response))
 
-    run_simple(host, port, serialized, threaded=True)
+    run_simple(host, port, serialized, threaded=True, request_handler=NoDelayHandler)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,10 @@ tools_venv="${EMAIL_PROVISIONING_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/email-pr
 if [ ! -f "$tools_venv/.installed" ]; then
   echo "Installing the development tools into $tools_venv (once, about a minute)..." >&2
   rm -rf "$tools_venv"
+  # Tool sets of older requirement files are of no further use.
+  case "$tools_venv" in
+    */email-provisioning/tools-*) find "$(dirname "$tools_venv")" -maxdepth 1 -name 'tools-*' -exec rm -rf {} + ;;
+  esac
   python3 -m venv "$tools_venv"
   "$tools_venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
   "$tools_venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"

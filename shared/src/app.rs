@@ -1,10 +1,14 @@
-//! The state a function builds once per execution environment.
+//! The state a function builds once per execution environment: `ReadApp`
+//! for `check` and `list` (the store only, so they link no provider SDK and
+//! no vault), `App` for `create` and `reconcile`.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use tokio::sync::OnceCell;
 
+use crate::aws::AwsSetupError;
 use crate::clock::SystemClock;
 use crate::config::{AuthMode, Backend, Config, ConfigError, ProviderKind};
 use crate::providers::http::{ProviderHttp, RetryPolicy};
@@ -15,12 +19,20 @@ use crate::providers::{
 use crate::secrets::{
     LocalVault, ProviderSettings, SecretVault, SecretsManagerVault, PROVIDER_SETTINGS_TTL,
 };
-use crate::service::{Policy, Provisioning};
+use crate::service::{Directory, Policy, Provisioning};
 use crate::store::{AccountStore, DynamoStore, SqliteStore, StoreError};
 
+/// The read side: what `check` and `list` need.
+pub struct ReadApp {
+    pub directory: Directory,
+    pub auth_mode: AuthMode,
+}
+
+/// The write side, with the read side it builds on.
 pub struct App {
     pub service: Provisioning,
     pub auth_mode: AuthMode,
+    read: ReadApp,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -29,22 +41,63 @@ pub enum StartupError {
     Config(#[from] ConfigError),
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    #[error("AWS: {0}")]
+    Aws(#[from] AwsSetupError),
 }
 
-/// The AWS SDK configuration, loaded only by a function that needs AWS.
-/// Region, credentials and `AWS_ENDPOINT_URL` come from the environment.
-#[derive(Default)]
-struct Aws(OnceCell<SdkConfig>);
+/// The AWS SDK configuration, loaded once, and only by a function that
+/// talks to AWS.
+struct Aws {
+    ca_bundle: Option<PathBuf>,
+    config: OnceCell<SdkConfig>,
+}
 
 impl Aws {
-    async fn config(&self) -> &SdkConfig {
-        self.0.get_or_init(aws_config::load_from_env).await
+    fn new(config: &Config) -> Self {
+        Self {
+            ca_bundle: config.aws_ca_bundle.clone(),
+            config: OnceCell::new(),
+        }
+    }
+
+    async fn config(&self) -> Result<&SdkConfig, AwsSetupError> {
+        self.config
+            .get_or_try_init(|| crate::aws::load(self.ca_bundle.as_deref()))
+            .await
+    }
+}
+
+impl ReadApp {
+    pub fn new(directory: Directory, auth_mode: AuthMode) -> Self {
+        Self {
+            directory,
+            auth_mode,
+        }
+    }
+
+    pub async fn from_env() -> Result<Self, StartupError> {
+        Self::from_config(&Config::from_env()?).await
+    }
+
+    pub async fn from_config(config: &Config) -> Result<Self, StartupError> {
+        let store = open_store(config, &Aws::new(config)).await?;
+        Ok(Self::new(directory(config, store), config.auth_mode))
     }
 }
 
 impl App {
     pub fn new(service: Provisioning, auth_mode: AuthMode) -> Self {
-        Self { service, auth_mode }
+        let read = ReadApp::new(service.directory().clone(), auth_mode);
+        Self {
+            service,
+            auth_mode,
+            read,
+        }
+    }
+
+    /// The read routes' view of the same state.
+    pub fn read(&self) -> &ReadApp {
+        &self.read
     }
 
     pub async fn from_env() -> Result<Self, StartupError> {
@@ -52,41 +105,46 @@ impl App {
     }
 
     pub async fn from_config(config: Config) -> Result<Self, StartupError> {
-        if config.auth_mode == AuthMode::Local {
-            tracing::warn!("AUTH_MODE=local: the caller is whoever the X-User-Id header says; never use this outside a local run");
-        }
-        let aws = Aws::default();
-        let (store, vault): (Arc<dyn AccountStore>, Arc<dyn SecretVault>) = match &config.backend {
-            Backend::Local { database_path } => (
-                Arc::new(SqliteStore::open(database_path)?),
-                Arc::new(LocalVault::new(database_path.with_file_name("secrets"))),
-            ),
-            Backend::Aws {
-                table,
-                secret_prefix,
-            } => {
-                let aws = aws.config().await;
-                (
-                    Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table)),
-                    Arc::new(SecretsManagerVault::new(
-                        aws_sdk_secretsmanager::Client::new(aws),
-                        secret_prefix,
-                    )),
-                )
+        let aws = Aws::new(&config);
+        let store = open_store(&config, &aws).await?;
+        let vault: Arc<dyn SecretVault> = match &config.backend {
+            Backend::Local { database_path } => {
+                Arc::new(LocalVault::new(database_path.with_file_name("secrets")))
             }
+            Backend::Aws { secret_prefix, .. } => Arc::new(SecretsManagerVault::new(
+                aws_sdk_secretsmanager::Client::new(aws.config().await?),
+                secret_prefix,
+            )),
         };
-        let providers = build_providers(&config, &aws).await;
-        let policy = Policy {
-            domain: config.domain,
-            reserved: config.reserved,
-            daily_create_limit: config.daily_create_limit,
-        };
-        let service = Provisioning::new(store, providers, vault, Arc::new(SystemClock), policy);
+        let providers = build_providers(&config, &aws).await?;
+        let service = Provisioning::new(directory(&config, store), providers, vault);
         Ok(Self::new(service, config.auth_mode))
     }
 }
 
-async fn build_providers(config: &Config, aws: &Aws) -> Providers {
+async fn open_store(config: &Config, aws: &Aws) -> Result<Arc<dyn AccountStore>, StartupError> {
+    if config.auth_mode == AuthMode::Local {
+        tracing::warn!("AUTH_MODE=local: the caller is whoever the X-User-Id header says; never use this outside a local run");
+    }
+    Ok(match &config.backend {
+        Backend::Local { database_path } => Arc::new(SqliteStore::open(database_path)?),
+        Backend::Aws { table, .. } => Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(aws.config().await?),
+            table,
+        )),
+    })
+}
+
+fn directory(config: &Config, store: Arc<dyn AccountStore>) -> Directory {
+    let policy = Policy {
+        domain: config.domain.clone(),
+        reserved: config.reserved.clone(),
+        daily_create_limit: config.daily_create_limit,
+    };
+    Directory::new(store, Arc::new(SystemClock), policy)
+}
+
+async fn build_providers(config: &Config, aws: &Aws) -> Result<Providers, AwsSetupError> {
     // Only the HTTP providers read keys: without one, no AWS configuration
     // is loaded and no Secrets Manager client made for them at start-up.
     let reads_keys = config
@@ -95,7 +153,7 @@ async fn build_providers(config: &Config, aws: &Aws) -> Providers {
         .any(|kind| !matches!(kind, ProviderKind::Sandbox | ProviderKind::Ses));
     let secret = match &config.provider_secret_id {
         Some(id) if reads_keys => Some((
-            aws_sdk_secretsmanager::Client::new(aws.config().await),
+            aws_sdk_secretsmanager::Client::new(aws.config().await?),
             id.clone(),
         )),
         _ => None,
@@ -135,7 +193,7 @@ async fn build_providers(config: &Config, aws: &Aws) -> Providers {
                 Arc::clone(&settings),
             )),
             ProviderKind::Ses => {
-                let aws = aws.config().await;
+                let aws = aws.config().await?;
                 Arc::new(SesProvider::new(
                     aws_sdk_sesv2::Client::new(aws),
                     aws_sdk_iam::Client::new(aws),
@@ -147,5 +205,5 @@ async fn build_providers(config: &Config, aws: &Aws) -> Providers {
         });
     }
     let default = built.remove(0);
-    Providers::new(default, built)
+    Ok(Providers::new(default, built))
 }

@@ -82,6 +82,8 @@ pub struct Config {
     /// SES configuration set every new identity is put on.
     pub ses_configuration_set: Option<String>,
     pub backend: Backend,
+    /// `AWS_CA_BUNDLE`: roots to trust for AWS endpoints instead of Amazon's.
+    pub aws_ca_bundle: Option<PathBuf>,
     /// The Secrets Manager secret holding the providers' keys, if any.
     pub provider_secret_id: Option<String>,
     pub daily_create_limit: u32,
@@ -241,6 +243,7 @@ impl Config {
             ses_iam_path: get("SES_IAM_PATH").unwrap_or_else(|| "/email-provisioning/".into()),
             ses_configuration_set: get("SES_CONFIGURATION_SET"),
             backend,
+            aws_ca_bundle: get("AWS_CA_BUNDLE").map(PathBuf::from),
             provider_secret_id: get("PROVIDER_SECRET_ID"),
             daily_create_limit,
             reserved,

@@ -2,6 +2,7 @@
 //! cloud mail provider, with SMTP credentials handed back once.
 
 pub mod app;
+pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod domain;
@@ -13,4 +14,4 @@ pub mod service;
 pub mod store;
 pub mod telemetry;
 
-pub use app::{App, StartupError};
+pub use app::{App, ReadApp, StartupError};

@@ -47,9 +47,9 @@ pub enum Route {
 pub async fn send(app: &App, route: Route, event: &Event) -> (u16, Value) {
     let request = event.request();
     let response = match route {
-        Route::Check => check_availability(app, request).await,
+        Route::Check => check_availability(app.read(), request).await,
         Route::Create => create(app, request).await,
-        Route::List => list_or_health(app, request).await,
+        Route::List => list_or_health(app.read(), request).await,
     };
     read(response.unwrap())
 }

@@ -16,7 +16,7 @@ use provisioning::config::AuthMode;
 use provisioning::domain::{DomainName, ReservedNames, Username};
 use provisioning::providers::{MailProvider, Providers};
 use provisioning::secrets::{LocalVault, SecretVault};
-use provisioning::service::{Policy, Provisioning};
+use provisioning::service::{Directory, Policy, Provisioning};
 use provisioning::store::{AccountStore, SqliteStore};
 use provisioning::App;
 
@@ -44,11 +44,9 @@ impl Parts {
     pub fn app(self, daily_create_limit: u32, auth_mode: AuthMode) -> App {
         App::new(
             Provisioning::new(
-                self.store,
+                Directory::new(self.store, self.clock, policy(daily_create_limit)),
                 Providers::single(self.provider),
                 self.vault,
-                self.clock,
-                policy(daily_create_limit),
             ),
             auth_mode,
         )

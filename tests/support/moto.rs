@@ -73,6 +73,7 @@ fn start_server() -> Server {
 /// fixed region and dummy credentials.
 pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(provisioning::aws::http_client(None))
         .endpoint_url(&server().endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))

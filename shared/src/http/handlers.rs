@@ -14,7 +14,7 @@ use super::views::{
 use super::ApiError;
 use crate::domain::{DisplayName, Username};
 use crate::service::CreateCommand;
-use crate::App;
+use crate::{App, ReadApp};
 
 const DEFAULT_PAGE_SIZE: u32 = 50;
 const MAX_PAGE_SIZE: u32 = 100;
@@ -59,13 +59,16 @@ struct CheckBody {
 }
 
 /// `POST /api/email/check-availability`
-pub async fn check_availability(app: &App, req: Request) -> Result<Response<Body>, Error> {
+pub async fn check_availability(app: &ReadApp, req: Request) -> Result<Response<Body>, Error> {
     serve(req, |req, _request_id| async move {
         expect_method(&req, Method::POST)?;
         caller(&req, app.auth_mode)?;
         let body: CheckBody = json_body(&req)?;
         let username = Username::parse(&body.username)?;
-        let availability = app.service.check(username, body.domain.as_deref()).await?;
+        let availability = app
+            .directory
+            .check(username, body.domain.as_deref())
+            .await?;
         Ok(json_response(
             StatusCode::OK,
             &CheckView::from(availability),
@@ -118,7 +121,7 @@ pub async fn create(app: &App, req: Request) -> Result<Response<Body>, Error> {
 }
 
 /// `GET /api/email/my-accounts` and `GET /api/health`: one function serves both.
-pub async fn list_or_health(app: &App, req: Request) -> Result<Response<Body>, Error> {
+pub async fn list_or_health(app: &ReadApp, req: Request) -> Result<Response<Body>, Error> {
     serve(req, |req, _request_id| async move {
         expect_method(&req, Method::GET)?;
         if req.uri().path().ends_with("/health") {
@@ -148,7 +151,7 @@ pub async fn list_or_health(app: &App, req: Request) -> Result<Response<Body>, E
                 })
             })
             .transpose()?;
-        let page = app.service.list(&owner, limit, after.as_ref()).await?;
+        let page = app.directory.list(&owner, limit, after.as_ref()).await?;
         Ok(json_response(StatusCode::OK, &AccountsView::from(page)))
     })
     .await

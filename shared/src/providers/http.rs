@@ -39,6 +39,9 @@ pub struct ProviderHttp {
 
 impl ProviderHttp {
     pub fn new(policy: RetryPolicy) -> Self {
+        // ring, as for the AWS clients: aws-lc would seed jitter entropy at
+        // the first handshake. Already installed is as good as installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .timeout(policy.timeout)
             .user_agent(concat!("email-provisioning/", env!("CARGO_PKG_VERSION")))

@@ -1,57 +1,26 @@
-//! The use cases — check, create, list — over the store and provider traits.
+//! The write side: create, exactly once (idempotency keys, compensation on
+//! failure, recovery of abandoned creates).
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::clock::Clock;
 use crate::domain::{
-    suggestion_candidates, Account, AccountStatus, DisplayName, DomainError, DomainName,
-    EmailAddress, IdempotencyKey, ReservedNames, SmtpAuthentication, SmtpSettings, UserId,
-    Username, MAX_SUGGESTIONS,
+    Account, AccountStatus, DisplayName, EmailAddress, IdempotencyKey, SmtpAuthentication,
+    SmtpSettings, UserId, Username,
 };
-use crate::providers::{MailProvider, ProviderError, Providers, SmtpPassword};
-use crate::secrets::{SecretVault, SecretsError};
+use crate::providers::{MailProvider, Providers, SmtpPassword};
+use crate::secrets::SecretVault;
 use crate::store::{
-    AccountStore, Activation, IdempotencyRecord, IdempotencyStart, IdempotencyState, Page,
-    Reservation, StoreError,
+    Activation, IdempotencyRecord, IdempotencyStart, IdempotencyState, Reservation, StoreError,
 };
+
+use super::{Directory, ServiceError};
 
 /// How long a create may hold an address before another create may take it
 /// over: longer than any Lambda invocation of `create` can last.
 pub const CREATE_LEASE: Duration = Duration::minutes(15);
-
-/// The rules a deployment is configured with.
-#[derive(Debug, Clone)]
-pub struct Policy {
-    pub domain: DomainName,
-    pub reserved: ReservedNames,
-    pub daily_create_limit: u32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unavailability {
-    Taken,
-    Reserved,
-}
-
-impl Unavailability {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Taken => "taken",
-            Self::Reserved => "reserved",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Availability {
-    pub email: EmailAddress,
-    pub unavailable: Option<Unavailability>,
-    pub suggestions: Vec<EmailAddress>,
-}
 
 #[derive(Debug, Clone)]
 pub struct CreateCommand {
@@ -142,138 +111,24 @@ impl CreatedRecord {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    #[error(transparent)]
-    Invalid(#[from] DomainError),
-    #[error("domain {0:?} is not offered by this service")]
-    DomainNotAllowed(String),
-    #[error("provider {requested:?} is not available here (available: {available})")]
-    ProviderNotAvailable {
-        requested: String,
-        available: String,
-    },
-    #[error("{address} is already taken")]
-    AddressTaken {
-        address: EmailAddress,
-        suggestions: Vec<EmailAddress>,
-    },
-    #[error("{address} is reserved and cannot be created")]
-    AddressReserved {
-        address: EmailAddress,
-        suggestions: Vec<EmailAddress>,
-    },
-    #[error("the daily limit of {limit} new addresses is reached")]
-    RateLimited {
-        limit: u32,
-        retry_after_seconds: i64,
-    },
-    #[error(transparent)]
-    Provider(#[from] ProviderError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Secrets(#[from] SecretsError),
-    #[error("this Idempotency-Key was used for a different request")]
-    IdempotencyKeyReused,
-    #[error("a request with this Idempotency-Key is still in progress; retry in a moment")]
-    RequestInProgress,
-}
-
-/// The parts the use cases work with, each behind its trait.
 pub struct Provisioning {
-    store: Arc<dyn AccountStore>,
+    directory: Directory,
     providers: Providers,
     vault: Arc<dyn SecretVault>,
-    clock: Arc<dyn Clock>,
-    policy: Policy,
 }
 
 impl Provisioning {
-    pub fn new(
-        store: Arc<dyn AccountStore>,
-        providers: Providers,
-        vault: Arc<dyn SecretVault>,
-        clock: Arc<dyn Clock>,
-        policy: Policy,
-    ) -> Self {
+    pub fn new(directory: Directory, providers: Providers, vault: Arc<dyn SecretVault>) -> Self {
         Self {
-            store,
+            directory,
             providers,
             vault,
-            clock,
-            policy,
         }
     }
 
-    fn domain_for(&self, requested: Option<&str>) -> Result<DomainName, ServiceError> {
-        let Some(requested) = requested else {
-            return Ok(self.policy.domain.clone());
-        };
-        match DomainName::parse(requested) {
-            Ok(domain) if domain == self.policy.domain => Ok(domain),
-            _ => Err(ServiceError::DomainNotAllowed(requested.to_string())),
-        }
-    }
-
-    /// Whether `username` is free on the domain, with alternatives when it is
-    /// not: the address and every candidate are read in one store round trip.
-    pub async fn check(
-        &self,
-        username: Username,
-        domain: Option<&str>,
-    ) -> Result<Availability, ServiceError> {
-        let email = EmailAddress::new(username, self.domain_for(domain)?);
-        let candidates = self.candidates_for(&email);
-        let mut wanted = Vec::with_capacity(candidates.len() + 1);
-        wanted.push(email.clone());
-        wanted.extend(candidates.iter().cloned());
-        let held = self.held_among(&wanted).await?;
-
-        let unavailable = if self.policy.reserved.contains(email.username()) {
-            Some(Unavailability::Reserved)
-        } else if held.contains(&email) {
-            Some(Unavailability::Taken)
-        } else {
-            None
-        };
-        let suggestions = match unavailable {
-            Some(_) => free_ones(candidates, &held),
-            None => Vec::new(),
-        };
-        Ok(Availability {
-            email,
-            unavailable,
-            suggestions,
-        })
-    }
-
-    fn candidates_for(&self, email: &EmailAddress) -> Vec<EmailAddress> {
-        suggestion_candidates(email.username(), email.domain(), &self.policy.reserved)
-            .into_iter()
-            .map(|username| EmailAddress::new(username, email.domain().clone()))
-            .collect()
-    }
-
-    async fn held_among(
-        &self,
-        addresses: &[EmailAddress],
-    ) -> Result<HashSet<EmailAddress>, StoreError> {
-        let now = self.clock.now();
-        Ok(self
-            .store
-            .claims(addresses)
-            .await?
-            .into_iter()
-            .filter(|claim| claim.holds_address_at(now))
-            .map(|claim| claim.address)
-            .collect())
-    }
-
-    async fn suggestions_for(&self, email: &EmailAddress) -> Result<Vec<EmailAddress>, StoreError> {
-        let candidates = self.candidates_for(email);
-        let held = self.held_among(&candidates).await?;
-        Ok(free_ones(candidates, &held))
+    /// The read side this one builds on.
+    pub fn directory(&self) -> &Directory {
+        &self.directory
     }
 
     /// The create flow: reserve (quota + claim + pending account, one
@@ -282,7 +137,7 @@ impl Provisioning {
     pub async fn create(&self, command: CreateCommand) -> Result<Created, ServiceError> {
         let email = EmailAddress::new(
             command.username,
-            self.domain_for(command.domain.as_deref())?,
+            self.directory.domain_for(command.domain.as_deref())?,
         );
         let provider = self
             .providers
@@ -291,15 +146,15 @@ impl Provisioning {
                 requested: command.provider.clone().unwrap_or_default(),
                 available: self.providers.names(),
             })?;
-        if self.policy.reserved.contains(email.username()) {
-            let suggestions = self.suggestions_for(&email).await?;
+        if self.directory.policy.reserved.contains(email.username()) {
+            let suggestions = self.directory.suggestions_for(&email).await?;
             return Err(ServiceError::AddressReserved {
                 address: email,
                 suggestions,
             });
         }
 
-        let now = self.clock.now();
+        let now = self.directory.clock.now();
         let reservation = Reservation {
             owner: command.owner,
             address: email.clone(),
@@ -309,23 +164,28 @@ impl Provisioning {
             token: new_token(),
             reserved_at: now,
             lease_expires_at: now + CREATE_LEASE,
-            daily_limit: self.policy.daily_create_limit,
+            daily_limit: self.directory.policy.daily_create_limit,
         };
-        let reserved = self.store.reserve(&reservation).await;
+        let reserved = self.directory.store.reserve(&reservation).await;
         let refusal = match &reserved {
             Err(StoreError::AddressTaken) => Some("address_taken"),
             Err(StoreError::QuotaExceeded) => Some("rate_limited"),
             _ => None,
         };
         if let Some(reason) = refusal {
-            if let Err(error) = self.store.audit_rejection(&reservation, reason).await {
+            if let Err(error) = self
+                .directory
+                .store
+                .audit_rejection(&reservation, reason)
+                .await
+            {
                 tracing::error!(error = ?error, "could not audit a refused create");
             }
         }
         let abandoned = match reserved {
             Ok(abandoned) => abandoned,
             Err(StoreError::AddressTaken) => {
-                let suggestions = self.suggestions_for(&email).await?;
+                let suggestions = self.directory.suggestions_for(&email).await?;
                 return Err(ServiceError::AddressTaken {
                     address: email,
                     suggestions,
@@ -333,7 +193,7 @@ impl Provisioning {
             }
             Err(StoreError::QuotaExceeded) => {
                 return Err(ServiceError::RateLimited {
-                    limit: self.policy.daily_create_limit,
+                    limit: self.directory.policy.daily_create_limit,
                     retry_after_seconds: seconds_until_next_utc_day(now),
                 })
             }
@@ -370,9 +230,14 @@ impl Provisioning {
             webmail: provisioned.webmail,
             provider_ref: provisioned.provider_ref,
             secret_ref,
-            activated_at: self.clock.now(),
+            activated_at: self.directory.clock.now(),
         };
-        if let Err(error) = self.store.activate(&reservation, &activation).await {
+        if let Err(error) = self
+            .directory
+            .store
+            .activate(&reservation, &activation)
+            .await
+        {
             self.remove_secret(&activation.secret_ref).await;
             self.deprovision(provider, &activation.provider_ref).await;
             self.release(&reservation, &error.to_string()).await;
@@ -411,7 +276,7 @@ impl Provisioning {
             return Ok((self.create(command).await?, false));
         };
         let owner = command.owner.clone();
-        let now = self.clock.now();
+        let now = self.directory.clock.now();
         let record = IdempotencyRecord {
             request_hash: request_hash(&command),
             state: IdempotencyState::InProgress,
@@ -420,6 +285,7 @@ impl Provisioning {
             in_progress_until: now + IN_PROGRESS_TIMEOUT,
         };
         match self
+            .directory
             .store
             .start_idempotent(&owner, &key, &record, now)
             .await?
@@ -444,6 +310,7 @@ impl Provisioning {
                     let response = serde_json::to_string(&CreatedRecord::of(&created))
                         .expect("a record of strings serializes");
                     if let Err(error) = self
+                        .directory
                         .store
                         .complete_idempotent(&owner, &key, &response)
                         .await
@@ -454,7 +321,8 @@ impl Provisioning {
                     Ok((created, false))
                 }
                 Err(error) => {
-                    if let Err(forget) = self.store.forget_idempotent(&owner, &key).await {
+                    if let Err(forget) = self.directory.store.forget_idempotent(&owner, &key).await
+                    {
                         tracing::error!(error = ?forget, "could not forget a failed idempotent create");
                     }
                     Err(error)
@@ -467,8 +335,9 @@ impl Provisioning {
     /// logged, and the lease lets a later create or the reconciler finish it.
     async fn release(&self, reservation: &Reservation, error: &str) {
         if let Err(release_error) = self
+            .directory
             .store
-            .release(reservation, error, self.clock.now())
+            .release(reservation, error, self.directory.clock.now())
             .await
         {
             tracing::error!(address = %reservation.address, error = ?release_error, "could not release a failed reservation");
@@ -491,15 +360,15 @@ impl Provisioning {
     /// lease) is seized, cleared at the provider and in the vault, and
     /// released (claim freed, quota refunded, audited). Returns how many.
     pub async fn recover_abandoned(&self) -> Result<usize, ServiceError> {
-        let now = self.clock.now();
+        let now = self.directory.clock.now();
         let mut recovered = 0;
-        for abandoned in self.store.abandoned_reservations(now).await? {
+        for abandoned in self.directory.store.abandoned_reservations(now).await? {
             let seizer = Reservation {
                 token: new_token(),
                 lease_expires_at: now + CREATE_LEASE,
                 ..abandoned.clone()
             };
-            if !self.store.seize(&abandoned, &seizer, now).await? {
+            if !self.directory.store.seize(&abandoned, &seizer, now).await? {
                 continue;
             }
             match self.clean_up(&seizer).await {
@@ -525,23 +394,15 @@ impl Provisioning {
             })?;
         provider.deprovision_address(&reservation.address).await?;
         self.vault.remove_for(&reservation.address).await?;
-        self.store
+        self.directory
+            .store
             .release(
                 reservation,
                 "abandoned: its create stopped before finishing",
-                self.clock.now(),
+                self.directory.clock.now(),
             )
             .await?;
         Ok(())
-    }
-
-    pub async fn list(
-        &self,
-        owner: &UserId,
-        limit: u32,
-        after: Option<&EmailAddress>,
-    ) -> Result<Page, ServiceError> {
-        Ok(self.store.list_accounts(owner, limit, after).await?)
     }
 }
 
@@ -567,14 +428,6 @@ fn new_token() -> String {
         bytes[..8].copy_from_slice(&nanos.to_le_bytes());
     }
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-fn free_ones(candidates: Vec<EmailAddress>, held: &HashSet<EmailAddress>) -> Vec<EmailAddress> {
-    candidates
-        .into_iter()
-        .filter(|candidate| !held.contains(candidate))
-        .take(MAX_SUGGESTIONS)
-        .collect()
 }
 
 fn seconds_until_next_utc_day(now: DateTime<Utc>) -> i64 {

@@ -1,0 +1,117 @@
+//! The AWS SDK configuration every client of a function shares: region,
+//! credentials and `AWS_ENDPOINT_URL` from the environment, over an HTTPS
+//! client chosen for cold starts.
+//!
+//! The SDK's default client loads every root certificate of the system when
+//! a client is made (several milliseconds of every cold start) and uses
+//! aws-lc, whose first random draw seeds jitter entropy (tens of
+//! milliseconds, paid by the first TLS handshake). This one trusts the
+//! Amazon Trust Services roots compiled in, which every AWS endpoint chains
+//! to, and runs rustls on ring, which draws from the kernel.
+
+use std::path::Path;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+
+const AMAZON_ROOTS: &[u8] = include_bytes!("../certs/amazon-trust-services.pem");
+
+#[derive(Debug, thiserror::Error)]
+pub enum AwsSetupError {
+    #[error("AWS_CA_BUNDLE {path}: {reason}")]
+    CaBundle { path: String, reason: String },
+}
+
+/// Loads the SDK configuration; `ca_bundle` (`AWS_CA_BUNDLE`) replaces the
+/// Amazon roots, as it does for the AWS CLI, for endpoints that present
+/// another CA's certificate.
+pub async fn load(ca_bundle: Option<&Path>) -> Result<SdkConfig, AwsSetupError> {
+    let bundle = ca_bundle.map(read_bundle).transpose()?;
+    Ok(aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client(bundle))
+        .load()
+        .await)
+}
+
+/// An HTTPS client trusting the Amazon roots, or only `ca_bundle` (PEM)
+/// when given. The connector, and with it the parsed trust store, is built
+/// at the first request.
+pub fn http_client(ca_bundle: Option<Vec<u8>>) -> SharedHttpClient {
+    let trust = TrustStore::empty()
+        .with_native_roots(false)
+        .with_pem_certificate(ca_bundle.unwrap_or_else(|| AMAZON_ROOTS.to_vec()));
+    let context = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .expect("a TLS context without extra server names always builds");
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .tls_context(context)
+        .build_https()
+}
+
+/// A bundle the TLS layer will accept: PEM certificates that each parse as
+/// a trust anchor (the SDK would panic on one that does not).
+fn read_bundle(path: &Path) -> Result<Vec<u8>, AwsSetupError> {
+    let fail = |reason: String| AwsSetupError::CaBundle {
+        path: path.display().to_string(),
+        reason,
+    };
+    let pem = std::fs::read(path).map_err(|error| fail(error.to_string()))?;
+    let certificates = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| fail(format!("not PEM: {error}")))?;
+    if certificates.is_empty() {
+        return Err(fail("holds no certificate".to_string()));
+    }
+    let mut store = rustls::RootCertStore::empty();
+    for certificate in certificates {
+        store
+            .add(certificate)
+            .map_err(|error| fail(format!("a certificate is not a usable root: {error}")))?;
+    }
+    Ok(pem)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn the_compiled_in_roots_are_five_usable_anchors() {
+        let certificates = CertificateDer::pem_slice_iter(AMAZON_ROOTS)
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let mut store = rustls::RootCertStore::empty();
+        let (added, refused) = store.add_parsable_certificates(certificates);
+        assert_eq!((added, refused), (5, 0));
+    }
+
+    #[test]
+    fn a_bundle_is_checked_before_the_sdk_sees_it() {
+        let mut good = tempfile::NamedTempFile::new().unwrap();
+        good.write_all(AMAZON_ROOTS).unwrap();
+        assert_eq!(read_bundle(good.path()).unwrap(), AMAZON_ROOTS);
+
+        let mut junk = tempfile::NamedTempFile::new().unwrap();
+        junk.write_all(b"not a certificate").unwrap();
+        let error = read_bundle(junk.path()).unwrap_err().to_string();
+        assert!(error.contains("holds no certificate"), "{error}");
+
+        let mut garbled = tempfile::NamedTempFile::new().unwrap();
+        garbled
+            .write_all(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+            .unwrap();
+        let error = read_bundle(garbled.path()).unwrap_err().to_string();
+        assert!(error.contains("not a usable root"), "{error}");
+
+        let error = read_bundle(Path::new("/nonexistent/bundle.pem"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("/nonexistent/bundle.pem"), "{error}");
+    }
+}

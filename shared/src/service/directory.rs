@@ -1,0 +1,120 @@
+//! The read side: whether an address is free (with suggestions when not),
+//! and a user's accounts. Store, clock and policy only: no provider, no vault.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::domain::{
+    suggestion_candidates, DomainName, EmailAddress, UserId, Username, MAX_SUGGESTIONS,
+};
+use crate::store::{AccountStore, Page, StoreError};
+
+use super::{Availability, Policy, ServiceError, Unavailability};
+
+#[derive(Clone)]
+pub struct Directory {
+    pub(super) store: Arc<dyn AccountStore>,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) policy: Policy,
+}
+
+impl Directory {
+    pub fn new(store: Arc<dyn AccountStore>, clock: Arc<dyn Clock>, policy: Policy) -> Self {
+        Self {
+            store,
+            clock,
+            policy,
+        }
+    }
+
+    pub(super) fn domain_for(&self, requested: Option<&str>) -> Result<DomainName, ServiceError> {
+        let Some(requested) = requested else {
+            return Ok(self.policy.domain.clone());
+        };
+        match DomainName::parse(requested) {
+            Ok(domain) if domain == self.policy.domain => Ok(domain),
+            _ => Err(ServiceError::DomainNotAllowed(requested.to_string())),
+        }
+    }
+
+    /// Whether `username` is free on the domain, with alternatives when it is
+    /// not: the address and every candidate are read in one store round trip.
+    pub async fn check(
+        &self,
+        username: Username,
+        domain: Option<&str>,
+    ) -> Result<Availability, ServiceError> {
+        let email = EmailAddress::new(username, self.domain_for(domain)?);
+        let candidates = self.candidates_for(&email);
+        let mut wanted = Vec::with_capacity(candidates.len() + 1);
+        wanted.push(email.clone());
+        wanted.extend(candidates.iter().cloned());
+        let held = self.held_among(&wanted).await?;
+
+        let unavailable = if self.policy.reserved.contains(email.username()) {
+            Some(Unavailability::Reserved)
+        } else if held.contains(&email) {
+            Some(Unavailability::Taken)
+        } else {
+            None
+        };
+        let suggestions = match unavailable {
+            Some(_) => free_ones(candidates, &held),
+            None => Vec::new(),
+        };
+        Ok(Availability {
+            email,
+            unavailable,
+            suggestions,
+        })
+    }
+
+    fn candidates_for(&self, email: &EmailAddress) -> Vec<EmailAddress> {
+        suggestion_candidates(email.username(), email.domain(), &self.policy.reserved)
+            .into_iter()
+            .map(|username| EmailAddress::new(username, email.domain().clone()))
+            .collect()
+    }
+
+    async fn held_among(
+        &self,
+        addresses: &[EmailAddress],
+    ) -> Result<HashSet<EmailAddress>, StoreError> {
+        let now = self.clock.now();
+        Ok(self
+            .store
+            .claims(addresses)
+            .await?
+            .into_iter()
+            .filter(|claim| claim.holds_address_at(now))
+            .map(|claim| claim.address)
+            .collect())
+    }
+
+    pub(super) async fn suggestions_for(
+        &self,
+        email: &EmailAddress,
+    ) -> Result<Vec<EmailAddress>, StoreError> {
+        let candidates = self.candidates_for(email);
+        let held = self.held_among(&candidates).await?;
+        Ok(free_ones(candidates, &held))
+    }
+
+    pub async fn list(
+        &self,
+        owner: &UserId,
+        limit: u32,
+        after: Option<&EmailAddress>,
+    ) -> Result<Page, ServiceError> {
+        Ok(self.store.list_accounts(owner, limit, after).await?)
+    }
+}
+
+fn free_ones(candidates: Vec<EmailAddress>, held: &HashSet<EmailAddress>) -> Vec<EmailAddress> {
+    candidates
+        .into_iter()
+        .filter(|candidate| !held.contains(candidate))
+        .take(MAX_SUGGESTIONS)
+        .collect()
+}

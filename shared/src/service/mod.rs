@@ -1,0 +1,84 @@
+//! The use cases, over the store, provider and vault traits: the read side
+//! (`Directory`: check, list) that the `check` and `list` functions link,
+//! and the write side (`Provisioning`: create, recovery) that builds on it.
+
+mod directory;
+mod provisioning;
+
+pub use directory::Directory;
+pub use provisioning::{
+    CreateCommand, Created, Provisioning, CREATE_LEASE, IDEMPOTENCY_TTL, IN_PROGRESS_TIMEOUT,
+};
+
+use crate::domain::{DomainError, DomainName, EmailAddress, ReservedNames};
+use crate::providers::ProviderError;
+use crate::secrets::SecretsError;
+use crate::store::StoreError;
+
+/// The rules a deployment is configured with.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub domain: DomainName,
+    pub reserved: ReservedNames,
+    pub daily_create_limit: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailability {
+    Taken,
+    Reserved,
+}
+
+impl Unavailability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Taken => "taken",
+            Self::Reserved => "reserved",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Availability {
+    pub email: EmailAddress,
+    pub unavailable: Option<Unavailability>,
+    pub suggestions: Vec<EmailAddress>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Invalid(#[from] DomainError),
+    #[error("domain {0:?} is not offered by this service")]
+    DomainNotAllowed(String),
+    #[error("provider {requested:?} is not available here (available: {available})")]
+    ProviderNotAvailable {
+        requested: String,
+        available: String,
+    },
+    #[error("{address} is already taken")]
+    AddressTaken {
+        address: EmailAddress,
+        suggestions: Vec<EmailAddress>,
+    },
+    #[error("{address} is reserved and cannot be created")]
+    AddressReserved {
+        address: EmailAddress,
+        suggestions: Vec<EmailAddress>,
+    },
+    #[error("the daily limit of {limit} new addresses is reached")]
+    RateLimited {
+        limit: u32,
+        retry_after_seconds: i64,
+    },
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+    #[error("this Idempotency-Key was used for a different request")]
+    IdempotencyKeyReused,
+    #[error("a request with this Idempotency-Key is still in progress; retry in a moment")]
+    RequestInProgress,
+}

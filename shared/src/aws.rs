@@ -29,28 +29,31 @@ pub enum AwsSetupError {
 /// Amazon roots, as it does for the AWS CLI, for endpoints that present
 /// another CA's certificate.
 pub async fn load(ca_bundle: Option<&Path>) -> Result<SdkConfig, AwsSetupError> {
-    let bundle = ca_bundle.map(read_bundle).transpose()?;
     Ok(aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http_client(bundle))
+        .http_client(http_client(ca_bundle)?)
         .load()
         .await)
 }
 
-/// An HTTPS client trusting the Amazon roots, or only `ca_bundle` (PEM)
-/// when given. The connector, and with it the parsed trust store, is built
-/// at the first request.
-pub fn http_client(ca_bundle: Option<Vec<u8>>) -> SharedHttpClient {
+/// An HTTPS client trusting the Amazon roots, or only the PEM bundle at
+/// `ca_bundle` when given. The connector, and with it the parsed trust
+/// store, is built at the first request.
+pub fn http_client(ca_bundle: Option<&Path>) -> Result<SharedHttpClient, AwsSetupError> {
+    let roots = match ca_bundle {
+        Some(path) => read_bundle(path)?,
+        None => AMAZON_ROOTS.to_vec(),
+    };
     let trust = TrustStore::empty()
         .with_native_roots(false)
-        .with_pem_certificate(ca_bundle.unwrap_or_else(|| AMAZON_ROOTS.to_vec()));
+        .with_pem_certificate(roots);
     let context = TlsContext::builder()
         .with_trust_store(trust)
         .build()
         .expect("a TLS context without extra server names always builds");
-    aws_smithy_http_client::Builder::new()
+    Ok(aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .tls_context(context)
-        .build_https()
+        .build_https())
 }
 
 /// A bundle the TLS layer will accept: PEM certificates that each parse as

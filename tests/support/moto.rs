@@ -17,6 +17,7 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveSpecification,
 };
 use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_types::config_bag::ConfigBag;
 
@@ -72,9 +73,18 @@ fn start_server() -> Server {
 /// The SDK configuration every client of a test uses: the emulator, a
 /// fixed region and dummy credentials.
 pub async fn sdk_config() -> SdkConfig {
+    sdk_config_at(
+        &server().endpoint,
+        provisioning::aws::http_client(None).unwrap(),
+    )
+    .await
+}
+
+/// The same, reaching the emulator at `endpoint` through `http_client`.
+pub async fn sdk_config_at(endpoint: &str, http_client: SharedHttpClient) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .http_client(provisioning::aws::http_client(None))
-        .endpoint_url(&server().endpoint)
+        .http_client(http_client)
+        .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
         .load()

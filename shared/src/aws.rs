@@ -6,14 +6,20 @@
 //! a client is made (several milliseconds of every cold start) and uses
 //! aws-lc, whose first random draw seeds jitter entropy (tens of
 //! milliseconds, paid by the first TLS handshake). This one trusts the
-//! Amazon Trust Services roots compiled in, which every AWS endpoint chains
-//! to, and runs rustls on ring, which draws from the kernel.
+//! Amazon Trust Services roots compiled in (Amazon Root CA 1-4, from
+//! Debian's ca-certificates), which every AWS endpoint chains to, runs
+//! rustls on ring, which draws from the kernel, and builds its
+//! connector at the first request rather than once per client made.
 
 use std::path::Path;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 
@@ -50,10 +56,33 @@ pub fn http_client(ca_bundle: Option<&Path>) -> Result<SharedHttpClient, AwsSetu
         .with_trust_store(trust)
         .build()
         .expect("a TLS context without extra server names always builds");
-    Ok(aws_smithy_http_client::Builder::new()
+    let client = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .tls_context(context)
-        .build_https())
+        .build_https();
+    Ok(SharedHttpClient::new(ConnectOnFirstRequest(client)))
+}
+
+/// The smithy client, without its check at client construction: that
+/// check builds a whole TLS connector, parsing the roots, for every SDK
+/// client made (the credential chain's STS client included) so that system
+/// roots load before the first request. A connector is still built, once,
+/// by the first request that needs it.
+#[derive(Debug)]
+struct ConnectOnFirstRequest(SharedHttpClient);
+
+impl HttpClient for ConnectOnFirstRequest {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
 
 /// A bundle the TLS layer will accept: PEM certificates that each parse as
@@ -85,13 +114,13 @@ mod tests {
     use std::io::Write;
 
     #[test]
-    fn the_compiled_in_roots_are_five_usable_anchors() {
+    fn the_compiled_in_roots_are_four_usable_anchors() {
         let certificates = CertificateDer::pem_slice_iter(AMAZON_ROOTS)
             .collect::<Result<Vec<_>, _>>()
             .unwrap();
         let mut store = rustls::RootCertStore::empty();
         let (added, refused) = store.add_parsable_certificates(certificates);
-        assert_eq!((added, refused), (5, 0));
+        assert_eq!((added, refused), (4, 0));
     }
 
     #[test]

@@ -14,8 +14,9 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const ADMIN_KEY: &str = "SG.admin-key-from-the-environment";
 
-#[tokio::test]
-async fn a_request_picks_an_offered_provider_by_name() {
+/// A SendGrid fake that has authenticated `domain` and makes exactly
+/// `keys` API keys.
+async fn sendgrid_for(domain: &str, keys: u64) -> MockServer {
     let sendgrid = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/v3/whitelabel/domains"))
@@ -25,7 +26,7 @@ async fn a_request_picks_an_offered_provider_by_name() {
         ))
         .respond_with(
             ResponseTemplate::new(200)
-                .set_body_json(json!([{ "id": 1, "domain": "example.com", "valid": true }])),
+                .set_body_json(json!([{ "id": 1, "domain": domain, "valid": true }])),
         )
         .mount(&sendgrid)
         .await;
@@ -34,21 +35,35 @@ async fn a_request_picks_an_offered_provider_by_name() {
         .respond_with(ResponseTemplate::new(201).set_body_json(json!({
             "api_key": "SG.user-key", "api_key_id": "key-1", "name": "n", "scopes": ["mail.send"]
         })))
-        .expect(1)
+        .expect(keys)
         .mount(&sendgrid)
         .await;
+    sendgrid
+}
 
+/// A deployment on SQLite in `dir`, configured by `vars`.
+async fn deployment(dir: &tempfile::TempDir, vars: &[(&'static str, String)]) -> App {
     std::env::set_var("SENDGRID_API_KEY", ADMIN_KEY);
-    let dir = tempfile::tempdir().unwrap();
+    let mut vars: HashMap<&str, String> = vars.iter().cloned().collect();
     let database = dir.path().join("store.sqlite3");
-    let vars: HashMap<&str, String> = HashMap::from([
-        ("EMAIL_PROVIDER", "sandbox".to_string()),
-        ("EMAIL_PROVIDERS", "sendgrid".to_string()),
-        ("SENDGRID_API_URL", sendgrid.uri()),
-        ("DATABASE_PATH", database.display().to_string()),
-    ]);
+    vars.insert("DATABASE_PATH", database.display().to_string());
     let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
-    let app = App::from_config(config).await.unwrap();
+    App::from_config(config).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_request_picks_an_offered_provider_by_name() {
+    let sendgrid = sendgrid_for("example.com", 1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = deployment(
+        &dir,
+        &[
+            ("EMAIL_PROVIDER", "sandbox".to_string()),
+            ("EMAIL_PROVIDERS", "sendgrid".to_string()),
+            ("SENDGRID_API_URL", sendgrid.uri()),
+        ],
+    )
+    .await;
 
     let (status, created) = create_as(
         &app,
@@ -80,4 +95,46 @@ async fn a_request_picks_an_offered_provider_by_name() {
         .unwrap()
         .contains("sandbox, sendgrid"));
     assert!(!format!("{created}{default}{}", refused.1).contains(ADMIN_KEY));
+}
+
+#[tokio::test]
+async fn a_domain_can_have_its_own_provider() {
+    let sendgrid = sendgrid_for("support.example.com", 1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = deployment(
+        &dir,
+        &[
+            ("EMAIL_PROVIDER", "sandbox".to_string()),
+            (
+                "EMAIL_DOMAINS",
+                "example.com,support.example.com=sendgrid".to_string(),
+            ),
+            ("SENDGRID_API_URL", sendgrid.uri()),
+        ],
+    )
+    .await;
+
+    let on_support = json!({ "username": "help", "domain": "support.example.com" });
+    let (status, created) = create_as(&app, "alice", on_support).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(
+        (created["email"].as_str(), created["provider"].as_str()),
+        (Some("help@support.example.com"), Some("sendgrid"))
+    );
+
+    let (status, default) = create_as(&app, "alice", json!({ "username": "help" })).await;
+    assert_eq!(
+        (
+            status,
+            default["email"].as_str(),
+            default["provider"].as_str()
+        ),
+        (201, Some("help@example.com"), Some("sandbox"))
+    );
+
+    // Naming a provider still wins over the domain's.
+    let named =
+        json!({ "username": "desk", "domain": "support.example.com", "provider": "sandbox" });
+    let (status, named) = create_as(&app, "alice", named).await;
+    assert_eq!((status, named["provider"].as_str()), (201, Some("sandbox")));
 }

@@ -19,7 +19,7 @@ use crate::providers::{
 use crate::secrets::{
     LocalVault, ProviderSettings, SecretVault, SecretsManagerVault, PROVIDER_SETTINGS_TTL,
 };
-use crate::service::{Directory, Policy, Provisioning};
+use crate::service::{Directory, Domains, Policy, Provisioning};
 use crate::store::{AccountStore, DynamoStore, SqliteStore, StoreError};
 
 /// The read side: what `check` and `list` need.
@@ -81,7 +81,7 @@ impl ReadApp {
 
     pub async fn from_config(config: &Config) -> Result<Self, StartupError> {
         let store = open_store(config, &Aws::new(config)).await?;
-        Ok(Self::new(directory(config, store), config.auth_mode))
+        Ok(Self::new(directory(config, store)?, config.auth_mode))
     }
 }
 
@@ -117,7 +117,7 @@ impl App {
             )),
         };
         let providers = build_providers(&config, &aws).await?;
-        let service = Provisioning::new(directory(&config, store), providers, vault);
+        let service = Provisioning::new(directory(&config, store)?, providers, vault);
         Ok(Self::new(service, config.auth_mode))
     }
 }
@@ -135,16 +135,25 @@ async fn open_store(config: &Config, aws: &Aws) -> Result<Arc<dyn AccountStore>,
     })
 }
 
-fn directory(config: &Config, store: Arc<dyn AccountStore>) -> Directory {
+fn directory(config: &Config, store: Arc<dyn AccountStore>) -> Result<Directory, ConfigError> {
+    let Some((default, others)) = config.domains.split_first() else {
+        return Err(ConfigError::Invalid {
+            name: "EMAIL_DOMAINS",
+            reason: "lists no domain".into(),
+        });
+    };
     let policy = Policy {
-        domain: config.domain.clone(),
+        domains: Domains::new(
+            default.name.clone(),
+            others.iter().map(|offered| offered.name.clone()),
+        ),
         reserved: config.reserved.clone(),
         daily_create_limit: config.daily_create_limit,
     };
-    Directory::new(store, Arc::new(SystemClock), policy)
+    Ok(Directory::new(store, Arc::new(SystemClock), policy))
 }
 
-async fn build_providers(config: &Config, aws: &Aws) -> Result<Providers, AwsSetupError> {
+async fn build_providers(config: &Config, aws: &Aws) -> Result<Providers, StartupError> {
     // Only the HTTP providers read keys: without one, no AWS configuration
     // is loaded and no Secrets Manager client made for them at start-up.
     let reads_keys = config
@@ -205,5 +214,16 @@ async fn build_providers(config: &Config, aws: &Aws) -> Result<Providers, AwsSet
         });
     }
     let default = built.remove(0);
-    Ok(Providers::new(default, built))
+    let mut providers = Providers::new(default, built);
+    for offered in &config.domains {
+        if let Some(kind) = offered.provider {
+            providers = providers
+                .with_domain_provider(offered.name.clone(), kind.as_str())
+                .ok_or(ConfigError::Invalid {
+                    name: "EMAIL_DOMAINS",
+                    reason: format!("provider {} is not offered", kind.as_str()),
+                })?;
+        }
+    }
+    Ok(providers)
 }

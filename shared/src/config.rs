@@ -71,9 +71,18 @@ pub struct ProviderEndpoints {
     pub google_admin: String,
 }
 
+/// A domain users may create addresses on, and the provider that creates
+/// them there when a create names none (the default provider otherwise).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferedDomain {
+    pub name: DomainName,
+    pub provider: Option<ProviderKind>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub domain: DomainName,
+    /// The default domain first (`EMAIL_DOMAINS`, or `EMAIL_DOMAIN` alone).
+    pub domains: Vec<OfferedDomain>,
     /// The default provider first, then the others a request may name.
     pub providers: Vec<ProviderKind>,
     pub endpoints: ProviderEndpoints,
@@ -117,10 +126,6 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
 
-        let domain =
-            DomainName::parse(&get("EMAIL_DOMAIN").unwrap_or_else(|| "example.com".into()))
-                .map_err(|error| invalid("EMAIL_DOMAIN", error.to_string()))?;
-
         let provider = |name: &'static str, raw: &str| {
             ProviderKind::parse(raw).ok_or_else(|| {
                 let known: Vec<&str> = ProviderKind::ALL.iter().map(|k| k.as_str()).collect();
@@ -142,6 +147,46 @@ impl Config {
             .flat_map(|list| list.split(','))
         {
             let kind = provider("EMAIL_PROVIDERS", name)?;
+            if !providers.contains(&kind) {
+                providers.push(kind);
+            }
+        }
+
+        let domain_name = |name: &'static str, raw: &str| {
+            DomainName::parse(raw).map_err(|error| invalid(name, error.to_string()))
+        };
+        let domains = match get("EMAIL_DOMAINS") {
+            None => vec![OfferedDomain {
+                name: domain_name(
+                    "EMAIL_DOMAIN",
+                    &get("EMAIL_DOMAIN").unwrap_or_else(|| "example.com".into()),
+                )?,
+                provider: None,
+            }],
+            Some(list) => {
+                let mut domains: Vec<OfferedDomain> = Vec::new();
+                for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+                    let (name, kind) = match entry.split_once('=') {
+                        Some((name, kind)) => (name, Some(provider("EMAIL_DOMAINS", kind)?)),
+                        None => (entry, None),
+                    };
+                    let name = domain_name("EMAIL_DOMAINS", name)?;
+                    if domains.iter().any(|offered| offered.name == name) {
+                        return Err(invalid("EMAIL_DOMAINS", format!("{name} is listed twice")));
+                    }
+                    domains.push(OfferedDomain {
+                        name,
+                        provider: kind,
+                    });
+                }
+                if domains.is_empty() {
+                    return Err(invalid("EMAIL_DOMAINS", "lists no domain"));
+                }
+                domains
+            }
+        };
+        // A domain's own provider is one this deployment offers.
+        for kind in domains.iter().filter_map(|offered| offered.provider) {
             if !providers.contains(&kind) {
                 providers.push(kind);
             }
@@ -237,7 +282,7 @@ impl Config {
         };
 
         Ok(Self {
-            domain,
+            domains,
             providers,
             endpoints,
             ses_iam_path: get("SES_IAM_PATH").unwrap_or_else(|| "/email-provisioning/".into()),
@@ -268,7 +313,13 @@ mod tests {
     #[test]
     fn defaults_run_locally_and_trust_only_jwt_claims() {
         let config = config(&[]).unwrap();
-        assert_eq!(config.domain.as_str(), "example.com");
+        assert_eq!(
+            config.domains,
+            [OfferedDomain {
+                name: DomainName::parse("example.com").unwrap(),
+                provider: None
+            }]
+        );
         assert_eq!(config.providers, [ProviderKind::Sandbox]);
         assert_eq!(config.endpoints.sendgrid_api, "https://api.sendgrid.com");
         assert_eq!(config.daily_create_limit, 10);
@@ -307,6 +358,10 @@ mod tests {
             ("DAILY_CREATE_LIMIT", "ten"),
             ("DAILY_CREATE_LIMIT", "0"),
             ("EMAIL_DOMAIN", "localhost"),
+            ("EMAIL_DOMAINS", "example.com,localhost"),
+            ("EMAIL_DOMAINS", "example.com,Example.com"),
+            ("EMAIL_DOMAINS", "support.example.com=postfix"),
+            ("EMAIL_DOMAINS", " , "),
             ("RESERVED_USERNAMES", "ok,not ok"),
             ("AUTH_MODE", "none"),
             ("STORE", "postgres"),
@@ -365,5 +420,20 @@ mod tests {
         assert!(config
             .reserved
             .contains(&Username::parse("postmaster").unwrap()));
+    }
+
+    #[test]
+    fn several_domains_the_first_by_default_each_with_its_provider() {
+        let config = config(&[
+            ("EMAIL_DOMAIN", "ignored.example"),
+            ("EMAIL_DOMAINS", "Example.com, support.example.com=ses ,"),
+        ])
+        .unwrap();
+        let names: Vec<&str> = config.domains.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["example.com", "support.example.com"]);
+        assert_eq!(config.domains[0].provider, None);
+        assert_eq!(config.domains[1].provider, Some(ProviderKind::Ses));
+        // The default provider stays first; the domain's own is offered too.
+        assert_eq!(config.providers, [ProviderKind::Sandbox, ProviderKind::Ses]);
     }
 }

@@ -21,9 +21,11 @@ pub fn read(response: Response<Body>) -> (u16, Value) {
 }
 
 pub async fn check(app: &App, user: &str, username: &str) -> (u16, Value) {
-    let event = Event::load("check-availability")
-        .user(user)
-        .json(json!({ "username": username }));
+    check_body(app, user, json!({ "username": username })).await
+}
+
+pub async fn check_body(app: &App, user: &str, body: Value) -> (u16, Value) {
+    let event = Event::load("check-availability").user(user).json(body);
     send(app, Route::Check, &event).await
 }
 

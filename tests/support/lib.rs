@@ -16,17 +16,22 @@ use provisioning::config::AuthMode;
 use provisioning::domain::{DomainName, ReservedNames, Username};
 use provisioning::providers::{MailProvider, Providers};
 use provisioning::secrets::{LocalVault, SecretVault};
-use provisioning::service::{Directory, Policy, Provisioning};
+use provisioning::service::{Directory, Domains, Policy, Provisioning};
 use provisioning::store::{AccountStore, SqliteStore};
 use provisioning::App;
 
 pub use fakes::TestClock;
 
 pub const DOMAIN: &str = "example.com";
+/// A second domain the tests' deployment offers.
+pub const OTHER_DOMAIN: &str = "support.example.com";
 
 pub fn policy(daily_create_limit: u32) -> Policy {
     Policy {
-        domain: DomainName::parse(DOMAIN).unwrap(),
+        domains: Domains::new(
+            DomainName::parse(DOMAIN).unwrap(),
+            [DomainName::parse(OTHER_DOMAIN).unwrap()],
+        ),
         reserved: ReservedNames::with_extra([Username::parse("ceo").unwrap()]),
         daily_create_limit,
     }

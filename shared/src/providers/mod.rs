@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::domain::{DisplayName, EmailAddress, SmtpSettings};
+use crate::domain::{DisplayName, DomainName, EmailAddress, SmtpSettings};
 use crate::secrets::ProviderSettings;
 
 pub use google::{GoogleProvider, DEFAULT_GOOGLE_ADMIN_URL, DEFAULT_GOOGLE_TOKEN_URL};
@@ -136,6 +136,8 @@ fn new_password(provider: &'static str) -> Result<SmtpPassword, ProviderError> {
 #[derive(Clone)]
 pub struct Providers {
     offered: Vec<Arc<dyn MailProvider>>,
+    /// Domains whose creates go to another provider than the default one.
+    by_domain: Vec<(DomainName, Arc<dyn MailProvider>)>,
 }
 
 impl Providers {
@@ -147,18 +149,39 @@ impl Providers {
                 offered.push(provider);
             }
         }
-        Self { offered }
+        Self {
+            offered,
+            by_domain: Vec::new(),
+        }
     }
 
     pub fn single(provider: Arc<dyn MailProvider>) -> Self {
         Self::new(provider, Vec::new())
     }
 
-    /// The requested provider, or the default one; `None` if it is not offered.
-    pub fn choose(&self, requested: Option<&str>) -> Option<&Arc<dyn MailProvider>> {
+    /// Creates on `domain` go to the offered provider `name` unless they name
+    /// another; `None` if no such provider is offered.
+    pub fn with_domain_provider(mut self, domain: DomainName, name: &str) -> Option<Self> {
+        let provider = Arc::clone(self.offered.iter().find(|p| p.name() == name)?);
+        self.by_domain.push((domain, provider));
+        Some(self)
+    }
+
+    /// The requested provider, or the domain's, or the default one; `None`
+    /// if the requested one is not offered.
+    pub fn choose(
+        &self,
+        requested: Option<&str>,
+        domain: &DomainName,
+    ) -> Option<&Arc<dyn MailProvider>> {
         match requested {
-            None => self.offered.first(),
             Some(name) => self.offered.iter().find(|p| p.name() == name),
+            None => self
+                .by_domain
+                .iter()
+                .find(|(offered, _)| offered == domain)
+                .map(|(_, provider)| provider)
+                .or(self.offered.first()),
         }
     }
 

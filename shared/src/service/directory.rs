@@ -29,12 +29,13 @@ impl Directory {
     }
 
     pub(super) fn domain_for(&self, requested: Option<&str>) -> Result<DomainName, ServiceError> {
-        let Some(requested) = requested else {
-            return Ok(self.policy.domain.clone());
-        };
-        match DomainName::parse(requested) {
-            Ok(domain) if domain == self.policy.domain => Ok(domain),
-            _ => Err(ServiceError::DomainNotAllowed(requested.to_string())),
+        let domains = &self.policy.domains;
+        match requested {
+            None => Ok(domains.default_domain().clone()),
+            Some(requested) => domains
+                .find(requested)
+                .cloned()
+                .ok_or_else(|| ServiceError::DomainNotAllowed(requested.to_string())),
         }
     }
 

@@ -18,9 +18,37 @@ use crate::store::StoreError;
 /// The rules a deployment is configured with.
 #[derive(Debug, Clone)]
 pub struct Policy {
-    pub domain: DomainName,
+    pub domains: Domains,
     pub reserved: ReservedNames,
     pub daily_create_limit: u32,
+}
+
+/// The domains addresses may be created on: never empty, the default first.
+#[derive(Debug, Clone)]
+pub struct Domains {
+    offered: Vec<DomainName>,
+}
+
+impl Domains {
+    pub fn new(default: DomainName, others: impl IntoIterator<Item = DomainName>) -> Self {
+        let mut offered = vec![default];
+        for domain in others {
+            if !offered.contains(&domain) {
+                offered.push(domain);
+            }
+        }
+        Self { offered }
+    }
+
+    pub fn default_domain(&self) -> &DomainName {
+        &self.offered[0]
+    }
+
+    /// The offered domain `requested` names, in any case.
+    pub fn find(&self, requested: &str) -> Option<&DomainName> {
+        let requested = DomainName::parse(requested).ok()?;
+        self.offered.iter().find(|offered| **offered == requested)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

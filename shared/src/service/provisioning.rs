@@ -141,7 +141,7 @@ impl Provisioning {
         );
         let provider = self
             .providers
-            .choose(command.provider.as_deref())
+            .choose(command.provider.as_deref(), email.domain())
             .ok_or_else(|| ServiceError::ProviderNotAvailable {
                 requested: command.provider.clone().unwrap_or_default(),
                 available: self.providers.names(),
@@ -387,7 +387,7 @@ impl Provisioning {
     async fn clean_up(&self, reservation: &Reservation) -> Result<(), ServiceError> {
         let provider = self
             .providers
-            .choose(Some(&reservation.provider))
+            .choose(Some(&reservation.provider), reservation.address.domain())
             .ok_or_else(|| ServiceError::ProviderNotAvailable {
                 requested: reservation.provider.clone(),
                 available: self.providers.names(),

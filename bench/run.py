@@ -1,7 +1,8 @@
 """Cold-start and latency benchmark of the Lambda functions.
 
 Implements the Lambda Runtime API on loopback, spawns each function the way
-Lambda does (its binary, the Lambda environment variables, no SSL_CERT_*),
+Lambda does (its binary, the Lambda environment variables, no SSL_CERT_* nor
+AWS_CA_BUNDLE),
 hands it API Gateway v2 events from events/, and measures:
 
   init      spawn -> the function's first GET /invocation/next
@@ -237,7 +238,10 @@ def percentile(values, p):
 
 def run_subject(subject, args, proxy):
     api = RuntimeApi()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SSL_CERT_")}
+    # Lambda sets no CA bundle; a machine may (AWS_CA_BUNDLE would make the
+    # functions load the whole system bundle).
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("SSL_CERT_") and k not in ("AWS_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
     env.update({
         "AWS_LAMBDA_RUNTIME_API": api.address,
         "AWS_LAMBDA_FUNCTION_NAME": subject["name"],

@@ -20,6 +20,8 @@ use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 
@@ -85,27 +87,50 @@ impl HttpClient for ConnectOnFirstRequest {
     }
 }
 
-/// A bundle the TLS layer will accept: PEM certificates that each parse as
-/// a trust anchor (the SDK would panic on one that does not).
+/// The usable roots of the PEM bundle at `path`, as PEM. Certificates
+/// that do not parse as trust anchors are left out with a warning (the SDK
+/// would panic on them); a bundle without one usable root is an error.
 fn read_bundle(path: &Path) -> Result<Vec<u8>, AwsSetupError> {
     let fail = |reason: String| AwsSetupError::CaBundle {
         path: path.display().to_string(),
         reason,
     };
     let pem = std::fs::read(path).map_err(|error| fail(error.to_string()))?;
-    let certificates = CertificateDer::pem_slice_iter(&pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|error| fail(format!("not PEM: {error}")))?;
-    if certificates.is_empty() {
-        return Err(fail("holds no certificate".to_string()));
+    let mut usable = String::new();
+    let mut left_out = 0;
+    for certificate in CertificateDer::pem_slice_iter(&pem) {
+        let certificate = certificate.map_err(|error| fail(format!("not PEM: {error}")))?;
+        if rustls::RootCertStore::empty()
+            .add(certificate.clone())
+            .is_ok()
+        {
+            usable.push_str(&to_pem(&certificate));
+        } else {
+            left_out += 1;
+        }
     }
-    let mut store = rustls::RootCertStore::empty();
-    for certificate in certificates {
-        store
-            .add(certificate)
-            .map_err(|error| fail(format!("a certificate is not a usable root: {error}")))?;
+    if usable.is_empty() {
+        return Err(fail("holds no usable root certificate".to_string()));
     }
-    Ok(pem)
+    if left_out > 0 {
+        tracing::warn!(
+            left_out,
+            bundle = %path.display(),
+            "AWS_CA_BUNDLE: certificates that are not usable roots are left out"
+        );
+    }
+    Ok(usable.into_bytes())
+}
+
+fn to_pem(certificate: &CertificateDer<'_>) -> String {
+    let encoded = STANDARD.encode(certificate.as_ref());
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in encoded.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    pem
 }
 
 #[cfg(test)]
@@ -123,24 +148,45 @@ mod tests {
         assert_eq!((added, refused), (4, 0));
     }
 
+    fn roots_in(pem: &[u8]) -> usize {
+        CertificateDer::pem_slice_iter(pem).count()
+    }
+
+    fn bundle(content: &[u8]) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(content).unwrap();
+        file
+    }
+
+    const GARBLED: &[u8] = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+
     #[test]
-    fn a_bundle_is_checked_before_the_sdk_sees_it() {
-        let mut good = tempfile::NamedTempFile::new().unwrap();
-        good.write_all(AMAZON_ROOTS).unwrap();
-        assert_eq!(read_bundle(good.path()).unwrap(), AMAZON_ROOTS);
+    fn a_bundle_keeps_its_usable_roots_only() {
+        let good = bundle(AMAZON_ROOTS);
+        let read = read_bundle(good.path()).unwrap();
+        assert_eq!(roots_in(&read), 4);
+        let mut store = rustls::RootCertStore::empty();
+        let parsed = CertificateDer::pem_slice_iter(&read).map(Result::unwrap);
+        assert_eq!(store.add_parsable_certificates(parsed), (4, 0));
 
-        let mut junk = tempfile::NamedTempFile::new().unwrap();
-        junk.write_all(b"not a certificate").unwrap();
-        let error = read_bundle(junk.path()).unwrap_err().to_string();
-        assert!(error.contains("holds no certificate"), "{error}");
+        let mixed = bundle(&[GARBLED, AMAZON_ROOTS].concat());
+        assert_eq!(roots_in(&read_bundle(mixed.path()).unwrap()), 4);
+    }
 
-        let mut garbled = tempfile::NamedTempFile::new().unwrap();
-        garbled
-            .write_all(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
-            .unwrap();
-        let error = read_bundle(garbled.path()).unwrap_err().to_string();
-        assert!(error.contains("not a usable root"), "{error}");
-
+    #[test]
+    fn a_bundle_without_a_usable_root_is_refused_with_its_path() {
+        for content in [&b"not a certificate"[..], GARBLED] {
+            let file = bundle(content);
+            let error = read_bundle(file.path()).unwrap_err().to_string();
+            assert!(
+                error.contains("holds no usable root certificate"),
+                "{error}"
+            );
+            assert!(
+                error.contains(&file.path().display().to_string()),
+                "{error}"
+            );
+        }
         let error = read_bundle(Path::new("/nonexistent/bundle.pem"))
             .unwrap_err()
             .to_string();

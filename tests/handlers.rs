@@ -54,6 +54,13 @@ async fn the_event_files_drive_the_handlers_as_written() {
         401,
         "unauthorized",
     );
+
+    let (status, body) = send(&app, Route::Manage, &Event::load("delete-account")).await;
+    assert_eq!(
+        (status, body["email"].as_str(), body["status"].as_str()),
+        (200, Some("support@example.com"), Some("deleted")),
+        "{body}"
+    );
 }
 
 #[tokio::test]

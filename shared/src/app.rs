@@ -149,6 +149,7 @@ fn directory(config: &Config, store: Arc<dyn AccountStore>) -> Result<Directory,
         ),
         reserved: config.reserved.clone(),
         daily_create_limit: config.daily_create_limit,
+        quarantine: chrono::Duration::days(i64::from(config.quarantine_days)),
     };
     Ok(Directory::new(store, Arc::new(SystemClock), policy))
 }

@@ -96,6 +96,8 @@ pub struct Config {
     /// The Secrets Manager secret holding the providers' keys, if any.
     pub provider_secret_id: Option<String>,
     pub daily_create_limit: u32,
+    /// `ADDRESS_QUARANTINE_DAYS`: how long a deleted address stays unavailable.
+    pub quarantine_days: u32,
     pub reserved: ReservedNames,
     pub auth_mode: AuthMode,
 }
@@ -116,6 +118,7 @@ fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
 pub const DEFAULT_DATABASE_PATH: &str = ".data/email-provisioning.sqlite3";
 pub const DEFAULT_SECRET_PREFIX: &str = "email-provisioning/smtp/";
 pub const DEFAULT_DAILY_CREATE_LIMIT: u32 = 10;
+pub const DEFAULT_QUARANTINE_DAYS: u32 = 30;
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -249,6 +252,21 @@ impl Config {
                 })?,
         };
 
+        let quarantine_days = match get("ADDRESS_QUARANTINE_DAYS") {
+            None => DEFAULT_QUARANTINE_DAYS,
+            Some(raw) => raw
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|days| *days <= 3650)
+                .ok_or_else(|| {
+                    invalid(
+                        "ADDRESS_QUARANTINE_DAYS",
+                        format!("{raw:?} is not a whole number of days from 0 to 3650"),
+                    )
+                })?,
+        };
+
         let reserved = get("RESERVED_USERNAMES")
             .map(|raw| {
                 raw.split(',')
@@ -291,6 +309,7 @@ impl Config {
             aws_ca_bundle: get("AWS_CA_BUNDLE").map(PathBuf::from),
             provider_secret_id: get("PROVIDER_SECRET_ID"),
             daily_create_limit,
+            quarantine_days,
             reserved,
             auth_mode,
         })
@@ -323,6 +342,7 @@ mod tests {
         assert_eq!(config.providers, [ProviderKind::Sandbox]);
         assert_eq!(config.endpoints.sendgrid_api, "https://api.sendgrid.com");
         assert_eq!(config.daily_create_limit, 10);
+        assert_eq!(config.quarantine_days, 30);
         assert_eq!(config.auth_mode, AuthMode::Jwt);
         assert_eq!(
             config.backend,
@@ -357,6 +377,8 @@ mod tests {
         for (name, value) in [
             ("DAILY_CREATE_LIMIT", "ten"),
             ("DAILY_CREATE_LIMIT", "0"),
+            ("ADDRESS_QUARANTINE_DAYS", "-1"),
+            ("ADDRESS_QUARANTINE_DAYS", "a month"),
             ("EMAIL_DOMAIN", "localhost"),
             ("EMAIL_DOMAINS", "example.com,localhost"),
             ("EMAIL_DOMAINS", "example.com,Example.com"),

@@ -2,7 +2,7 @@
 //! what the tests read back from the answers.
 
 use lambda_http::{Body, Response};
-use provisioning::http::{check_availability, create, list_or_health};
+use provisioning::http::{check_availability, create, list_or_health, manage_account};
 use provisioning::App;
 use serde_json::{json, Value};
 
@@ -39,11 +39,17 @@ pub async fn list(app: &App, user: &str, query: &[(&str, &str)]) -> (u16, Value)
     send(app, Route::List, &event).await
 }
 
+pub async fn delete_as(app: &App, user: &str, address: &str) -> (u16, Value) {
+    let event = Event::load("delete-account").user(user).account(address);
+    send(app, Route::Manage, &event).await
+}
+
 #[derive(Debug, Clone, Copy)]
 pub enum Route {
     Check,
     Create,
     List,
+    Manage,
 }
 
 pub async fn send(app: &App, route: Route, event: &Event) -> (u16, Value) {
@@ -52,6 +58,7 @@ pub async fn send(app: &App, route: Route, event: &Event) -> (u16, Value) {
         Route::Check => check_availability(app.read(), request).await,
         Route::Create => create(app, request).await,
         Route::List => list_or_health(app.read(), request).await,
+        Route::Manage => manage_account(app, request).await,
     };
     read(response.unwrap())
 }

@@ -69,6 +69,15 @@ impl Event {
         self
     }
 
+    /// The account route for `address`, percent-encoded as a browser sends it.
+    pub fn account(mut self, address: &str) -> Self {
+        let path = format!("/api/email/accounts/{}", address.replace('@', "%40"));
+        self.0["rawPath"] = Value::String(path.clone());
+        self.0["requestContext"]["http"]["path"] = Value::String(path);
+        self.0["pathParameters"] = serde_json::json!({ "email": address });
+        self
+    }
+
     pub fn query(mut self, pairs: &[(&str, &str)]) -> Self {
         let map: serde_json::Map<String, Value> = pairs
             .iter()

@@ -10,8 +10,8 @@ use provisioning::providers::{
 };
 use provisioning::secrets::{SecretVault, SecretsError};
 use provisioning::store::{
-    AccountStore, Activation, AuditEntry, Claim, IdempotencyRecord, IdempotencyStart, Page,
-    Reservation, StoreError,
+    AccountStore, Activation, AuditEntry, Claim, IdempotencyRecord, IdempotencyStart, OwnedAccount,
+    Page, Removal, Reservation, StoreError,
 };
 use tokio::sync::Notify;
 
@@ -174,6 +174,35 @@ impl MailProvider for ObservedProvider {
     }
 }
 
+/// A provider that creates, but refuses to delete anything.
+pub struct RefusesDeletes(pub Arc<SandboxProvider>);
+
+#[async_trait]
+impl MailProvider for RefusesDeletes {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    async fn provision(
+        &self,
+        address: &EmailAddress,
+        display_name: &DisplayName,
+    ) -> Result<ProvisionedAccount, ProviderError> {
+        self.0.provision(address, display_name).await
+    }
+
+    async fn deprovision(&self, _provider_ref: &str) -> Result<(), ProviderError> {
+        Err(ProviderError::Rejected {
+            provider: "sandbox",
+            message: "injected refusal to delete".into(),
+        })
+    }
+
+    async fn deprovision_address(&self, address: &EmailAddress) -> Result<(), ProviderError> {
+        self.deprovision(&address.to_string()).await
+    }
+}
+
 /// Which step of a create fails, for the fault-injection tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailurePoint {
@@ -256,6 +285,30 @@ impl AccountStore for FailingActivation {
         reason: &str,
     ) -> Result<(), StoreError> {
         self.0.audit_rejection(reservation, reason).await
+    }
+
+    async fn owned_account(
+        &self,
+        owner: &UserId,
+        address: &EmailAddress,
+    ) -> Result<Option<OwnedAccount>, StoreError> {
+        self.0.owned_account(owner, address).await
+    }
+
+    async fn begin_removal(&self, removal: &Removal) -> Result<(), StoreError> {
+        self.0.begin_removal(removal).await
+    }
+
+    async fn finish_removal(
+        &self,
+        removal: &Removal,
+        quarantine_until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.0.finish_removal(removal, quarantine_until).await
+    }
+
+    async fn abort_removal(&self, removal: &Removal, error: &str) -> Result<(), StoreError> {
+        self.0.abort_removal(removal, error).await
     }
 
     async fn list_accounts(

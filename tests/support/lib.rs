@@ -34,6 +34,7 @@ pub fn policy(daily_create_limit: u32) -> Policy {
         ),
         reserved: ReservedNames::with_extra([Username::parse("ceo").unwrap()]),
         daily_create_limit,
+        quarantine: chrono::Duration::days(30),
     }
 }
 

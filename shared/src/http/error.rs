@@ -89,6 +89,11 @@ impl ApiError {
                 S::Store(StoreError::ReservationLost) => {
                     (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable")
                 }
+                S::AccountNotFound(_) | S::Store(StoreError::AccountNotFound) => {
+                    (StatusCode::NOT_FOUND, "account_not_found")
+                }
+                S::Store(StoreError::AccountBusy) => (StatusCode::CONFLICT, "request_in_progress"),
+                S::CreatedThenDeleted(_) => (StatusCode::GONE, "account_deleted"),
                 // Reached only if a store answer escapes the use case unmapped.
                 S::Store(StoreError::AddressTaken) => (StatusCode::CONFLICT, "address_taken"),
                 S::Store(StoreError::QuotaExceeded) => {

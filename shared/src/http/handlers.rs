@@ -7,13 +7,15 @@ use lambda_http::http::{HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
 
-use super::request::{caller, expect_method, idempotency_key, json_body, query_param, request_id};
+use super::request::{
+    caller, expect_method, idempotency_key, json_body, path_segment_after, query_param, request_id,
+};
 use super::views::{
-    decode_cursor, json_response, AccountsView, CheckView, CreatedView, HealthView,
+    decode_cursor, json_response, AccountsView, CheckView, CreatedView, DeletedView, HealthView,
 };
 use super::ApiError;
 use crate::domain::{DisplayName, Username};
-use crate::service::CreateCommand;
+use crate::service::{CreateCommand, DeleteCommand};
 use crate::{App, ReadApp};
 
 const DEFAULT_PAGE_SIZE: u32 = 50;
@@ -116,6 +118,27 @@ pub async fn create(app: &App, req: Request) -> Result<Response<Body>, Error> {
                 .insert("idempotent-replayed", HeaderValue::from_static("true"));
         }
         Ok(response)
+    })
+    .await
+}
+
+const ACCOUNTS_PATH: &str = "/api/email/accounts/";
+
+/// `DELETE /api/email/accounts/{email}`
+pub async fn manage_account(app: &App, req: Request) -> Result<Response<Body>, Error> {
+    serve(req, |req, request_id| async move {
+        expect_method(&req, Method::DELETE)?;
+        let owner = caller(&req, app.auth_mode)?;
+        let address = path_segment_after(&req, ACCOUNTS_PATH).unwrap_or_default();
+        let deleted = app
+            .service
+            .delete(DeleteCommand {
+                owner,
+                address,
+                request_id,
+            })
+            .await?;
+        Ok(json_response(StatusCode::OK, &DeletedView::from(deleted)))
     })
     .await
 }

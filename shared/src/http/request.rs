@@ -101,3 +101,17 @@ pub fn query_param<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
     req.query_string_parameters_ref()
         .and_then(|params| params.first(name))
 }
+
+/// The last segment of the path after `prefix`, percent-decoded: the
+/// `{email}` of `/api/email/accounts/{email}`. `None` when the path has
+/// another shape.
+pub fn path_segment_after(req: &Request, prefix: &str) -> Option<String> {
+    let rest = req.uri().path().strip_prefix(prefix)?;
+    if rest.is_empty() || rest.contains('/') {
+        return None;
+    }
+    percent_encoding::percent_decode_str(rest)
+        .decode_utf8()
+        .ok()
+        .map(|decoded| decoded.into_owned())
+}

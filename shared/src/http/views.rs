@@ -8,7 +8,7 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 
 use crate::domain::{Account, EmailAddress};
-use crate::service::{Availability, Created};
+use crate::service::{Availability, Created, Deleted};
 use crate::store::Page;
 
 pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {
@@ -62,6 +62,26 @@ pub struct CredentialsView {
     /// `password`: SMTP AUTH with this password; `xoauth2`: the password
     /// signs in to webmail, SMTP wants an OAuth 2.0 token of the mailbox.
     authentication: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct DeletedView {
+    email: String,
+    status: &'static str,
+    /// When the address may be created again (by anyone).
+    available_again_at: String,
+}
+
+impl From<Deleted> for DeletedView {
+    fn from(deleted: Deleted) -> Self {
+        Self {
+            email: deleted.address.to_string(),
+            status: "deleted",
+            available_again_at: deleted
+                .available_again_at
+                .to_rfc3339_opts(SecondsFormat::Secs, true),
+        }
+    }
 }
 
 #[derive(Serialize)]

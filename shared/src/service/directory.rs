@@ -1,14 +1,14 @@
 //! The read side: whether an address is free (with suggestions when not),
 //! and a user's accounts. Store, clock and policy only: no provider, no vault.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::domain::{
     suggestion_candidates, DomainName, EmailAddress, UserId, Username, MAX_SUGGESTIONS,
 };
-use crate::store::{AccountStore, Page, StoreError};
+use crate::store::{AccountStore, ClaimState, Page, StoreError};
 
 use super::{Availability, Policy, ServiceError, Unavailability};
 
@@ -55,10 +55,12 @@ impl Directory {
 
         let unavailable = if self.policy.reserved.contains(email.username()) {
             Some(Unavailability::Reserved)
-        } else if held.contains(&email) {
-            Some(Unavailability::Taken)
         } else {
-            None
+            match held.get(&email) {
+                Some(ClaimState::Quarantined) => Some(Unavailability::Quarantined),
+                Some(_) => Some(Unavailability::Taken),
+                None => None,
+            }
         };
         let suggestions = match unavailable {
             Some(_) => free_ones(candidates, &held),
@@ -78,10 +80,11 @@ impl Directory {
             .collect()
     }
 
+    /// The addresses among `addresses` someone holds now, and how.
     async fn held_among(
         &self,
         addresses: &[EmailAddress],
-    ) -> Result<HashSet<EmailAddress>, StoreError> {
+    ) -> Result<HashMap<EmailAddress, ClaimState>, StoreError> {
         let now = self.clock.now();
         Ok(self
             .store
@@ -89,7 +92,7 @@ impl Directory {
             .await?
             .into_iter()
             .filter(|claim| claim.holds_address_at(now))
-            .map(|claim| claim.address)
+            .map(|claim| (claim.address, claim.state))
             .collect())
     }
 
@@ -112,10 +115,13 @@ impl Directory {
     }
 }
 
-fn free_ones(candidates: Vec<EmailAddress>, held: &HashSet<EmailAddress>) -> Vec<EmailAddress> {
+fn free_ones(
+    candidates: Vec<EmailAddress>,
+    held: &HashMap<EmailAddress, ClaimState>,
+) -> Vec<EmailAddress> {
     candidates
         .into_iter()
-        .filter(|candidate| !held.contains(candidate))
+        .filter(|candidate| !held.contains_key(candidate))
         .take(MAX_SUGGESTIONS)
         .collect()
 }

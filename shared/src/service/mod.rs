@@ -4,11 +4,15 @@
 
 mod directory;
 mod provisioning;
+mod removal;
 
 pub use directory::Directory;
 pub use provisioning::{
     CreateCommand, Created, Provisioning, CREATE_LEASE, IDEMPOTENCY_TTL, IN_PROGRESS_TIMEOUT,
 };
+pub use removal::{DeleteCommand, Deleted, REMOVAL_LEASE};
+
+use chrono::Duration;
 
 use crate::domain::{DomainError, DomainName, EmailAddress, ReservedNames};
 use crate::providers::ProviderError;
@@ -21,6 +25,8 @@ pub struct Policy {
     pub domains: Domains,
     pub reserved: ReservedNames,
     pub daily_create_limit: u32,
+    /// How long a deleted address stays unavailable.
+    pub quarantine: Duration,
 }
 
 /// The domains addresses may be created on: never empty, the default first.
@@ -55,6 +61,8 @@ impl Domains {
 pub enum Unavailability {
     Taken,
     Reserved,
+    /// Deleted lately: held until its quarantine ends.
+    Quarantined,
 }
 
 impl Unavailability {
@@ -62,6 +70,7 @@ impl Unavailability {
         match self {
             Self::Taken => "taken",
             Self::Reserved => "reserved",
+            Self::Quarantined => "quarantined",
         }
     }
 }
@@ -105,6 +114,11 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Secrets(#[from] SecretsError),
+    /// The same answer whether the address is someone else's or nobody's.
+    #[error("you have no account {0}")]
+    AccountNotFound(String),
+    #[error("the account this request created, {0}, has since been deleted")]
+    CreatedThenDeleted(String),
     #[error("this Idempotency-Key was used for a different request")]
     IdempotencyKeyReused,
     #[error("a request with this Idempotency-Key is still in progress; retry in a moment")]

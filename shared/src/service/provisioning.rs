@@ -112,9 +112,9 @@ impl CreatedRecord {
 }
 
 pub struct Provisioning {
-    directory: Directory,
-    providers: Providers,
-    vault: Arc<dyn SecretVault>,
+    pub(super) directory: Directory,
+    pub(super) providers: Providers,
+    pub(super) vault: Arc<dyn SecretVault>,
 }
 
 impl Provisioning {
@@ -124,6 +124,13 @@ impl Provisioning {
             providers,
             vault,
         }
+    }
+
+    async fn still_exists(&self, owner: &UserId, email: &str) -> Result<bool, ServiceError> {
+        let address = EmailAddress::parse(email)
+            .map_err(|_| StoreError::Corrupt("idempotency record: bad email".into()))?;
+        let owned = self.directory.store.owned_account(owner, &address).await?;
+        Ok(owned.is_some())
     }
 
     /// The read side this one builds on.
@@ -301,6 +308,10 @@ impl Provisioning {
                     let stored: CreatedRecord = serde_json::from_str(&response).map_err(|_| {
                         StoreError::Corrupt("idempotency record: bad response".into())
                     })?;
+                    // Its secret went with it: there is no answer left to replay.
+                    if !self.still_exists(&owner, &stored.email).await? {
+                        return Err(ServiceError::CreatedThenDeleted(stored.email));
+                    }
                     let password = self.vault.read(&stored.secret_ref).await?;
                     Ok((stored.into_created(owner, password)?, true))
                 }
@@ -419,8 +430,8 @@ fn request_hash(command: &CreateCommand) -> String {
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-/// 128 random bits, hex: a reservation's own mark.
-fn new_token() -> String {
+/// 128 random bits, hex: a reservation's (or a removal's) own mark.
+pub(super) fn new_token() -> String {
     let mut bytes = [0u8; 16];
     if getrandom::fill(&mut bytes).is_err() {
         // No OS randomness: fall back to the clock, unique enough for one process.

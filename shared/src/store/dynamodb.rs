@@ -26,8 +26,9 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, SecondsFormat, TimeZone, Utc};
 
 use super::{
-    is_live, AccountStore, Activation, AuditAction, AuditEntry, Claim, ClaimState,
-    IdempotencyRecord, IdempotencyStart, IdempotencyState, Page, Reservation, StoreError,
+    is_live, AccountStore, Activation, AuditAction, AuditEntry, AuditSubject, Claim, ClaimState,
+    IdempotencyRecord, IdempotencyStart, IdempotencyState, OwnedAccount, Page, Removal,
+    Reservation, StoreError,
 };
 use crate::domain::{
     Account, AccountStatus, DisplayName, EmailAddress, IdempotencyKey, SmtpAuthentication,
@@ -160,6 +161,7 @@ fn claim_from_item(item: &Item) -> Result<(Claim, Reservation), StoreError> {
     let state = match item.text("state")? {
         "pending" => ClaimState::Pending,
         "active" => ClaimState::Active,
+        "quarantined" => ClaimState::Quarantined,
         other => return Err(corrupt(format!("bad claim state {other:?}"))),
     };
     let claim = Claim {
@@ -220,6 +222,7 @@ fn audit_step(action: AuditAction) -> u8 {
     match action {
         AuditAction::CreateStarted | AuditAction::CreateRejected => 1,
         AuditAction::Created | AuditAction::CreateFailed => 2,
+        AuditAction::Deleted | AuditAction::DeleteFailed => 1,
     }
 }
 
@@ -250,42 +253,42 @@ impl DynamoStore {
             .expect("table and item are set")
     }
 
-    fn audit_put(
+    fn audit_put<'a>(
         &self,
-        reservation: &Reservation,
+        subject: impl Into<AuditSubject<'a>>,
         action: AuditAction,
         at: DateTime<Utc>,
         error: Option<&str>,
     ) -> TransactWriteItem {
         TransactWriteItem::builder()
-            .put(self.put(audit_item(reservation, action, at, error)))
+            .put(self.put(audit_item(subject.into(), action, at, error)))
             .build()
     }
 }
 
 fn audit_item(
-    reservation: &Reservation,
+    subject: AuditSubject<'_>,
     action: AuditAction,
     at: DateTime<Utc>,
     error: Option<&str>,
 ) -> Item {
     let mut item = HashMap::from([
-        ("pk".into(), s(format!("USER#{}", reservation.owner))),
+        ("pk".into(), s(format!("USER#{}", subject.owner))),
         (
             "sk".into(),
             s(format!(
                 "LOG#{}#{}#{}",
                 timestamp(at),
-                reservation.token,
+                subject.token,
                 audit_step(action)
             )),
         ),
         ("at".into(), s(timestamp(at))),
-        ("request_id".into(), s(&reservation.request_id)),
+        ("request_id".into(), s(subject.request_id)),
         ("action".into(), s(action.as_str())),
         ("status".into(), s(action.status())),
-        ("address".into(), s(reservation.address.to_string())),
-        ("provider".into(), s(&reservation.provider)),
+        ("address".into(), s(subject.address.to_string())),
+        ("provider".into(), s(subject.provider)),
         ("ttl".into(), n((at + AUDIT_RETENTION).timestamp())),
     ]);
     if let Some(error) = error {
@@ -408,12 +411,12 @@ impl DynamoStore {
             None => Put::builder().condition_expression("attribute_not_exists(pk)"),
             Some(stale) => Put::builder()
                 .condition_expression(
-                    "#token = :stale AND #state = :pending AND lease_expires_ms < :now",
+                    "#token = :stale AND #state <> :active AND lease_expires_ms < :now",
                 )
                 .expression_attribute_names("#token", "token")
                 .expression_attribute_names("#state", "state")
                 .expression_attribute_values(":stale", s(&stale.token))
-                .expression_attribute_values(":pending", s("pending"))
+                .expression_attribute_values(":active", s("active"))
                 .expression_attribute_values(":now", n(reservation.reserved_at.timestamp_millis())),
         }
         .table_name(&self.table)
@@ -525,13 +528,17 @@ impl AccountStore for DynamoStore {
     }
 
     async fn reserve(&self, reservation: &Reservation) -> Result<Option<Reservation>, StoreError> {
-        let mut stale: Option<Reservation> = None;
+        // The expired claim being taken over, and whether its create died
+        // (a quarantine that ran out leaves nothing to clean up).
+        let mut stale: Option<(Reservation, bool)> = None;
         // A claim that vanishes or changes between our read and our write
         // sends us round again; three rounds is more than any real race needs.
         for _ in 0..3 {
-            let items = self.reservation_items(reservation, stale.as_ref());
+            let items = self.reservation_items(reservation, stale.as_ref().map(|(r, _)| r));
             match self.transact(items).await? {
-                TransactionOutcome::Committed => return Ok(stale),
+                TransactionOutcome::Committed => {
+                    return Ok(stale.and_then(|(r, abandoned)| abandoned.then_some(r)))
+                }
                 TransactionOutcome::Refused(Guard::Quota) => return Err(StoreError::QuotaExceeded),
                 TransactionOutcome::Refused(_) => {}
             }
@@ -540,7 +547,7 @@ impl AccountStore for DynamoStore {
                 Some((claim, _)) if claim.holds_address_at(reservation.reserved_at) => {
                     return Err(StoreError::AddressTaken)
                 }
-                Some((_, abandoned)) => Some(abandoned),
+                Some((claim, expired)) => Some((expired, claim.state == ClaimState::Pending)),
             };
         }
         Err(StoreError::AddressTaken)
@@ -733,7 +740,7 @@ impl AccountStore for DynamoStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(audit_item(
-                reservation,
+                reservation.into(),
                 AuditAction::CreateRejected,
                 reservation.reserved_at,
                 Some(reason),
@@ -742,6 +749,147 @@ impl AccountStore for DynamoStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+
+    async fn owned_account(
+        &self,
+        owner: &UserId,
+        address: &EmailAddress,
+    ) -> Result<Option<OwnedAccount>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(account_key(owner, address)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        let Some(item) = output.item() else {
+            return Ok(None);
+        };
+        let account = account_from_item(item)?;
+        if account.status != AccountStatus::Active {
+            return Ok(None);
+        }
+        Ok(Some(OwnedAccount {
+            account,
+            provider_ref: item.optional_text("provider_ref").map(str::to_string),
+            secret_ref: item.optional_text("secret_ref").map(str::to_string),
+        }))
+    }
+
+    async fn begin_removal(&self, removal: &Removal) -> Result<(), StoreError> {
+        let hold = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(account_key(&removal.owner, &removal.address)))
+            .update_expression("SET removal_token = :token, removal_lease_ms = :lease")
+            .condition_expression(
+                "#status = :active AND \
+                 (attribute_not_exists(removal_lease_ms) OR removal_lease_ms <= :now)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":active", s("active"))
+            .expression_attribute_values(":token", s(&removal.token))
+            .expression_attribute_values(":lease", n(removal.lease_expires_at.timestamp_millis()))
+            .expression_attribute_values(":now", n(removal.started_at.timestamp_millis()))
+            .build()
+            .expect("table, key and expression are set");
+        let items = vec![(
+            TransactWriteItem::builder().update(hold).build(),
+            Guard::Claim,
+        )];
+        if let TransactionOutcome::Committed = self.transact(items).await? {
+            return Ok(());
+        }
+        // Refused: no such created account, or another removal holds it.
+        match self.owned_account(&removal.owner, &removal.address).await? {
+            None => Err(StoreError::AccountNotFound),
+            Some(_) => Err(StoreError::AccountBusy),
+        }
+    }
+
+    async fn finish_removal(
+        &self,
+        removal: &Removal,
+        quarantine_until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let account = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(account_key(&removal.owner, &removal.address)))
+            .condition_expression("removal_token = :token")
+            .expression_attribute_values(":token", s(&removal.token))
+            .build()
+            .expect("table and key are set");
+        let claim = if quarantine_until > removal.started_at {
+            let quarantine = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(claim_key(&removal.address)))
+                .update_expression(
+                    "SET #state = :quarantined, lease_expires_ms = :until, #token = :token, \
+                     request_id = :request, #ttl = :ttl",
+                )
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_names("#token", "token")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_values(":quarantined", s("quarantined"))
+                .expression_attribute_values(":until", n(quarantine_until.timestamp_millis()))
+                .expression_attribute_values(":token", s(&removal.token))
+                .expression_attribute_values(":request", s(&removal.request_id))
+                .expression_attribute_values(":ttl", n(quarantine_until.timestamp()))
+                .build()
+                .expect("table, key and expression are set");
+            TransactWriteItem::builder().update(quarantine).build()
+        } else {
+            let free = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(claim_key(&removal.address)))
+                .build()
+                .expect("table and key are set");
+            TransactWriteItem::builder().delete(free).build()
+        };
+        let items = vec![
+            (
+                TransactWriteItem::builder().delete(account).build(),
+                Guard::Claim,
+            ),
+            (claim, Guard::Unconditional),
+            (
+                self.audit_put(removal, AuditAction::Deleted, removal.started_at, None),
+                Guard::Unconditional,
+            ),
+        ];
+        match self.transact(items).await? {
+            TransactionOutcome::Committed => Ok(()),
+            TransactionOutcome::Refused(_) => Err(StoreError::ReservationLost),
+        }
+    }
+
+    async fn abort_removal(&self, removal: &Removal, error: &str) -> Result<(), StoreError> {
+        let release = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(account_key(&removal.owner, &removal.address)))
+            .update_expression("REMOVE removal_token, removal_lease_ms")
+            .condition_expression("removal_token = :token")
+            .expression_attribute_values(":token", s(&removal.token))
+            .build()
+            .expect("table, key and expression are set");
+        let items = vec![
+            (
+                TransactWriteItem::builder().update(release).build(),
+                Guard::Optional,
+            ),
+            (
+                self.audit_put(
+                    removal,
+                    AuditAction::DeleteFailed,
+                    removal.started_at,
+                    Some(error),
+                ),
+                Guard::Unconditional,
+            ),
+        ];
+        self.transact(items).await.map(drop)
     }
 
     async fn list_accounts(

@@ -26,12 +26,37 @@ pub struct Claim {
 pub enum ClaimState {
     Pending,
     Active,
+    /// Left by a deleted account until its lease (the quarantine) ends:
+    /// mail still sent to the address must not reach a new owner at once.
+    Quarantined,
 }
 
 impl Claim {
     pub fn holds_address_at(&self, now: DateTime<Utc>) -> bool {
         self.state == ClaimState::Active || self.lease_expires_at > now
     }
+}
+
+/// An owner's account with what it takes to remove it: its provider
+/// resource and its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedAccount {
+    pub account: Account,
+    pub provider_ref: Option<String>,
+    pub secret_ref: Option<String>,
+}
+
+/// A delete under way: it holds the account (no other change to it may
+/// start) until `lease_expires_at`, so that a delete that died can be retried.
+#[derive(Debug, Clone)]
+pub struct Removal {
+    pub owner: UserId,
+    pub address: EmailAddress,
+    pub provider: String,
+    pub request_id: String,
+    pub token: String,
+    pub started_at: DateTime<Utc>,
+    pub lease_expires_at: DateTime<Utc>,
 }
 
 /// Step 2 of the create flow: what is written in one transaction.
@@ -83,6 +108,41 @@ impl Reservation {
     }
 }
 
+/// The fields of an audit entry that come from the create or the delete
+/// writing it.
+pub(crate) struct AuditSubject<'a> {
+    pub owner: &'a UserId,
+    pub request_id: &'a str,
+    /// Orders entries written in the same millisecond by different requests.
+    pub token: &'a str,
+    pub address: &'a EmailAddress,
+    pub provider: &'a str,
+}
+
+impl<'a> From<&'a Reservation> for AuditSubject<'a> {
+    fn from(reservation: &'a Reservation) -> Self {
+        Self {
+            owner: &reservation.owner,
+            request_id: &reservation.request_id,
+            token: &reservation.token,
+            address: &reservation.address,
+            provider: &reservation.provider,
+        }
+    }
+}
+
+impl<'a> From<&'a Removal> for AuditSubject<'a> {
+    fn from(removal: &'a Removal) -> Self {
+        Self {
+            owner: &removal.owner,
+            request_id: &removal.request_id,
+            token: &removal.token,
+            address: &removal.address,
+            provider: &removal.provider,
+        }
+    }
+}
+
 /// Step 5: what the provider gave us, with a reference to the secret that
 /// holds the password (never the password itself).
 #[derive(Debug, Clone)]
@@ -101,6 +161,9 @@ pub enum AuditAction {
     CreateFailed,
     /// Refused before anything was written: the address was taken, or the daily limit reached.
     CreateRejected,
+    Deleted,
+    /// A delete that failed, leaving the account as it was.
+    DeleteFailed,
 }
 
 impl AuditAction {
@@ -110,6 +173,8 @@ impl AuditAction {
             Self::Created => "created",
             Self::CreateFailed => "create_failed",
             Self::CreateRejected => "create_rejected",
+            Self::Deleted => "deleted",
+            Self::DeleteFailed => "delete_failed",
         }
     }
 
@@ -119,6 +184,8 @@ impl AuditAction {
             Self::Created,
             Self::CreateFailed,
             Self::CreateRejected,
+            Self::Deleted,
+            Self::DeleteFailed,
         ]
         .into_iter()
         .find(|action| action.as_str() == raw)
@@ -131,6 +198,8 @@ impl AuditAction {
             Self::Created => "success",
             Self::CreateFailed => "failed",
             Self::CreateRejected => "rejected",
+            Self::Deleted => "deleted",
+            Self::DeleteFailed => "failed",
         }
     }
 }
@@ -212,6 +281,10 @@ pub enum StoreError {
     QuotaExceeded,
     #[error("the reservation is no longer held by this request")]
     ReservationLost,
+    #[error("no such account")]
+    AccountNotFound,
+    #[error("another change to this account is under way")]
+    AccountBusy,
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
     #[error("the store failed")]
@@ -269,6 +342,32 @@ pub trait AccountStore: Send + Sync {
         reservation: &Reservation,
         reason: &str,
     ) -> Result<(), StoreError>;
+
+    /// The owner's account at `address` once created (not pending, not
+    /// failed); `None` for an address that is not the owner's.
+    async fn owned_account(
+        &self,
+        owner: &UserId,
+        address: &EmailAddress,
+    ) -> Result<Option<OwnedAccount>, StoreError>;
+
+    /// Marks the account as being removed by `removal`: `AccountNotFound`
+    /// if the owner has no such created account, `AccountBusy` while
+    /// another removal holds it.
+    async fn begin_removal(&self, removal: &Removal) -> Result<(), StoreError>;
+
+    /// Atomically: the account goes, the claim stays as quarantined until
+    /// `quarantine_until` (free at once when that is not in the future),
+    /// audit `deleted`. `ReservationLost` if the removal no longer holds it.
+    async fn finish_removal(
+        &self,
+        removal: &Removal,
+        quarantine_until: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// The account stays as it was: the removal lets go of it, audit
+    /// `delete_failed` with `error`.
+    async fn abort_removal(&self, removal: &Removal, error: &str) -> Result<(), StoreError>;
 
     /// The owner's listed accounts (not the failed ones) after `after`, at most `limit`.
     async fn list_accounts(

@@ -12,8 +12,9 @@ use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
 use super::{
-    is_live, AccountStore, Activation, AuditAction, AuditEntry, Claim, ClaimState,
-    IdempotencyRecord, IdempotencyStart, IdempotencyState, Page, Reservation, StoreError,
+    is_live, AccountStore, Activation, AuditAction, AuditEntry, AuditSubject, Claim, ClaimState,
+    IdempotencyRecord, IdempotencyStart, IdempotencyState, OwnedAccount, Page, Removal,
+    Reservation, StoreError,
 };
 use crate::domain::{
     Account, AccountStatus, DisplayName, EmailAddress, IdempotencyKey, SmtpAuthentication,
@@ -47,6 +48,9 @@ CREATE TABLE IF NOT EXISTS accounts (
     webmail           TEXT,
     created_at        TEXT NOT NULL,
     updated_at        TEXT NOT NULL,
+    -- A delete under way holds the account until its lease runs out.
+    removal_token     TEXT,
+    removal_lease_ms  INTEGER,
     emails_sent_today INTEGER NOT NULL DEFAULT 0,
     emails_sent_month INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (owner, address)
@@ -81,7 +85,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
 ";
 
 /// Bumped whenever SCHEMA changes; an older file is refused with a clear message.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
@@ -198,23 +202,24 @@ fn corrupt(error: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(error.to_string())
 }
 
-fn audit(
+fn audit<'a>(
     tx: &Transaction<'_>,
-    reservation: &Reservation,
+    subject: impl Into<AuditSubject<'a>>,
     action: AuditAction,
     at: DateTime<Utc>,
     error: Option<&str>,
 ) -> Result<(), StoreError> {
+    let subject = subject.into();
     tx.execute(
         "INSERT INTO audit_log (owner, at, request_id, action, address, provider, error)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
-            reservation.owner.as_str(),
+            subject.owner.as_str(),
             timestamp(at),
-            reservation.request_id,
+            subject.request_id,
             action.as_str(),
-            reservation.address.to_string(),
-            reservation.provider,
+            subject.address.to_string(),
+            subject.provider,
             error,
         ],
     )
@@ -276,6 +281,7 @@ fn claim_state(raw: &str) -> Result<ClaimState, StoreError> {
     match raw {
         "pending" => Ok(ClaimState::Pending),
         "active" => Ok(ClaimState::Active),
+        "quarantined" => Ok(ClaimState::Quarantined),
         other => Err(corrupt(format!("bad claim state {other:?}"))),
     }
 }
@@ -404,6 +410,12 @@ impl AccountStore for SqliteStore {
                 if claim.holds_address_at(reservation.reserved_at) {
                     return Err(StoreError::AddressTaken);
                 }
+                // A quarantine that ran out leaves nothing to clean up.
+                if claim.state == ClaimState::Pending {
+                    abandoned = Some(stale);
+                }
+            }
+            if let Some(stale) = &abandoned {
                 // The previous create of this address died past its lease.
                 tx.execute(
                     "UPDATE accounts SET status = 'failed', updated_at = ?2
@@ -411,7 +423,6 @@ impl AccountStore for SqliteStore {
                     params![address, timestamp(reservation.reserved_at), stale.token],
                 )
                 .map_err(backend)?;
-                abandoned = Some(stale);
             }
 
             let day = reservation.quota_day();
@@ -628,6 +639,134 @@ impl AccountStore for SqliteStore {
                 AuditAction::CreateRejected,
                 reservation.reserved_at,
                 Some(&reason),
+            )
+        })
+        .await
+    }
+
+    async fn owned_account(
+        &self,
+        owner: &UserId,
+        address: &EmailAddress,
+    ) -> Result<Option<OwnedAccount>, StoreError> {
+        let (owner, address) = (owner.as_str().to_string(), address.to_string());
+        let rows = self
+            .with_connection(move |connection| {
+                select(
+                    connection,
+                    &format!(
+                        "SELECT {ACCOUNT_COLUMNS}, provider_ref, secret_ref FROM accounts
+                         WHERE owner = ?1 AND address = ?2 AND status = 'active'"
+                    ),
+                    params![owner, address],
+                    |row| Ok((AccountRow::read(row)?, row.get(13)?, row.get(14)?)),
+                )
+            })
+            .await?;
+        rows.into_iter()
+            .next()
+            .map(|(row, provider_ref, secret_ref)| {
+                Ok(OwnedAccount {
+                    account: row.into_account()?,
+                    provider_ref,
+                    secret_ref,
+                })
+            })
+            .transpose()
+    }
+
+    async fn begin_removal(&self, removal: &Removal) -> Result<(), StoreError> {
+        let removal = removal.clone();
+        self.in_transaction(move |tx| {
+            let holder: Option<(Option<String>, Option<i64>)> = tx
+                .query_row(
+                    "SELECT removal_token, removal_lease_ms FROM accounts
+                     WHERE owner = ?1 AND address = ?2 AND status = 'active'",
+                    params![removal.owner.as_str(), removal.address.to_string()],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()
+                .map_err(backend)?;
+            match holder {
+                None => return Err(StoreError::AccountNotFound),
+                Some((Some(_), Some(lease))) if lease > removal.started_at.timestamp_millis() => {
+                    return Err(StoreError::AccountBusy)
+                }
+                Some(_) => {}
+            }
+            tx.execute(
+                "UPDATE accounts SET removal_token = ?3, removal_lease_ms = ?4
+                 WHERE owner = ?1 AND address = ?2",
+                params![
+                    removal.owner.as_str(),
+                    removal.address.to_string(),
+                    removal.token,
+                    removal.lease_expires_at.timestamp_millis()
+                ],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn finish_removal(
+        &self,
+        removal: &Removal,
+        quarantine_until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let removal = removal.clone();
+        self.in_transaction(move |tx| {
+            let address = removal.address.to_string();
+            let removed = tx
+                .execute(
+                    "DELETE FROM accounts WHERE owner = ?1 AND address = ?2 AND removal_token = ?3",
+                    params![removal.owner.as_str(), address, removal.token],
+                )
+                .map_err(backend)?;
+            if removed == 0 {
+                return Err(StoreError::ReservationLost);
+            }
+            if quarantine_until > removal.started_at {
+                tx.execute(
+                    "UPDATE claims SET state = 'quarantined', lease_expires_ms = ?2, token = ?3,
+                         request_id = ?4
+                     WHERE address = ?1",
+                    params![
+                        address,
+                        quarantine_until.timestamp_millis(),
+                        removal.token,
+                        removal.request_id
+                    ],
+                )
+            } else {
+                tx.execute("DELETE FROM claims WHERE address = ?1", [&address])
+            }
+            .map_err(backend)?;
+            audit(tx, &removal, AuditAction::Deleted, removal.started_at, None)
+        })
+        .await
+    }
+
+    async fn abort_removal(&self, removal: &Removal, error: &str) -> Result<(), StoreError> {
+        let (removal, error) = (removal.clone(), error.to_string());
+        self.in_transaction(move |tx| {
+            tx.execute(
+                "UPDATE accounts SET removal_token = NULL, removal_lease_ms = NULL
+                 WHERE owner = ?1 AND address = ?2 AND removal_token = ?3",
+                params![
+                    removal.owner.as_str(),
+                    removal.address.to_string(),
+                    removal.token
+                ],
+            )
+            .map_err(backend)?;
+            audit(
+                tx,
+                &removal,
+                AuditAction::DeleteFailed,
+                removal.started_at,
+                Some(&error),
             )
         })
         .await

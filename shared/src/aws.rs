@@ -6,8 +6,9 @@
 //! a client is made (several milliseconds of every cold start) and uses
 //! aws-lc, whose first random draw seeds jitter entropy (tens of
 //! milliseconds, paid by the first TLS handshake). This one trusts the
-//! Amazon Trust Services roots compiled in (Amazon Root CA 1-4, from
-//! Debian's ca-certificates), which every AWS endpoint chains to, runs
+//! Amazon Trust Services roots compiled in (Amazon Root CA 1-4 and the
+//! Starfield Services root that cross-signs them, from Debian's
+//! ca-certificates), which every AWS endpoint chains to, runs
 //! rustls on ring, which draws from the kernel, and builds its
 //! connector at the first request rather than once per client made.
 
@@ -139,13 +140,13 @@ mod tests {
     use std::io::Write;
 
     #[test]
-    fn the_compiled_in_roots_are_four_usable_anchors() {
+    fn the_compiled_in_roots_are_five_usable_anchors() {
         let certificates = CertificateDer::pem_slice_iter(AMAZON_ROOTS)
             .collect::<Result<Vec<_>, _>>()
             .unwrap();
         let mut store = rustls::RootCertStore::empty();
         let (added, refused) = store.add_parsable_certificates(certificates);
-        assert_eq!((added, refused), (4, 0));
+        assert_eq!((added, refused), (5, 0));
     }
 
     fn roots_in(pem: &[u8]) -> usize {
@@ -164,13 +165,13 @@ mod tests {
     fn a_bundle_keeps_its_usable_roots_only() {
         let good = bundle(AMAZON_ROOTS);
         let read = read_bundle(good.path()).unwrap();
-        assert_eq!(roots_in(&read), 4);
+        assert_eq!(roots_in(&read), 5);
         let mut store = rustls::RootCertStore::empty();
         let parsed = CertificateDer::pem_slice_iter(&read).map(Result::unwrap);
-        assert_eq!(store.add_parsable_certificates(parsed), (4, 0));
+        assert_eq!(store.add_parsable_certificates(parsed), (5, 0));
 
         let mixed = bundle(&[GARBLED, AMAZON_ROOTS].concat());
-        assert_eq!(roots_in(&read_bundle(mixed.path()).unwrap()), 4);
+        assert_eq!(roots_in(&read_bundle(mixed.path()).unwrap()), 5);
     }
 
     #[test]

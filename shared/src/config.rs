@@ -1,6 +1,7 @@
 //! Settings from the environment (the seed's `email-provisioning.env` names).
 //! Everything has a default that runs locally with no cloud account.
 
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
 use crate::domain::{DomainName, ReservedNames, Username};
@@ -237,35 +238,32 @@ impl Config {
             }
         };
 
-        let daily_create_limit = match get("DAILY_CREATE_LIMIT") {
-            None => DEFAULT_DAILY_CREATE_LIMIT,
-            Some(raw) => raw
-                .trim()
+        let whole_number = |name: &'static str, default: u32, allowed: RangeInclusive<u32>| {
+            let Some(raw) = get(name) else {
+                return Ok(default);
+            };
+            raw.trim()
                 .parse::<u32>()
                 .ok()
-                .filter(|limit| *limit > 0)
+                .filter(|value| allowed.contains(value))
                 .ok_or_else(|| {
                     invalid(
-                        "DAILY_CREATE_LIMIT",
-                        format!("{raw:?} is not a positive whole number"),
+                        name,
+                        format!(
+                            "{raw:?} is not a whole number from {} to {}",
+                            allowed.start(),
+                            allowed.end()
+                        ),
                     )
-                })?,
+                })
         };
-
-        let quarantine_days = match get("ADDRESS_QUARANTINE_DAYS") {
-            None => DEFAULT_QUARANTINE_DAYS,
-            Some(raw) => raw
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|days| *days <= 3650)
-                .ok_or_else(|| {
-                    invalid(
-                        "ADDRESS_QUARANTINE_DAYS",
-                        format!("{raw:?} is not a whole number of days from 0 to 3650"),
-                    )
-                })?,
-        };
+        let daily_create_limit = whole_number(
+            "DAILY_CREATE_LIMIT",
+            DEFAULT_DAILY_CREATE_LIMIT,
+            1..=u32::MAX,
+        )?;
+        let quarantine_days =
+            whole_number("ADDRESS_QUARANTINE_DAYS", DEFAULT_QUARANTINE_DAYS, 0..=3650)?;
 
         let reserved = get("RESERVED_USERNAMES")
             .map(|raw| {

@@ -7,8 +7,8 @@ use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::domain::{
-    Account, AccountStatus, DisplayName, EmailAddress, IdempotencyKey, SmtpAuthentication,
-    SmtpSettings, UserId, Username,
+    Account, AccountStatus, DisplayName, DomainName, EmailAddress, IdempotencyKey,
+    SmtpAuthentication, SmtpSettings, UserId, Username,
 };
 use crate::providers::{MailProvider, Providers, SmtpPassword};
 use crate::secrets::SecretVault;
@@ -131,6 +131,20 @@ impl Provisioning {
             .map_err(|_| StoreError::Corrupt("idempotency record: bad email".into()))?;
         let owned = self.directory.store.owned_account(owner, &address).await?;
         Ok(owned.is_some())
+    }
+
+    /// The provider an account was made at, to undo or remove it there.
+    pub(super) fn provider_named(
+        &self,
+        name: &str,
+        domain: &DomainName,
+    ) -> Result<&Arc<dyn MailProvider>, ServiceError> {
+        self.providers.choose(Some(name), domain).ok_or_else(|| {
+            ServiceError::ProviderNotAvailable {
+                requested: name.to_string(),
+                available: self.providers.names(),
+            }
+        })
     }
 
     /// The read side this one builds on.
@@ -396,13 +410,7 @@ impl Provisioning {
     /// Removes what a dead create may have left, found by the address, then
     /// releases `reservation` (the dead one's, or the seizer's).
     async fn clean_up(&self, reservation: &Reservation) -> Result<(), ServiceError> {
-        let provider = self
-            .providers
-            .choose(Some(&reservation.provider), reservation.address.domain())
-            .ok_or_else(|| ServiceError::ProviderNotAvailable {
-                requested: reservation.provider.clone(),
-                available: self.providers.names(),
-            })?;
+        let provider = self.provider_named(&reservation.provider, reservation.address.domain())?;
         provider.deprovision_address(&reservation.address).await?;
         self.vault.remove_for(&reservation.address).await?;
         self.directory

@@ -68,13 +68,7 @@ impl Provisioning {
 
     async fn remove_resources(&self, owned: &OwnedAccount) -> Result<(), ServiceError> {
         let account = &owned.account;
-        let provider = self
-            .providers
-            .choose(Some(&account.provider), account.address.domain())
-            .ok_or_else(|| ServiceError::ProviderNotAvailable {
-                requested: account.provider.clone(),
-                available: self.providers.names(),
-            })?;
+        let provider = self.provider_named(&account.provider, account.address.domain())?;
         match &owned.provider_ref {
             Some(provider_ref) => provider.deprovision(provider_ref).await?,
             None => provider.deprovision_address(&account.address).await?,

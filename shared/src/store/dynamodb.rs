@@ -365,20 +365,26 @@ impl DynamoStore {
         }
     }
 
-    async fn stored_claim(
-        &self,
-        address: &EmailAddress,
-    ) -> Result<Option<(Claim, Reservation)>, StoreError> {
+    /// One item, read after every write that preceded the read.
+    async fn consistent_get(&self, key: Item) -> Result<Option<Item>, StoreError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(claim_key(address)))
+            .set_key(Some(key))
             .consistent_read(true)
             .send()
             .await
             .map_err(backend)?;
-        output.item().map(claim_from_item).transpose()
+        Ok(output.item)
+    }
+
+    async fn stored_claim(
+        &self,
+        address: &EmailAddress,
+    ) -> Result<Option<(Claim, Reservation)>, StoreError> {
+        let item = self.consistent_get(claim_key(address)).await?;
+        item.as_ref().map(claim_from_item).transpose()
     }
 
     /// The items of a reservation; `stale` is the abandoned reservation whose
@@ -756,19 +762,10 @@ impl AccountStore for DynamoStore {
         owner: &UserId,
         address: &EmailAddress,
     ) -> Result<Option<OwnedAccount>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(account_key(owner, address)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(backend)?;
-        let Some(item) = output.item() else {
+        let Some(item) = self.consistent_get(account_key(owner, address)).await? else {
             return Ok(None);
         };
-        let account = account_from_item(item)?;
+        let account = account_from_item(&item)?;
         if account.status != AccountStatus::Active {
             return Ok(None);
         }
@@ -1019,16 +1016,11 @@ impl AccountStore for DynamoStore {
         let existing = match refused.item() {
             Some(item) => idempotency_from_item(item)?,
             None => {
-                let output = self
-                    .client
-                    .get_item()
-                    .table_name(&self.table)
-                    .set_key(Some(idempotency_key(owner, key)))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(backend)?;
-                match output.item() {
+                match self
+                    .consistent_get(idempotency_key(owner, key))
+                    .await?
+                    .as_ref()
+                {
                     Some(item) => idempotency_from_item(item)?,
                     // Expired and deleted in between: run it as new.
                     None => return Box::pin(self.start_idempotent(owner, key, record, now)).await,

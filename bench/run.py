@@ -346,8 +346,10 @@ def main():
     args = parser.parse_args()
 
     tls, args.ca_bundle = None, None
+    # The run's CA and key go when the run ends.
+    tls_files = tempfile.TemporaryDirectory(prefix="bench-tls-")
     if args.tls:
-        tls, args.ca_bundle = make_tls(tempfile.mkdtemp(prefix="bench-tls-"))
+        tls, args.ca_bundle = make_tls(tls_files.name)
     proxy = CountingProxy(args.moto, tls)
     everyone = subjects(args)
     seed_accounts(args, proxy)

@@ -28,10 +28,9 @@ pub struct ReadApp {
     pub auth_mode: AuthMode,
 }
 
-/// The write side, with the read side it builds on.
+/// The write side, with the read side it builds on (and its `auth_mode`).
 pub struct App {
     pub service: Provisioning,
-    pub auth_mode: AuthMode,
     read: ReadApp,
 }
 
@@ -80,6 +79,7 @@ impl ReadApp {
     }
 
     pub async fn from_config(config: &Config) -> Result<Self, StartupError> {
+        warn_if_local_auth(config);
         let store = open_store(config, &Aws::new(config)).await?;
         Ok(Self::new(directory(config, store)?, config.auth_mode))
     }
@@ -88,11 +88,7 @@ impl ReadApp {
 impl App {
     pub fn new(service: Provisioning, auth_mode: AuthMode) -> Self {
         let read = ReadApp::new(service.directory().clone(), auth_mode);
-        Self {
-            service,
-            auth_mode,
-            read,
-        }
+        Self { service, read }
     }
 
     /// The read routes' view of the same state.
@@ -105,6 +101,7 @@ impl App {
     }
 
     pub async fn from_config(config: Config) -> Result<Self, StartupError> {
+        warn_if_local_auth(&config);
         let aws = Aws::new(&config);
         let store = open_store(&config, &aws).await?;
         let vault: Arc<dyn SecretVault> = match &config.backend {
@@ -122,10 +119,13 @@ impl App {
     }
 }
 
-async fn open_store(config: &Config, aws: &Aws) -> Result<Arc<dyn AccountStore>, StartupError> {
+fn warn_if_local_auth(config: &Config) {
     if config.auth_mode == AuthMode::Local {
         tracing::warn!("AUTH_MODE=local: the caller is whoever the X-User-Id header says; never use this outside a local run");
     }
+}
+
+async fn open_store(config: &Config, aws: &Aws) -> Result<Arc<dyn AccountStore>, StartupError> {
     Ok(match &config.backend {
         Backend::Local { database_path } => Arc::new(SqliteStore::open(database_path)?),
         Backend::Aws { table, .. } => Arc::new(DynamoStore::new(

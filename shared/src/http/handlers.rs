@@ -92,7 +92,7 @@ struct CreateBody {
 pub async fn create(app: &App, req: Request) -> Result<Response<Body>, Error> {
     serve(req, |req, request_id| async move {
         expect_method(&req, Method::POST)?;
-        let owner = caller(&req, app.auth_mode)?;
+        let owner = caller(&req, app.read().auth_mode)?;
         let body: CreateBody = json_body(&req)?;
         let username = Username::parse(&body.username)?;
         let display_name = DisplayName::parse(body.display_name.as_deref(), &username)?;
@@ -128,7 +128,7 @@ const ACCOUNTS_PATH: &str = "/api/email/accounts/";
 pub async fn manage_account(app: &App, req: Request) -> Result<Response<Body>, Error> {
     serve(req, |req, request_id| async move {
         expect_method(&req, Method::DELETE)?;
-        let owner = caller(&req, app.auth_mode)?;
+        let owner = caller(&req, app.read().auth_mode)?;
         let address = path_segment_after(&req, ACCOUNTS_PATH).unwrap_or_default();
         let deleted = app
             .service

@@ -7,10 +7,8 @@ mod provisioning;
 mod removal;
 
 pub use directory::Directory;
-pub use provisioning::{
-    CreateCommand, Created, Provisioning, CREATE_LEASE, IDEMPOTENCY_TTL, IN_PROGRESS_TIMEOUT,
-};
-pub use removal::{DeleteCommand, Deleted, REMOVAL_LEASE};
+pub use provisioning::{CreateCommand, Created, Provisioning, CREATE_LEASE};
+pub use removal::{DeleteCommand, Deleted};
 
 use chrono::Duration;
 

@@ -43,10 +43,10 @@ pub struct Created {
 }
 
 /// How long an `Idempotency-Key` answers with the same 201.
-pub const IDEMPOTENCY_TTL: Duration = Duration::hours(24);
+const IDEMPOTENCY_TTL: Duration = Duration::hours(24);
 /// A request holding its key longer than this has died: beyond the `create`
 /// function's 30 s timeout.
-pub const IN_PROGRESS_TIMEOUT: Duration = Duration::seconds(60);
+const IN_PROGRESS_TIMEOUT: Duration = Duration::seconds(60);
 
 /// What an idempotency record keeps of a 201: everything but the password,
 /// which is read back from its secret on replay.

@@ -11,7 +11,7 @@ use super::{Provisioning, ServiceError};
 
 /// How long a delete holds its account: past it, a delete that died may be
 /// retried (every step of it can run twice).
-pub const REMOVAL_LEASE: Duration = Duration::minutes(5);
+const REMOVAL_LEASE: Duration = Duration::minutes(5);
 
 #[derive(Debug, Clone)]
 pub struct DeleteCommand {

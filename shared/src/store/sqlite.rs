@@ -659,7 +659,13 @@ impl AccountStore for SqliteStore {
                          WHERE owner = ?1 AND address = ?2 AND status = 'active'"
                     ),
                     params![owner, address],
-                    |row| Ok((AccountRow::read(row)?, row.get(13)?, row.get(14)?)),
+                    |row| {
+                        Ok((
+                            AccountRow::read(row)?,
+                            row.get("provider_ref")?,
+                            row.get("secret_ref")?,
+                        ))
+                    },
                 )
             })
             .await?;
@@ -678,18 +684,18 @@ impl AccountStore for SqliteStore {
     async fn begin_removal(&self, removal: &Removal) -> Result<(), StoreError> {
         let removal = removal.clone();
         self.in_transaction(move |tx| {
-            let holder: Option<(Option<String>, Option<i64>)> = tx
+            let held_until: Option<Option<i64>> = tx
                 .query_row(
-                    "SELECT removal_token, removal_lease_ms FROM accounts
+                    "SELECT removal_lease_ms FROM accounts
                      WHERE owner = ?1 AND address = ?2 AND status = 'active'",
                     params![removal.owner.as_str(), removal.address.to_string()],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
+                    |row| row.get(0),
                 )
                 .optional()
                 .map_err(backend)?;
-            match holder {
+            match held_until {
                 None => return Err(StoreError::AccountNotFound),
-                Some((Some(_), Some(lease))) if lease > removal.started_at.timestamp_millis() => {
+                Some(Some(lease)) if lease > removal.started_at.timestamp_millis() => {
                     return Err(StoreError::AccountBusy)
                 }
                 Some(_) => {}

@@ -44,6 +44,24 @@ pub async fn delete_as(app: &App, user: &str, address: &str) -> (u16, Value) {
     send(app, Route::Manage, &event).await
 }
 
+/// `POST /api/email/accounts/{address}/{action}`, with an `Idempotency-Key` if given.
+pub async fn account_action_as(
+    app: &App,
+    user: &str,
+    address: &str,
+    action: &str,
+    key: Option<&str>,
+) -> (u16, Value) {
+    let mut event = Event::load("rotate-credentials")
+        .without_header("idempotency-key")
+        .user(user)
+        .account_action(address, action);
+    if let Some(key) = key {
+        event = event.header("idempotency-key", key);
+    }
+    send(app, Route::Manage, &event).await
+}
+
 #[derive(Debug, Clone, Copy)]
 pub enum Route {
     Check,

@@ -70,8 +70,20 @@ impl Event {
     }
 
     /// The account route for `address`, percent-encoded as a browser sends it.
-    pub fn account(mut self, address: &str) -> Self {
-        let path = format!("/api/email/accounts/{}", address.replace('@', "%40"));
+    pub fn account(self, address: &str) -> Self {
+        self.account_route(address, "")
+    }
+
+    /// The route of `action` (`rotate-credentials`, `disable`, `enable`) on `address`.
+    pub fn account_action(self, address: &str, action: &str) -> Self {
+        self.account_route(address, &format!("/{action}"))
+    }
+
+    fn account_route(mut self, address: &str, suffix: &str) -> Self {
+        let path = format!(
+            "/api/email/accounts/{}{suffix}",
+            address.replace('@', "%40")
+        );
         self.0["rawPath"] = Value::String(path.clone());
         self.0["requestContext"]["http"]["path"] = Value::String(path);
         self.0["pathParameters"] = serde_json::json!({ "email": address });

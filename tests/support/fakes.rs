@@ -6,12 +6,13 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use provisioning::clock::Clock;
 use provisioning::domain::{DisplayName, EmailAddress, IdempotencyKey, UserId};
 use provisioning::providers::{
-    MailProvider, ProviderError, ProvisionedAccount, SandboxProvider, SmtpPassword,
+    Credential, IssuedCredential, MailProvider, ProviderError, ProvisionedAccount, SandboxProvider,
+    SmtpPassword,
 };
 use provisioning::secrets::{SecretVault, SecretsError};
 use provisioning::store::{
-    AccountStore, Activation, AuditEntry, Claim, IdempotencyRecord, IdempotencyStart, OwnedAccount,
-    Page, Removal, Reservation, StoreError,
+    AccountChange, AccountHold, AccountStore, Activation, AuditEntry, Claim, IdempotencyRecord,
+    IdempotencyStart, OwnedAccount, Page, Reservation, StoreError,
 };
 use tokio::sync::Notify;
 
@@ -43,9 +44,11 @@ impl Clock for TestClock {
     }
 }
 
-/// A provider that refuses or is down, for the failure paths of create.
+/// A provider that refuses or is down, for the failure paths; `creating`
+/// makes one that creates through the sandbox but refuses every change after.
 pub struct BrokenProvider {
     pub error: ProviderError,
+    creates_with: Option<Arc<SandboxProvider>>,
 }
 
 impl BrokenProvider {
@@ -55,6 +58,7 @@ impl BrokenProvider {
                 provider: "sandbox",
                 message: message.into(),
             },
+            creates_with: None,
         }
     }
 
@@ -64,6 +68,23 @@ impl BrokenProvider {
                 provider: "sandbox",
                 message: message.into(),
             },
+            creates_with: None,
+        }
+    }
+
+    /// Creates, then refuses to delete, rotate, stop or restart anything.
+    pub fn creating(sandbox: Arc<SandboxProvider>) -> Self {
+        Self {
+            creates_with: Some(sandbox),
+            ..Self::rejecting("injected refusal to change it")
+        }
+    }
+
+    /// Removing what a refused create never made succeeds; removing what it made does not.
+    fn removal(&self) -> Result<(), ProviderError> {
+        match self.creates_with {
+            Some(_) => Err(self.error.clone()),
+            None => Ok(()),
         }
     }
 }
@@ -76,27 +97,58 @@ impl MailProvider for BrokenProvider {
 
     async fn provision(
         &self,
-        _address: &EmailAddress,
-        _display_name: &DisplayName,
+        address: &EmailAddress,
+        display_name: &DisplayName,
     ) -> Result<ProvisionedAccount, ProviderError> {
-        Err(self.error.clone())
+        match &self.creates_with {
+            Some(sandbox) => sandbox.provision(address, display_name).await,
+            None => Err(self.error.clone()),
+        }
     }
 
     async fn deprovision(&self, _provider_ref: &str) -> Result<(), ProviderError> {
-        Ok(())
+        self.removal()
     }
 
     async fn deprovision_address(&self, _address: &EmailAddress) -> Result<(), ProviderError> {
-        Ok(())
+        self.removal()
+    }
+
+    async fn issue_credential(
+        &self,
+        _address: &EmailAddress,
+        _current: &Credential,
+    ) -> Result<IssuedCredential, ProviderError> {
+        Err(self.error.clone())
+    }
+
+    async fn revoke_credential(
+        &self,
+        _address: &EmailAddress,
+        _replaced: &Credential,
+    ) -> Result<(), ProviderError> {
+        Err(self.error.clone())
+    }
+
+    async fn set_sending(
+        &self,
+        _address: &EmailAddress,
+        _current: &Credential,
+        _allowed: bool,
+    ) -> Result<(), ProviderError> {
+        Err(self.error.clone())
     }
 }
 
-/// Wraps a provider: counts what reaches it, can hold `provision` until the
-/// test lets it go, and can fail a share of calls at random.
+/// Wraps a provider: counts what reaches it, can hold `provision` (or
+/// `issue_credential`) until the test lets it go, and can fail a share of
+/// provisions at random.
 pub struct ObservedProvider {
     inner: Arc<SandboxProvider>,
     provisions: AtomicUsize,
     gate: Option<Arc<Gate>>,
+    /// The gate holds rotations instead of provisions.
+    gate_rotations: bool,
     /// Out of 100 provisions, how many the provider refuses.
     failure_percent: u8,
 }
@@ -115,6 +167,7 @@ impl ObservedProvider {
             inner,
             provisions: AtomicUsize::new(0),
             gate: None,
+            gate_rotations: false,
             failure_percent: 0,
         }
     }
@@ -123,6 +176,25 @@ impl ObservedProvider {
         Self {
             gate: Some(gate),
             ..Self::new(inner)
+        }
+    }
+
+    /// Holds `issue_credential` at the gate, and lets provisions through.
+    pub fn gated_rotation(inner: Arc<SandboxProvider>, gate: Arc<Gate>) -> Self {
+        Self {
+            gate_rotations: true,
+            ..Self::gated(inner, gate)
+        }
+    }
+
+    async fn pass_gate(&self, rotation: bool) {
+        if let Some(gate) = self
+            .gate
+            .as_ref()
+            .filter(|_| rotation == self.gate_rotations)
+        {
+            gate.entered.notify_one();
+            gate.open.notified().await;
         }
     }
 
@@ -150,10 +222,7 @@ impl MailProvider for ObservedProvider {
         display_name: &DisplayName,
     ) -> Result<ProvisionedAccount, ProviderError> {
         self.provisions.fetch_add(1, Ordering::SeqCst);
-        if let Some(gate) = &self.gate {
-            gate.entered.notify_one();
-            gate.open.notified().await;
-        }
+        self.pass_gate(false).await;
         let mut roll = [0u8; 1];
         getrandom::fill(&mut roll).expect("OS randomness");
         if u16::from(roll[0]) * 100 / 256 < u16::from(self.failure_percent) {
@@ -172,34 +241,31 @@ impl MailProvider for ObservedProvider {
     async fn deprovision_address(&self, address: &EmailAddress) -> Result<(), ProviderError> {
         self.inner.deprovision_address(address).await
     }
-}
 
-/// A provider that creates, but refuses to delete anything.
-pub struct RefusesDeletes(pub Arc<SandboxProvider>);
-
-#[async_trait]
-impl MailProvider for RefusesDeletes {
-    fn name(&self) -> &'static str {
-        self.0.name()
-    }
-
-    async fn provision(
+    async fn issue_credential(
         &self,
         address: &EmailAddress,
-        display_name: &DisplayName,
-    ) -> Result<ProvisionedAccount, ProviderError> {
-        self.0.provision(address, display_name).await
+        current: &Credential,
+    ) -> Result<IssuedCredential, ProviderError> {
+        self.pass_gate(true).await;
+        self.inner.issue_credential(address, current).await
     }
 
-    async fn deprovision(&self, _provider_ref: &str) -> Result<(), ProviderError> {
-        Err(ProviderError::Rejected {
-            provider: "sandbox",
-            message: "injected refusal to delete".into(),
-        })
+    async fn revoke_credential(
+        &self,
+        address: &EmailAddress,
+        replaced: &Credential,
+    ) -> Result<(), ProviderError> {
+        self.inner.revoke_credential(address, replaced).await
     }
 
-    async fn deprovision_address(&self, address: &EmailAddress) -> Result<(), ProviderError> {
-        self.deprovision(&address.to_string()).await
+    async fn set_sending(
+        &self,
+        address: &EmailAddress,
+        current: &Credential,
+        allowed: bool,
+    ) -> Result<(), ProviderError> {
+        self.inner.set_sending(address, current, allowed).await
     }
 }
 
@@ -295,20 +361,28 @@ impl AccountStore for FailingActivation {
         self.0.owned_account(owner, address).await
     }
 
-    async fn begin_removal(&self, removal: &Removal) -> Result<(), StoreError> {
-        self.0.begin_removal(removal).await
+    async fn hold_account(&self, hold: &AccountHold) -> Result<OwnedAccount, StoreError> {
+        self.0.hold_account(hold).await
     }
 
     async fn finish_removal(
         &self,
-        removal: &Removal,
+        hold: &AccountHold,
         quarantine_until: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.0.finish_removal(removal, quarantine_until).await
+        self.0.finish_removal(hold, quarantine_until).await
     }
 
-    async fn abort_removal(&self, removal: &Removal, error: &str) -> Result<(), StoreError> {
-        self.0.abort_removal(removal, error).await
+    async fn finish_change(
+        &self,
+        hold: &AccountHold,
+        change: &AccountChange,
+    ) -> Result<(), StoreError> {
+        self.0.finish_change(hold, change).await
+    }
+
+    async fn release_hold(&self, hold: &AccountHold, error: &str) -> Result<(), StoreError> {
+        self.0.release_hold(hold, error).await
     }
 
     async fn list_accounts(
@@ -381,6 +455,31 @@ impl MailProvider for DiesAfterProvisioning {
 
     async fn deprovision_address(&self, address: &EmailAddress) -> Result<(), ProviderError> {
         self.inner.deprovision_address(address).await
+    }
+
+    async fn issue_credential(
+        &self,
+        address: &EmailAddress,
+        current: &Credential,
+    ) -> Result<IssuedCredential, ProviderError> {
+        self.inner.issue_credential(address, current).await
+    }
+
+    async fn revoke_credential(
+        &self,
+        address: &EmailAddress,
+        replaced: &Credential,
+    ) -> Result<(), ProviderError> {
+        self.inner.revoke_credential(address, replaced).await
+    }
+
+    async fn set_sending(
+        &self,
+        address: &EmailAddress,
+        current: &Credential,
+        allowed: bool,
+    ) -> Result<(), ProviderError> {
+        self.inner.set_sending(address, current, allowed).await
     }
 }
 

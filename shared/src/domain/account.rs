@@ -3,11 +3,13 @@ use chrono::{DateTime, Utc};
 use super::{DisplayName, EmailAddress, UserId};
 
 /// Where an account is in its life. `Pending` while a create is under way,
-/// `Failed` when a create was undone (kept for the record, never listed).
+/// `Failed` when a create was undone (kept for the record, never listed),
+/// `Disabled` while its owner has stopped it sending (the address stays theirs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountStatus {
     Pending,
     Active,
+    Disabled,
     Failed,
 }
 
@@ -16,14 +18,20 @@ impl AccountStatus {
         match self {
             Self::Pending => "pending",
             Self::Active => "active",
+            Self::Disabled => "disabled",
             Self::Failed => "failed",
         }
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [Self::Pending, Self::Active, Self::Failed]
+        [Self::Pending, Self::Active, Self::Disabled, Self::Failed]
             .into_iter()
             .find(|status| status.as_str() == raw)
+    }
+
+    /// Created and not deleted: an account its owner may change.
+    pub fn is_created(self) -> bool {
+        matches!(self, Self::Active | Self::Disabled)
     }
 }
 
@@ -85,6 +93,7 @@ mod tests {
         for status in [
             AccountStatus::Pending,
             AccountStatus::Active,
+            AccountStatus::Disabled,
             AccountStatus::Failed,
         ] {
             assert_eq!(AccountStatus::parse(status.as_str()), Some(status));

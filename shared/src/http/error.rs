@@ -23,6 +23,8 @@ pub enum ApiError {
     InvalidQuery(String),
     #[error("sign in first: this request carries no verified identity")]
     Unauthorized,
+    #[error("no such route")]
+    UnknownRoute,
     #[error("method {used} is not allowed here; use {allowed}")]
     MethodNotAllowed { used: Method, allowed: Method },
     #[error(transparent)]
@@ -53,6 +55,7 @@ impl ApiError {
             Self::InvalidBody(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
             Self::InvalidQuery(_) => (StatusCode::BAD_REQUEST, "invalid_query"),
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::UnknownRoute => (StatusCode::NOT_FOUND, "route_not_found"),
             Self::MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Service(error) => match error {
                 S::Invalid(DomainError::InvalidUsername(_)) => {
@@ -94,6 +97,8 @@ impl ApiError {
                 }
                 S::Store(StoreError::AccountBusy) => (StatusCode::CONFLICT, "request_in_progress"),
                 S::CreatedThenDeleted(_) => (StatusCode::GONE, "account_deleted"),
+                S::AccountDisabled(_) => (StatusCode::CONFLICT, "account_disabled"),
+                S::OldCredentialKept(_) => (StatusCode::BAD_GATEWAY, "provider_error"),
                 // Reached only if a store answer escapes the use case unmapped.
                 S::Store(StoreError::AddressTaken) => (StatusCode::CONFLICT, "address_taken"),
                 S::Store(StoreError::QuotaExceeded) => {
@@ -107,10 +112,10 @@ impl ApiError {
         };
         let message = match self {
             Self::Service(S::Store(StoreError::ReservationLost)) => {
-                "the create took too long and was undone; try again".to_string()
+                "the request took too long and was undone; try again".to_string()
             }
             Self::Service(S::Secrets(_)) => {
-                "the credentials could not be stored; nothing was created, try again".to_string()
+                "the secret store failed; nothing was created or changed, try again".to_string()
             }
             _ if status == StatusCode::INTERNAL_SERVER_ERROR => {
                 "an internal error occurred; quote the request id when reporting it".to_string()

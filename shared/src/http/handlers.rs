@@ -8,14 +8,15 @@ use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
 
 use super::request::{
-    caller, expect_method, idempotency_key, json_body, path_segment_after, query_param, request_id,
+    account_path, caller, expect_method, idempotency_key, json_body, query_param, request_id,
 };
 use super::views::{
-    decode_cursor, json_response, AccountsView, CheckView, CreatedView, DeletedView, HealthView,
+    decode_cursor, json_response, AccountView, AccountsView, CheckView, CreatedView, DeletedView,
+    HealthView,
 };
 use super::ApiError;
 use crate::domain::{DisplayName, Username};
-use crate::service::{CreateCommand, DeleteCommand};
+use crate::service::{AccountCommand, CreateCommand, Created};
 use crate::{App, ReadApp};
 
 const DEFAULT_PAGE_SIZE: u32 = 50;
@@ -111,36 +112,62 @@ pub async fn create(app: &App, req: Request) -> Result<Response<Body>, Error> {
                 key,
             )
             .await?;
-        let mut response = json_response(StatusCode::CREATED, &CreatedView::from(created));
-        if replayed {
-            response
-                .headers_mut()
-                .insert("idempotent-replayed", HeaderValue::from_static("true"));
-        }
-        Ok(response)
+        Ok(credentials_response(StatusCode::CREATED, created, replayed))
     })
     .await
 }
 
 const ACCOUNTS_PATH: &str = "/api/email/accounts/";
 
-/// `DELETE /api/email/accounts/{email}`
+/// `DELETE /api/email/accounts/{email}` and
+/// `POST /api/email/accounts/{email}/{rotate-credentials|disable|enable}`.
 pub async fn manage_account(app: &App, req: Request) -> Result<Response<Body>, Error> {
     serve(req, |req, request_id| async move {
-        expect_method(&req, Method::DELETE)?;
+        let (address, action) = account_path(&req, ACCOUNTS_PATH).ok_or(ApiError::UnknownRoute)?;
+        expect_method(
+            &req,
+            if action.is_none() {
+                Method::DELETE
+            } else {
+                Method::POST
+            },
+        )?;
         let owner = caller(&req, app.read().auth_mode)?;
-        let address = path_segment_after(&req, ACCOUNTS_PATH).unwrap_or_default();
-        let deleted = app
-            .service
-            .delete(DeleteCommand {
-                owner,
-                address,
-                request_id,
-            })
-            .await?;
-        Ok(json_response(StatusCode::OK, &DeletedView::from(deleted)))
+        let command = AccountCommand {
+            owner,
+            address,
+            request_id,
+        };
+        let service = &app.service;
+        match action {
+            None => {
+                let deleted = service.delete(command).await?;
+                Ok(json_response(StatusCode::OK, &DeletedView::from(deleted)))
+            }
+            Some("rotate-credentials") => {
+                let key = idempotency_key(&req)?;
+                let (rotated, replayed) = service.rotate_credentials_once(command, key).await?;
+                Ok(credentials_response(StatusCode::OK, rotated, replayed))
+            }
+            Some(action @ ("disable" | "enable")) => {
+                let account = service.set_sending(command, action == "enable").await?;
+                Ok(json_response(StatusCode::OK, &AccountView::from(account)))
+            }
+            Some(_) => Err(ApiError::UnknownRoute),
+        }
     })
     .await
+}
+
+/// Credentials shown once: a create's 201 or a rotation's 200, marked when replayed.
+fn credentials_response(status: StatusCode, answered: Created, replayed: bool) -> Response<Body> {
+    let mut response = json_response(status, &CreatedView::from(answered));
+    if replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response
 }
 
 /// `GET /api/email/my-accounts` and `GET /api/health`: one function serves both.

@@ -102,16 +102,24 @@ pub fn query_param<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
         .and_then(|params| params.first(name))
 }
 
-/// The last segment of the path after `prefix`, percent-decoded: the
-/// `{email}` of `/api/email/accounts/{email}`. `None` when the path has
-/// another shape.
-pub fn path_segment_after(req: &Request, prefix: &str) -> Option<String> {
+/// The `{email}` (percent-decoded) and the action after it, if any, of a
+/// path below `prefix`: `/api/email/accounts/{email}` or
+/// `/api/email/accounts/{email}/{action}`. `None` for another shape.
+pub fn account_path<'r>(req: &'r Request, prefix: &str) -> Option<(String, Option<&'r str>)> {
     let rest = req.uri().path().strip_prefix(prefix)?;
-    if rest.is_empty() || rest.contains('/') {
+    let (email, action) = match rest.split_once('/') {
+        Some((email, action)) if !action.is_empty() && !action.contains('/') => {
+            (email, Some(action))
+        }
+        Some(_) => return None,
+        None => (rest, None),
+    };
+    if email.is_empty() {
         return None;
     }
-    percent_encoding::percent_decode_str(rest)
+    let email = percent_encoding::percent_decode_str(email)
         .decode_utf8()
-        .ok()
-        .map(|decoded| decoded.into_owned())
+        .ok()?
+        .into_owned();
+    Some((email, action))
 }

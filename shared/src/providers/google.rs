@@ -14,7 +14,10 @@ use serde_json::json;
 
 use super::http::ProviderHttp;
 use super::oauth::{CachedToken, TokenResponse};
-use super::{new_password, required, MailProvider, ProviderError, ProvisionedAccount};
+use super::{
+    new_password, required, Credential, IssuedCredential, MailProvider, ProviderError,
+    ProvisionedAccount,
+};
 use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings};
 use crate::secrets::ProviderSettings;
 
@@ -189,6 +192,41 @@ impl MailProvider for GoogleProvider {
     async fn deprovision_address(&self, address: &EmailAddress) -> Result<(), ProviderError> {
         self.delete_user(&address.to_string()).await
     }
+
+    /// A new password replaces the old one at once.
+    async fn issue_credential(
+        &self,
+        _address: &EmailAddress,
+        current: &Credential,
+    ) -> Result<IssuedCredential, ProviderError> {
+        let password = new_password(NAME)?;
+        let body = json!({ "password": password.expose(), "changePasswordAtNextLogin": false });
+        self.update_user(&current.provider_ref, &body).await?;
+        Ok(IssuedCredential {
+            credential: current.clone(),
+            password,
+        })
+    }
+
+    /// Nothing is left to revoke: the new password replaced the old one.
+    async fn revoke_credential(
+        &self,
+        _address: &EmailAddress,
+        _replaced: &Credential,
+    ) -> Result<(), ProviderError> {
+        Ok(())
+    }
+
+    /// A suspended user can neither sign in nor send.
+    async fn set_sending(
+        &self,
+        _address: &EmailAddress,
+        current: &Credential,
+        allowed: bool,
+    ) -> Result<(), ProviderError> {
+        self.update_user(&current.provider_ref, &json!({ "suspended": !allowed }))
+            .await
+    }
 }
 
 impl GoogleProvider {
@@ -203,6 +241,28 @@ impl GoogleProvider {
                         self.admin_url
                     ))
                     .bearer_auth(&token)
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// `users.update` (PUT) takes only the fields to change.
+    async fn update_user(
+        &self,
+        user_key: &str,
+        body: &serde_json::Value,
+    ) -> Result<(), ProviderError> {
+        let token = self.access_token().await?;
+        self.http
+            .send(NAME, &[], || {
+                self.http
+                    .client()
+                    .put(format!(
+                        "{}/admin/directory/v1/users/{user_key}",
+                        self.admin_url
+                    ))
+                    .bearer_auth(&token)
+                    .json(body)
             })
             .await?;
         Ok(())

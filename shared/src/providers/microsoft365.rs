@@ -13,7 +13,10 @@ use serde_json::json;
 
 use super::http::ProviderHttp;
 use super::oauth::{CachedToken, TokenResponse};
-use super::{new_password, optional, required, MailProvider, ProviderError, ProvisionedAccount};
+use super::{
+    new_password, optional, required, Credential, IssuedCredential, MailProvider, ProviderError,
+    ProvisionedAccount,
+};
 use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings};
 use crate::secrets::ProviderSettings;
 
@@ -83,6 +86,21 @@ impl Microsoft365Provider {
                     .client()
                     .delete(format!("{}/v1.0/users/{id}", self.graph_url))
                     .bearer_auth(token)
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// `PATCH /users/{id}`: Graph answers 204 No Content.
+    async fn update_user(&self, id: &str, body: &serde_json::Value) -> Result<(), ProviderError> {
+        let token = self.access_token().await?;
+        self.http
+            .send(NAME, &[], || {
+                self.http
+                    .client()
+                    .patch(format!("{}/v1.0/users/{id}", self.graph_url))
+                    .bearer_auth(&token)
+                    .json(body)
             })
             .await?;
         Ok(())
@@ -178,5 +196,47 @@ impl MailProvider for Microsoft365Provider {
     async fn deprovision_address(&self, address: &EmailAddress) -> Result<(), ProviderError> {
         let token = self.access_token().await?;
         self.delete_user(&token, &address.to_string()).await
+    }
+
+    /// A new password replaces the old one at once. Resetting another
+    /// user's password needs the app to hold an administrator role
+    /// (User Administrator) as well as `User.ReadWrite.All`.
+    async fn issue_credential(
+        &self,
+        _address: &EmailAddress,
+        current: &Credential,
+    ) -> Result<IssuedCredential, ProviderError> {
+        let password = new_password(NAME)?;
+        let body = json!({
+            "passwordProfile": {
+                "forceChangePasswordNextSignIn": false,
+                "password": password.expose(),
+            },
+        });
+        self.update_user(&current.provider_ref, &body).await?;
+        Ok(IssuedCredential {
+            credential: current.clone(),
+            password,
+        })
+    }
+
+    /// Nothing is left to revoke: the new password replaced the old one.
+    async fn revoke_credential(
+        &self,
+        _address: &EmailAddress,
+        _replaced: &Credential,
+    ) -> Result<(), ProviderError> {
+        Ok(())
+    }
+
+    /// Sign-in blocked (`accountEnabled: false`): no SMTP, no Outlook.
+    async fn set_sending(
+        &self,
+        _address: &EmailAddress,
+        current: &Credential,
+        allowed: bool,
+    ) -> Result<(), ProviderError> {
+        self.update_user(&current.provider_ref, &json!({ "accountEnabled": allowed }))
+            .await
     }
 }

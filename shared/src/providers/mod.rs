@@ -58,6 +58,22 @@ pub struct ProvisionedAccount {
     pub provider_ref: String,
 }
 
+/// The credential an account's SMTP login uses, as the table knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    /// The provider's id of what `provision` made (for SendGrid, the key's id).
+    pub provider_ref: String,
+    /// The SMTP username (for SES, the access key's id).
+    pub smtp_username: String,
+}
+
+/// A credential issued to replace the current one; its password is shown once.
+#[derive(Debug, Clone)]
+pub struct IssuedCredential {
+    pub credential: Credential,
+    pub password: SmtpPassword,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProviderError {
     /// The provider refused the request; retrying the same request won't help.
@@ -93,6 +109,33 @@ pub trait MailProvider: Send + Sync {
     /// Removes whatever `provision` made for `address`, found by the name it
     /// gave it: the clean-up of a create that died before it kept the ref.
     async fn deprovision_address(&self, address: &EmailAddress) -> Result<(), ProviderError>;
+
+    /// Issues a new credential for the account. Where the provider holds two
+    /// at once (SendGrid keys, IAM access keys) `current` keeps working
+    /// until `revoke_credential`, and leftovers of a rotation that died
+    /// (credentials other than `current`) are removed first; where a new
+    /// password replaces the old one (mailboxes), `current` stops at once.
+    async fn issue_credential(
+        &self,
+        address: &EmailAddress,
+        current: &Credential,
+    ) -> Result<IssuedCredential, ProviderError>;
+
+    /// Revokes a credential `issue_credential` replaced; one already gone is fine.
+    async fn revoke_credential(
+        &self,
+        address: &EmailAddress,
+        replaced: &Credential,
+    ) -> Result<(), ProviderError>;
+
+    /// Stops the account sending (`allowed: false`) or lets it send again,
+    /// with the credential it has.
+    async fn set_sending(
+        &self,
+        address: &EmailAddress,
+        current: &Credential,
+        allowed: bool,
+    ) -> Result<(), ProviderError>;
 }
 
 /// A setting the provider cannot work without.

@@ -1,41 +1,80 @@
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 
-use super::{new_password, MailProvider, ProviderError, ProvisionedAccount, SmtpPassword};
+use super::{
+    new_password, Credential, IssuedCredential, MailProvider, ProviderError, ProvisionedAccount,
+    SmtpPassword,
+};
 use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings};
 
 /// The local provider: creates nothing anywhere, remembers what it
 /// "provisioned" in this process, and hands out credentials marked as
 /// sandbox ones on an `.invalid` host, which no mail client can reach.
+/// Like a key-based provider, a rotation makes a new resource beside the
+/// old one until the old one is revoked.
 #[derive(Default)]
 pub struct SandboxProvider {
-    provisioned: Mutex<HashSet<String>>,
+    provisioned: Mutex<HashMap<String, SandboxLogin>>,
     /// Each resource gets its own ref, as a real provider's ids differ.
     made: AtomicU64,
 }
 
+struct SandboxLogin {
+    address: EmailAddress,
+    password: SmtpPassword,
+    sending: bool,
+}
+
 pub const SANDBOX_SMTP_SERVER: &str = "smtp.sandbox.invalid";
+const NAME: &str = "sandbox";
 
 impl SandboxProvider {
     /// The resources this process provisioned and has not removed.
     pub fn provisioned(&self) -> HashSet<String> {
-        self.resources().clone()
+        self.resources().keys().cloned().collect()
     }
 
-    fn resources(&self) -> MutexGuard<'_, HashSet<String>> {
+    /// Whether the sandbox's SMTP server would take mail from `address`
+    /// signed in with `password`: a live resource of it with that password,
+    /// not stopped from sending.
+    pub fn accepts(&self, address: &EmailAddress, password: &str) -> bool {
+        self.resources().values().any(|login| {
+            login.address == *address && login.password.expose() == password && login.sending
+        })
+    }
+
+    fn resources(&self) -> MutexGuard<'_, HashMap<String, SandboxLogin>> {
         self.provisioned
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn make(&self, address: &EmailAddress) -> Result<(String, SmtpPassword), ProviderError> {
+        let secret = new_password(NAME)?;
+        let password = SmtpPassword::new(format!("sandbox-{}", secret.expose()));
+        let provider_ref = format!(
+            "sandbox:{address}#{}",
+            self.made.fetch_add(1, Ordering::Relaxed)
+        );
+        self.resources().insert(
+            provider_ref.clone(),
+            SandboxLogin {
+                address: address.clone(),
+                password: password.clone(),
+                sending: true,
+            },
+        );
+        Ok((provider_ref, password))
     }
 }
 
 #[async_trait]
 impl MailProvider for SandboxProvider {
     fn name(&self) -> &'static str {
-        "sandbox"
+        NAME
     }
 
     async fn provision(
@@ -43,12 +82,7 @@ impl MailProvider for SandboxProvider {
         address: &EmailAddress,
         _display_name: &DisplayName,
     ) -> Result<ProvisionedAccount, ProviderError> {
-        let secret = new_password("sandbox")?;
-        let provider_ref = format!(
-            "sandbox:{address}#{}",
-            self.made.fetch_add(1, Ordering::Relaxed)
-        );
-        self.resources().insert(provider_ref.clone());
+        let (provider_ref, password) = self.make(address)?;
         Ok(ProvisionedAccount {
             smtp: SmtpSettings {
                 server: SANDBOX_SMTP_SERVER.into(),
@@ -56,7 +90,7 @@ impl MailProvider for SandboxProvider {
                 username: address.to_string(),
                 authentication: SmtpAuthentication::Password,
             },
-            password: SmtpPassword::new(format!("sandbox-{}", secret.expose())),
+            password,
             webmail: None,
             provider_ref,
         })
@@ -68,10 +102,53 @@ impl MailProvider for SandboxProvider {
     }
 
     async fn deprovision_address(&self, address: &EmailAddress) -> Result<(), ProviderError> {
-        let named = format!("sandbox:{address}#");
         self.resources()
-            .retain(|resource| !resource.starts_with(&named));
+            .retain(|_, login| login.address != *address);
         Ok(())
+    }
+
+    async fn issue_credential(
+        &self,
+        address: &EmailAddress,
+        current: &Credential,
+    ) -> Result<IssuedCredential, ProviderError> {
+        self.resources().retain(|resource, login| {
+            login.address != *address || *resource == current.provider_ref
+        });
+        let (provider_ref, password) = self.make(address)?;
+        Ok(IssuedCredential {
+            credential: Credential {
+                provider_ref,
+                smtp_username: current.smtp_username.clone(),
+            },
+            password,
+        })
+    }
+
+    async fn revoke_credential(
+        &self,
+        _address: &EmailAddress,
+        replaced: &Credential,
+    ) -> Result<(), ProviderError> {
+        self.deprovision(&replaced.provider_ref).await
+    }
+
+    async fn set_sending(
+        &self,
+        _address: &EmailAddress,
+        current: &Credential,
+        allowed: bool,
+    ) -> Result<(), ProviderError> {
+        match self.resources().get_mut(&current.provider_ref) {
+            Some(login) => {
+                login.sending = allowed;
+                Ok(())
+            }
+            None => Err(ProviderError::Rejected {
+                provider: NAME,
+                message: format!("no resource {}", current.provider_ref),
+            }),
+        }
     }
 }
 
@@ -102,5 +179,44 @@ mod tests {
             1,
             "only the other address's resource stays"
         );
+    }
+
+    #[tokio::test]
+    async fn a_rotation_keeps_the_old_login_until_it_is_revoked_and_stopping_refuses_mail() {
+        let provider = SandboxProvider::default();
+        let address = EmailAddress::parse("support@example.com").unwrap();
+        let name = DisplayName::default_for(address.username());
+        let account = provider.provision(&address, &name).await.unwrap();
+        let current = Credential {
+            provider_ref: account.provider_ref.clone(),
+            smtp_username: account.smtp.username.clone(),
+        };
+        let old = account.password.expose();
+        let issued = provider.issue_credential(&address, &current).await.unwrap();
+        let new = issued.password.expose();
+        assert_ne!(new, old);
+        assert!(provider.accepts(&address, old) && provider.accepts(&address, new));
+        provider
+            .revoke_credential(&address, &current)
+            .await
+            .unwrap();
+        assert!(!provider.accepts(&address, old));
+        assert!(provider.accepts(&address, new));
+
+        let stopped = issued.credential;
+        provider
+            .set_sending(&address, &stopped, false)
+            .await
+            .unwrap();
+        assert!(!provider.accepts(&address, new));
+        provider
+            .set_sending(&address, &stopped, true)
+            .await
+            .unwrap();
+        assert!(provider.accepts(&address, new));
+        assert!(provider
+            .set_sending(&address, &current, false)
+            .await
+            .is_err());
     }
 }

@@ -11,11 +11,18 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::http::ProviderHttp;
-use super::{required, MailProvider, ProviderError, ProvisionedAccount, SmtpPassword};
+use super::{
+    required, Credential, IssuedCredential, MailProvider, ProviderError, ProvisionedAccount,
+    SmtpPassword,
+};
 use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings};
 use crate::secrets::ProviderSettings;
 
 const NAME: &str = "sendgrid";
+const SEND_SCOPE: &str = "mail.send";
+/// What a stopped key keeps: a read-only scope, since SendGrid gives a key
+/// with no scope listed every scope instead of none.
+const STOPPED_SCOPE: &str = "user.profile.read";
 pub const DEFAULT_SENDGRID_API_URL: &str = "https://api.sendgrid.com";
 
 pub struct SendGridProvider {
@@ -112,21 +119,7 @@ impl MailProvider for SendGridProvider {
         let key = self.admin_key().await?;
         self.ensure_domain_authenticated(&key, address.domain().as_str())
             .await?;
-        let body = json!({
-            "name": key_name(address),
-            "scopes": ["mail.send"],
-        });
-        let response = self
-            .http
-            .send(NAME, &[], || {
-                self.http
-                    .client()
-                    .post(format!("{}/v3/api_keys", self.api_url))
-                    .bearer_auth(&key)
-                    .json(&body)
-            })
-            .await?;
-        let created: CreatedKey = ProviderHttp::json(NAME, response).await?;
+        let created = self.create_key(&key, address).await?;
         Ok(ProvisionedAccount {
             smtp: SmtpSettings {
                 server: "smtp.sendgrid.net".into(),
@@ -147,25 +140,115 @@ impl MailProvider for SendGridProvider {
 
     async fn deprovision_address(&self, address: &EmailAddress) -> Result<(), ProviderError> {
         let key = self.admin_key().await?;
+        for id in self.key_ids(&key, address).await? {
+            self.delete_key(&key, &id).await?;
+        }
+        Ok(())
+    }
+
+    async fn issue_credential(
+        &self,
+        address: &EmailAddress,
+        current: &Credential,
+    ) -> Result<IssuedCredential, ProviderError> {
+        let key = self.admin_key().await?;
+        for id in self.key_ids(&key, address).await? {
+            if id != current.provider_ref {
+                self.delete_key(&key, &id).await?;
+            }
+        }
+        let created = self.create_key(&key, address).await?;
+        Ok(IssuedCredential {
+            credential: Credential {
+                provider_ref: created.api_key_id,
+                smtp_username: current.smtp_username.clone(),
+            },
+            password: SmtpPassword::new(created.api_key),
+        })
+    }
+
+    async fn revoke_credential(
+        &self,
+        _address: &EmailAddress,
+        replaced: &Credential,
+    ) -> Result<(), ProviderError> {
+        self.deprovision(&replaced.provider_ref).await
+    }
+
+    /// The key stays (the user keeps their password); only its scopes change.
+    async fn set_sending(
+        &self,
+        address: &EmailAddress,
+        current: &Credential,
+        allowed: bool,
+    ) -> Result<(), ProviderError> {
+        let key = self.admin_key().await?;
+        let scope = if allowed { SEND_SCOPE } else { STOPPED_SCOPE };
+        let body = json!({ "name": key_name(address), "scopes": [scope] });
+        self.http
+            .send(NAME, &[], || {
+                self.http
+                    .client()
+                    .put(format!(
+                        "{}/v3/api_keys/{}",
+                        self.api_url, current.provider_ref
+                    ))
+                    .bearer_auth(&key)
+                    .json(&body)
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+impl SendGridProvider {
+    async fn create_key(
+        &self,
+        key: &str,
+        address: &EmailAddress,
+    ) -> Result<CreatedKey, ProviderError> {
+        let body = json!({
+            "name": key_name(address),
+            "scopes": [SEND_SCOPE],
+        });
+        let response = self
+            .http
+            .send(NAME, &[], || {
+                self.http
+                    .client()
+                    .post(format!("{}/v3/api_keys", self.api_url))
+                    .bearer_auth(key)
+                    .json(&body)
+            })
+            .await?;
+        ProviderHttp::json(NAME, response).await
+    }
+
+    /// The ids of the keys made for `address`, found by the name they were given.
+    async fn key_ids(
+        &self,
+        key: &str,
+        address: &EmailAddress,
+    ) -> Result<Vec<String>, ProviderError> {
         let response = self
             .http
             .send(NAME, &[], || {
                 self.http
                     .client()
                     .get(format!("{}/v3/api_keys", self.api_url))
-                    .bearer_auth(&key)
+                    .bearer_auth(key)
             })
             .await?;
         let keys: KeyList = ProviderHttp::json(NAME, response).await?;
         let name = key_name(address);
-        for listed in keys.result.iter().filter(|k| k.name == name) {
-            self.delete_key(&key, &listed.api_key_id).await?;
-        }
-        Ok(())
+        Ok(keys
+            .result
+            .into_iter()
+            .filter(|k| k.name == name)
+            .map(|k| k.api_key_id)
+            .collect())
     }
-}
 
-impl SendGridProvider {
     async fn delete_key(&self, key: &str, id: &str) -> Result<(), ProviderError> {
         self.http
             .send(NAME, &[StatusCode::NOT_FOUND], || {

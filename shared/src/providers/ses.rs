@@ -12,11 +12,15 @@ use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::{MailProvider, ProviderError, ProvisionedAccount, SmtpPassword};
+use super::{
+    Credential, IssuedCredential, MailProvider, ProviderError, ProvisionedAccount, SmtpPassword,
+};
 use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings};
 
 const NAME: &str = "ses";
 const POLICY_NAME: &str = "send-as-address";
+/// Put on a stopped account's user: an explicit deny beats its allow.
+const STOP_POLICY_NAME: &str = "stopped-sending";
 
 pub struct SesProvider {
     ses: aws_sdk_sesv2::Client,
@@ -114,7 +118,12 @@ impl SesProvider {
             .await
             .map_err(aws_error)?;
         // A user left by a crashed attempt may hold keys; IAM allows two.
-        self.delete_access_keys(user).await?;
+        self.delete_access_keys(user, None).await?;
+        self.create_access_key(user).await
+    }
+
+    /// A new access key: its id and secret.
+    async fn create_access_key(&self, user: &str) -> Result<(String, String), ProviderError> {
         let key = self
             .iam
             .create_access_key()
@@ -131,14 +140,19 @@ impl SesProvider {
         ))
     }
 
-    async fn delete_access_keys(&self, user: &str) -> Result<(), ProviderError> {
+    /// Deletes the user's access keys but `keep`.
+    async fn delete_access_keys(
+        &self,
+        user: &str,
+        keep: Option<&str>,
+    ) -> Result<(), ProviderError> {
         let keys = match self.iam.list_access_keys().user_name(user).send().await {
             Ok(keys) => keys,
             Err(error) if is_not_found(&error) => return Ok(()),
             Err(error) => return Err(aws_error(error)),
         };
         for key in keys.access_key_metadata() {
-            if let Some(id) = key.access_key_id() {
+            if let Some(id) = key.access_key_id().filter(|id| Some(*id) != keep) {
                 ignore_not_found(
                     self.iam
                         .delete_access_key()
@@ -156,15 +170,10 @@ impl SesProvider {
     /// reverse; what is already gone is skipped.
     async fn remove(&self, address: &EmailAddress) -> Result<(), ProviderError> {
         let user = iam_user_name(address);
-        self.delete_access_keys(&user).await?;
-        ignore_not_found(
-            self.iam
-                .delete_user_policy()
-                .user_name(&user)
-                .policy_name(POLICY_NAME)
-                .send()
-                .await,
-        )?;
+        self.delete_access_keys(&user, None).await?;
+        for policy in [POLICY_NAME, STOP_POLICY_NAME] {
+            self.delete_user_policy(&user, policy).await?;
+        }
         ignore_not_found(self.iam.delete_user().user_name(&user).send().await)?;
         // Only the address's own identity: never the domain's.
         ignore_not_found(
@@ -175,6 +184,17 @@ impl SesProvider {
                 .await,
         )?;
         Ok(())
+    }
+
+    async fn delete_user_policy(&self, user: &str, policy: &str) -> Result<(), ProviderError> {
+        ignore_not_found(
+            self.iam
+                .delete_user_policy()
+                .user_name(user)
+                .policy_name(policy)
+                .send()
+                .await,
+        )
     }
 
     async fn provision_parts(
@@ -229,6 +249,70 @@ impl MailProvider for SesProvider {
 
     async fn deprovision_address(&self, address: &EmailAddress) -> Result<(), ProviderError> {
         self.remove(address).await
+    }
+
+    /// A second access key beside the current one (IAM allows two: any
+    /// other, left by a rotation that died, goes first).
+    async fn issue_credential(
+        &self,
+        address: &EmailAddress,
+        current: &Credential,
+    ) -> Result<IssuedCredential, ProviderError> {
+        let user = iam_user_name(address);
+        self.delete_access_keys(&user, Some(&current.smtp_username))
+            .await?;
+        let (key_id, secret) = self.create_access_key(&user).await?;
+        Ok(IssuedCredential {
+            credential: Credential {
+                provider_ref: current.provider_ref.clone(),
+                smtp_username: key_id,
+            },
+            password: smtp_password(&secret, &self.region),
+        })
+    }
+
+    async fn revoke_credential(
+        &self,
+        address: &EmailAddress,
+        replaced: &Credential,
+    ) -> Result<(), ProviderError> {
+        ignore_not_found(
+            self.iam
+                .delete_access_key()
+                .user_name(iam_user_name(address))
+                .access_key_id(&replaced.smtp_username)
+                .send()
+                .await,
+        )
+    }
+
+    async fn set_sending(
+        &self,
+        address: &EmailAddress,
+        _current: &Credential,
+        allowed: bool,
+    ) -> Result<(), ProviderError> {
+        let user = iam_user_name(address);
+        if allowed {
+            return self.delete_user_policy(&user, STOP_POLICY_NAME).await;
+        }
+        let deny = json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Deny",
+                "Action": ["ses:SendRawEmail", "ses:SendEmail"],
+                "Resource": "*"
+            }]
+        });
+        self.iam
+            .put_user_policy()
+            .user_name(&user)
+            .policy_name(STOP_POLICY_NAME)
+            .policy_document(deny.to_string())
+            .send()
+            .await
+            .map_err(aws_error)?;
+        Ok(())
     }
 }
 

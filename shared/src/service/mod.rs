@@ -1,14 +1,15 @@
 //! The use cases, over the store, provider and vault traits: the read side
 //! (`Directory`: check, list) that the `check` and `list` functions link,
-//! and the write side (`Provisioning`: create, recovery) that builds on it.
+//! and the write side (`Provisioning`: create, recovery, the changes after
+//! it) that builds on it.
 
+mod changes;
 mod directory;
 mod provisioning;
-mod removal;
 
+pub use changes::{AccountCommand, Deleted};
 pub use directory::Directory;
 pub use provisioning::{CreateCommand, Created, Provisioning, CREATE_LEASE};
-pub use removal::{DeleteCommand, Deleted};
 
 use chrono::Duration;
 
@@ -115,7 +116,11 @@ pub enum ServiceError {
     /// The same answer whether the address is someone else's or nobody's.
     #[error("you have no account {0}")]
     AccountNotFound(String),
-    #[error("the account this request created, {0}, has since been deleted")]
+    #[error("{0} is disabled: enable it before rotating its credentials")]
+    AccountDisabled(String),
+    #[error("new credentials are in place, but the old ones could not be revoked ({0}); rotate again to revoke them")]
+    OldCredentialKept(ProviderError),
+    #[error("the account this request made or changed, {0}, has since been deleted")]
     CreatedThenDeleted(String),
     #[error("this Idempotency-Key was used for a different request")]
     IdempotencyKeyReused,

@@ -1,14 +1,15 @@
 //! The write side: create, exactly once (idempotency keys, compensation on
 //! failure, recovery of abandoned creates).
 
+use std::future::Future;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::domain::{
-    Account, AccountStatus, DisplayName, DomainName, EmailAddress, IdempotencyKey,
-    SmtpAuthentication, SmtpSettings, UserId, Username,
+    Account, AccountStatus, DisplayName, DomainName, EmailAddress, IdempotencyKey, SmtpSettings,
+    UserId, Username,
 };
 use crate::providers::{MailProvider, Providers, SmtpPassword};
 use crate::secrets::SecretVault;
@@ -32,8 +33,8 @@ pub struct CreateCommand {
     pub request_id: String,
 }
 
-/// A created account with its SMTP credentials; the password exists only
-/// here and in the secret `secret_ref` names.
+/// An account with SMTP credentials just issued, by a create or a rotation;
+/// the password exists only here and in the secret `secret_ref` names.
 #[derive(Debug, Clone)]
 pub struct Created {
     pub account: Account,
@@ -48,67 +49,12 @@ const IDEMPOTENCY_TTL: Duration = Duration::hours(24);
 /// function's 30 s timeout.
 const IN_PROGRESS_TIMEOUT: Duration = Duration::seconds(60);
 
-/// What an idempotency record keeps of a 201: everything but the password,
-/// which is read back from its secret on replay.
+/// What an idempotency record keeps of a 201 or a rotation's 200: the
+/// address. A replay answers with the account's credentials as they are
+/// now, the password read back from its secret, never kept in the record.
 #[derive(serde::Serialize, serde::Deserialize)]
-struct CreatedRecord {
+struct AnsweredRecord {
     email: String,
-    display_name: String,
-    provider: String,
-    smtp_server: String,
-    smtp_port: u16,
-    smtp_username: String,
-    smtp_authentication: String,
-    webmail: Option<String>,
-    created_at: DateTime<Utc>,
-    secret_ref: String,
-}
-
-impl CreatedRecord {
-    fn of(created: &Created) -> Self {
-        Self {
-            email: created.account.address.to_string(),
-            display_name: created.account.display_name.to_string(),
-            provider: created.account.provider.clone(),
-            smtp_server: created.smtp.server.clone(),
-            smtp_port: created.smtp.port,
-            smtp_username: created.smtp.username.clone(),
-            smtp_authentication: created.smtp.authentication.as_str().into(),
-            webmail: created.account.webmail.clone(),
-            created_at: created.account.created_at,
-            secret_ref: created.secret_ref.clone(),
-        }
-    }
-
-    fn into_created(self, owner: UserId, password: SmtpPassword) -> Result<Created, StoreError> {
-        let corrupt = |what: &str| StoreError::Corrupt(format!("idempotency record: bad {what}"));
-        let address = EmailAddress::parse(&self.email).map_err(|_| corrupt("email"))?;
-        let smtp = SmtpSettings {
-            server: self.smtp_server,
-            port: self.smtp_port,
-            username: self.smtp_username,
-            authentication: SmtpAuthentication::parse(&self.smtp_authentication)
-                .ok_or_else(|| corrupt("authentication"))?,
-        };
-        Ok(Created {
-            account: Account {
-                owner,
-                display_name: DisplayName::parse(Some(&self.display_name), address.username())
-                    .map_err(|_| corrupt("display name"))?,
-                address,
-                provider: self.provider,
-                status: AccountStatus::Active,
-                smtp: Some(smtp.clone()),
-                webmail: self.webmail,
-                created_at: self.created_at,
-                emails_sent_today: 0,
-                emails_sent_month: 0,
-            },
-            smtp,
-            password,
-            secret_ref: self.secret_ref,
-        })
-    }
 }
 
 pub struct Provisioning {
@@ -126,11 +72,29 @@ impl Provisioning {
         }
     }
 
-    async fn still_exists(&self, owner: &UserId, email: &str) -> Result<bool, ServiceError> {
-        let address = EmailAddress::parse(email)
-            .map_err(|_| StoreError::Corrupt("idempotency record: bad email".into()))?;
-        let owned = self.directory.store.owned_account(owner, &address).await?;
-        Ok(owned.is_some())
+    /// The account a completed request answered with, credentials as they are now.
+    async fn replay(&self, owner: &UserId, response: &str) -> Result<Created, ServiceError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("idempotency record: bad {what}"));
+        let record: AnsweredRecord =
+            serde_json::from_str(response).map_err(|_| corrupt("response"))?;
+        let address = EmailAddress::parse(&record.email).map_err(|_| corrupt("email"))?;
+        let Some(owned) = self.directory.store.owned_account(owner, &address).await? else {
+            // Its secret went with it: there is no answer left to replay.
+            return Err(ServiceError::CreatedThenDeleted(record.email));
+        };
+        let secret_ref = owned.secret_ref.ok_or_else(|| corrupt("account secret"))?;
+        let smtp = owned
+            .account
+            .smtp
+            .clone()
+            .ok_or_else(|| corrupt("account smtp"))?;
+        let password = self.vault.read(&secret_ref).await?;
+        Ok(Created {
+            account: owned.account,
+            smtp,
+            password,
+            secret_ref,
+        })
     }
 
     /// The provider an account was made at, to undo or remove it there.
@@ -293,24 +257,39 @@ impl Provisioning {
         command: CreateCommand,
         key: Option<IdempotencyKey>,
     ) -> Result<(Created, bool), ServiceError> {
-        let Some(key) = key else {
-            return Ok((self.create(command).await?, false));
-        };
         let owner = command.owner.clone();
+        let hash = request_hash(&command);
+        self.at_most_once(&owner, key, hash, || self.create(command))
+            .await
+    }
+
+    /// Runs `request` at most once per `(owner, key)`: a key seen with
+    /// another `request_hash` is refused, one still running is "in
+    /// progress", one done is replayed. Without a key it just runs.
+    pub(super) async fn at_most_once<F, Fut>(
+        &self,
+        owner: &UserId,
+        key: Option<IdempotencyKey>,
+        request_hash: String,
+        request: F,
+    ) -> Result<(Created, bool), ServiceError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Created, ServiceError>>,
+    {
+        let Some(key) = key else {
+            return Ok((request().await?, false));
+        };
+        let store = &self.directory.store;
         let now = self.directory.clock.now();
         let record = IdempotencyRecord {
-            request_hash: request_hash(&command),
+            request_hash,
             state: IdempotencyState::InProgress,
             response: None,
             expires_at: now + IDEMPOTENCY_TTL,
             in_progress_until: now + IN_PROGRESS_TIMEOUT,
         };
-        match self
-            .directory
-            .store
-            .start_idempotent(&owner, &key, &record, now)
-            .await?
-        {
+        match store.start_idempotent(owner, &key, &record, now).await? {
             IdempotencyStart::Existing(existing)
                 if existing.request_hash != record.request_hash =>
             {
@@ -318,37 +297,23 @@ impl Provisioning {
             }
             IdempotencyStart::Existing(existing) => match existing.response {
                 None => Err(ServiceError::RequestInProgress),
-                Some(response) => {
-                    let stored: CreatedRecord = serde_json::from_str(&response).map_err(|_| {
-                        StoreError::Corrupt("idempotency record: bad response".into())
-                    })?;
-                    // Its secret went with it: there is no answer left to replay.
-                    if !self.still_exists(&owner, &stored.email).await? {
-                        return Err(ServiceError::CreatedThenDeleted(stored.email));
-                    }
-                    let password = self.vault.read(&stored.secret_ref).await?;
-                    Ok((stored.into_created(owner, password)?, true))
-                }
+                Some(response) => Ok((self.replay(owner, &response).await?, true)),
             },
-            IdempotencyStart::Started => match self.create(command).await {
-                Ok(created) => {
-                    let response = serde_json::to_string(&CreatedRecord::of(&created))
-                        .expect("a record of strings serializes");
-                    if let Err(error) = self
-                        .directory
-                        .store
-                        .complete_idempotent(&owner, &key, &response)
-                        .await
-                    {
-                        // The account exists; a retry will see "in progress" until the record lapses.
-                        tracing::error!(error = ?error, "could not record an idempotent create's answer");
+            IdempotencyStart::Started => match request().await {
+                Ok(answered) => {
+                    let response = serde_json::to_string(&AnsweredRecord {
+                        email: answered.account.address.to_string(),
+                    })
+                    .expect("a record of strings serializes");
+                    if let Err(error) = store.complete_idempotent(owner, &key, &response).await {
+                        // The change is made; a retry will see "in progress" until the record lapses.
+                        tracing::error!(error = ?error, "could not record an idempotent request's answer");
                     }
-                    Ok((created, false))
+                    Ok((answered, false))
                 }
                 Err(error) => {
-                    if let Err(forget) = self.directory.store.forget_idempotent(&owner, &key).await
-                    {
-                        tracing::error!(error = ?forget, "could not forget a failed idempotent create");
+                    if let Err(forget) = store.forget_idempotent(owner, &key).await {
+                        tracing::error!(error = ?forget, "could not forget a failed idempotent request");
                     }
                     Err(error)
                 }
@@ -428,17 +393,21 @@ impl Provisioning {
 /// The request as the service understood it, so bodies that differ only
 /// in case or white space are the same request.
 fn request_hash(command: &CreateCommand) -> String {
-    let canonical = serde_json::json!([
+    hex_digest(&serde_json::json!([
         command.username.as_str(),
         command.display_name.as_str(),
         command.provider,
         command.domain.as_deref().map(str::to_ascii_lowercase),
-    ]);
+    ]))
+}
+
+/// SHA-256 of a request's canonical JSON, hex.
+pub(super) fn hex_digest(canonical: &serde_json::Value) -> String {
     let digest = Sha256::digest(canonical.to_string().as_bytes());
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-/// 128 random bits, hex: a reservation's (or a removal's) own mark.
+/// 128 random bits, hex: a reservation's (or a hold's) own mark.
 pub(super) fn new_token() -> String {
     let mut bytes = [0u8; 16];
     if getrandom::fill(&mut bytes).is_err() {

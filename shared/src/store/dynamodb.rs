@@ -18,17 +18,19 @@ use std::str::FromStr;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem, Update,
+    AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, SecondsFormat, TimeZone, Utc};
 
 use super::{
-    is_live, AccountStore, Activation, AuditAction, AuditEntry, AuditSubject, Claim, ClaimState,
-    IdempotencyRecord, IdempotencyStart, IdempotencyState, OwnedAccount, Page, Removal,
-    Reservation, StoreError,
+    is_live, AccountChange, AccountHold, AccountStore, Activation, AuditAction, AuditEntry,
+    AuditSubject, Claim, ClaimState, IdempotencyRecord, IdempotencyStart, IdempotencyState,
+    OwnedAccount, Page, Reservation, StoreError,
 };
 use crate::domain::{
     Account, AccountStatus, DisplayName, EmailAddress, IdempotencyKey, SmtpAuthentication,
@@ -216,13 +218,29 @@ fn account_from_item(item: &Item) -> Result<Account, StoreError> {
     })
 }
 
+fn owned_from_item(item: &Item) -> Result<OwnedAccount, StoreError> {
+    Ok(OwnedAccount {
+        account: account_from_item(item)?,
+        provider_ref: item.optional_text("provider_ref").map(str::to_string),
+        secret_ref: item.optional_text("secret_ref").map(str::to_string),
+    })
+}
+
 /// The position of an audit entry within its request, so entries written in
 /// the same millisecond still sort in the order they happened.
 fn audit_step(action: AuditAction) -> u8 {
     match action {
         AuditAction::CreateStarted | AuditAction::CreateRejected => 1,
         AuditAction::Created | AuditAction::CreateFailed => 2,
-        AuditAction::Deleted | AuditAction::DeleteFailed => 1,
+        // A change writes one entry, done or failed.
+        AuditAction::Deleted
+        | AuditAction::DeleteFailed
+        | AuditAction::CredentialsRotated
+        | AuditAction::RotateFailed
+        | AuditAction::Disabled
+        | AuditAction::DisableFailed
+        | AuditAction::Enabled
+        | AuditAction::EnableFailed => 1,
     }
 }
 
@@ -765,63 +783,59 @@ impl AccountStore for DynamoStore {
         let Some(item) = self.consistent_get(account_key(owner, address)).await? else {
             return Ok(None);
         };
-        let account = account_from_item(&item)?;
-        if account.status != AccountStatus::Active {
-            return Ok(None);
-        }
-        Ok(Some(OwnedAccount {
-            account,
-            provider_ref: item.optional_text("provider_ref").map(str::to_string),
-            secret_ref: item.optional_text("secret_ref").map(str::to_string),
-        }))
+        let owned = owned_from_item(&item)?;
+        Ok(owned.account.status.is_created().then_some(owned))
     }
 
-    async fn begin_removal(&self, removal: &Removal) -> Result<(), StoreError> {
-        let hold = Update::builder()
+    async fn hold_account(&self, hold: &AccountHold) -> Result<OwnedAccount, StoreError> {
+        let held = self
+            .client
+            .update_item()
             .table_name(&self.table)
-            .set_key(Some(account_key(&removal.owner, &removal.address)))
-            .update_expression("SET removal_token = :token, removal_lease_ms = :lease")
+            .set_key(Some(account_key(&hold.owner, &hold.address)))
+            .update_expression("SET hold_token = :token, hold_lease_ms = :lease")
             .condition_expression(
-                "#status = :active AND \
-                 (attribute_not_exists(removal_lease_ms) OR removal_lease_ms <= :now)",
+                "#status IN (:active, :disabled) AND \
+                 (attribute_not_exists(hold_lease_ms) OR hold_lease_ms <= :now)",
             )
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":active", s("active"))
-            .expression_attribute_values(":token", s(&removal.token))
-            .expression_attribute_values(":lease", n(removal.lease_expires_at.timestamp_millis()))
-            .expression_attribute_values(":now", n(removal.started_at.timestamp_millis()))
-            .build()
-            .expect("table, key and expression are set");
-        let items = vec![(
-            TransactWriteItem::builder().update(hold).build(),
-            Guard::Claim,
-        )];
-        if let TransactionOutcome::Committed = self.transact(items).await? {
-            return Ok(());
-        }
-        // Refused: no such created account, or another removal holds it.
-        match self.owned_account(&removal.owner, &removal.address).await? {
-            None => Err(StoreError::AccountNotFound),
-            Some(_) => Err(StoreError::AccountBusy),
+            .expression_attribute_values(":disabled", s("disabled"))
+            .expression_attribute_values(":token", s(&hold.token))
+            .expression_attribute_values(":lease", n(hold.lease_expires_at.timestamp_millis()))
+            .expression_attribute_values(":now", n(hold.started_at.timestamp_millis()))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match held.map_err(|error| error.into_service_error()) {
+            Ok(output) => owned_from_item(&output.attributes.unwrap_or_default()),
+            // Refused: no such created account, or another hold has it.
+            Err(UpdateItemError::ConditionalCheckFailedException(_)) => {
+                match self.owned_account(&hold.owner, &hold.address).await? {
+                    None => Err(StoreError::AccountNotFound),
+                    Some(_) => Err(StoreError::AccountBusy),
+                }
+            }
+            Err(other) => Err(backend(other)),
         }
     }
 
     async fn finish_removal(
         &self,
-        removal: &Removal,
+        hold: &AccountHold,
         quarantine_until: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let account = Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(account_key(&removal.owner, &removal.address)))
-            .condition_expression("removal_token = :token")
-            .expression_attribute_values(":token", s(&removal.token))
+            .set_key(Some(account_key(&hold.owner, &hold.address)))
+            .condition_expression("hold_token = :token")
+            .expression_attribute_values(":token", s(&hold.token))
             .build()
             .expect("table and key are set");
-        let claim = if quarantine_until > removal.started_at {
+        let claim = if quarantine_until > hold.started_at {
             let quarantine = Update::builder()
                 .table_name(&self.table)
-                .set_key(Some(claim_key(&removal.address)))
+                .set_key(Some(claim_key(&hold.address)))
                 .update_expression(
                     "SET #state = :quarantined, lease_expires_ms = :until, #token = :token, \
                      request_id = :request, #ttl = :ttl",
@@ -831,8 +845,8 @@ impl AccountStore for DynamoStore {
                 .expression_attribute_names("#ttl", "ttl")
                 .expression_attribute_values(":quarantined", s("quarantined"))
                 .expression_attribute_values(":until", n(quarantine_until.timestamp_millis()))
-                .expression_attribute_values(":token", s(&removal.token))
-                .expression_attribute_values(":request", s(&removal.request_id))
+                .expression_attribute_values(":token", s(&hold.token))
+                .expression_attribute_values(":request", s(&hold.request_id))
                 .expression_attribute_values(":ttl", n(quarantine_until.timestamp()))
                 .build()
                 .expect("table, key and expression are set");
@@ -840,7 +854,7 @@ impl AccountStore for DynamoStore {
         } else {
             let free = Delete::builder()
                 .table_name(&self.table)
-                .set_key(Some(claim_key(&removal.address)))
+                .set_key(Some(claim_key(&hold.address)))
                 .build()
                 .expect("table and key are set");
             TransactWriteItem::builder().delete(free).build()
@@ -852,7 +866,7 @@ impl AccountStore for DynamoStore {
             ),
             (claim, Guard::Unconditional),
             (
-                self.audit_put(removal, AuditAction::Deleted, removal.started_at, None),
+                self.audit_put(hold, AuditAction::Deleted, hold.started_at, None),
                 Guard::Unconditional,
             ),
         ];
@@ -862,13 +876,67 @@ impl AccountStore for DynamoStore {
         }
     }
 
-    async fn abort_removal(&self, removal: &Removal, error: &str) -> Result<(), StoreError> {
+    async fn finish_change(
+        &self,
+        hold: &AccountHold,
+        change: &AccountChange,
+    ) -> Result<(), StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(account_key(&hold.owner, &hold.address)))
+            .condition_expression("hold_token = :token")
+            .expression_attribute_values(":token", s(&hold.token))
+            .expression_attribute_values(":at", s(timestamp(hold.started_at)));
+        let set_status = |update: UpdateBuilder, status: AccountStatus| {
+            update
+                .update_expression(
+                    "SET #status = :status, updated_at = :at REMOVE hold_token, hold_lease_ms",
+                )
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(status.as_str()))
+        };
+        let update = match change {
+            AccountChange::CredentialsRotated {
+                smtp_username,
+                provider_ref,
+                secret_ref,
+            } => update
+                .update_expression(
+                    "SET smtp_username = :username, provider_ref = :provider_ref, \
+                     secret_ref = :secret_ref, updated_at = :at \
+                     REMOVE hold_token, hold_lease_ms",
+                )
+                .expression_attribute_values(":username", s(smtp_username))
+                .expression_attribute_values(":provider_ref", s(provider_ref))
+                .expression_attribute_values(":secret_ref", s(secret_ref)),
+            AccountChange::Disabled => set_status(update, AccountStatus::Disabled),
+            AccountChange::Enabled => set_status(update, AccountStatus::Active),
+        }
+        .build()
+        .expect("table, key and expression are set");
+        let items = vec![
+            (
+                TransactWriteItem::builder().update(update).build(),
+                Guard::Claim,
+            ),
+            (
+                self.audit_put(hold, hold.operation.done(), hold.started_at, None),
+                Guard::Unconditional,
+            ),
+        ];
+        match self.transact(items).await? {
+            TransactionOutcome::Committed => Ok(()),
+            TransactionOutcome::Refused(_) => Err(StoreError::ReservationLost),
+        }
+    }
+
+    async fn release_hold(&self, hold: &AccountHold, error: &str) -> Result<(), StoreError> {
         let release = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(account_key(&removal.owner, &removal.address)))
-            .update_expression("REMOVE removal_token, removal_lease_ms")
-            .condition_expression("removal_token = :token")
-            .expression_attribute_values(":token", s(&removal.token))
+            .set_key(Some(account_key(&hold.owner, &hold.address)))
+            .update_expression("REMOVE hold_token, hold_lease_ms")
+            .condition_expression("hold_token = :token")
+            .expression_attribute_values(":token", s(&hold.token))
             .build()
             .expect("table, key and expression are set");
         let items = vec![
@@ -877,12 +945,7 @@ impl AccountStore for DynamoStore {
                 Guard::Optional,
             ),
             (
-                self.audit_put(
-                    removal,
-                    AuditAction::DeleteFailed,
-                    removal.started_at,
-                    Some(error),
-                ),
+                self.audit_put(hold, hold.operation.failed(), hold.started_at, Some(error)),
                 Guard::Unconditional,
             ),
         ];

@@ -46,17 +46,64 @@ pub struct OwnedAccount {
     pub secret_ref: Option<String>,
 }
 
-/// A delete under way: it holds the account (no other change to it may
-/// start) until `lease_expires_at`, so that a delete that died can be retried.
+/// What a change to a created account does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Delete,
+    RotateCredentials,
+    Disable,
+    Enable,
+}
+
+impl Operation {
+    /// What the audit trail says when it is done.
+    pub fn done(self) -> AuditAction {
+        match self {
+            Self::Delete => AuditAction::Deleted,
+            Self::RotateCredentials => AuditAction::CredentialsRotated,
+            Self::Disable => AuditAction::Disabled,
+            Self::Enable => AuditAction::Enabled,
+        }
+    }
+
+    /// What the audit trail says when it failed, the account left as it was.
+    pub fn failed(self) -> AuditAction {
+        match self {
+            Self::Delete => AuditAction::DeleteFailed,
+            Self::RotateCredentials => AuditAction::RotateFailed,
+            Self::Disable => AuditAction::DisableFailed,
+            Self::Enable => AuditAction::EnableFailed,
+        }
+    }
+}
+
+/// A change under way to a created account (delete, rotate, disable,
+/// enable): it holds the account, so no other change to it may start,
+/// until `lease_expires_at`, past which a change that died may be retried.
 #[derive(Debug, Clone)]
-pub struct Removal {
+pub struct AccountHold {
     pub owner: UserId,
     pub address: EmailAddress,
+    /// The account's provider, for the audit trail: known once it is held.
     pub provider: String,
+    pub operation: Operation,
     pub request_id: String,
     pub token: String,
     pub started_at: DateTime<Utc>,
     pub lease_expires_at: DateTime<Utc>,
+}
+
+/// What a change other than a delete writes when it is done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountChange {
+    /// The provider issued a new credential, whose password `secret_ref` holds.
+    CredentialsRotated {
+        smtp_username: String,
+        provider_ref: String,
+        secret_ref: String,
+    },
+    Disabled,
+    Enabled,
 }
 
 /// Step 2 of the create flow: what is written in one transaction.
@@ -108,7 +155,7 @@ impl Reservation {
     }
 }
 
-/// The fields of an audit entry that come from the create or the delete
+/// The fields of an audit entry that come from the create or the change
 /// writing it.
 pub(crate) struct AuditSubject<'a> {
     pub owner: &'a UserId,
@@ -131,14 +178,14 @@ impl<'a> From<&'a Reservation> for AuditSubject<'a> {
     }
 }
 
-impl<'a> From<&'a Removal> for AuditSubject<'a> {
-    fn from(removal: &'a Removal) -> Self {
+impl<'a> From<&'a AccountHold> for AuditSubject<'a> {
+    fn from(hold: &'a AccountHold) -> Self {
         Self {
-            owner: &removal.owner,
-            request_id: &removal.request_id,
-            token: &removal.token,
-            address: &removal.address,
-            provider: &removal.provider,
+            owner: &hold.owner,
+            request_id: &hold.request_id,
+            token: &hold.token,
+            address: &hold.address,
+            provider: &hold.provider,
         }
     }
 }
@@ -162,9 +209,30 @@ pub enum AuditAction {
     /// Refused before anything was written: the address was taken, or the daily limit reached.
     CreateRejected,
     Deleted,
-    /// A delete that failed, leaving the account as it was.
+    /// A change that failed, leaving the account as it was.
     DeleteFailed,
+    CredentialsRotated,
+    RotateFailed,
+    Disabled,
+    DisableFailed,
+    Enabled,
+    EnableFailed,
 }
+
+const AUDIT_ACTIONS: [AuditAction; 12] = [
+    AuditAction::CreateStarted,
+    AuditAction::Created,
+    AuditAction::CreateFailed,
+    AuditAction::CreateRejected,
+    AuditAction::Deleted,
+    AuditAction::DeleteFailed,
+    AuditAction::CredentialsRotated,
+    AuditAction::RotateFailed,
+    AuditAction::Disabled,
+    AuditAction::DisableFailed,
+    AuditAction::Enabled,
+    AuditAction::EnableFailed,
+];
 
 impl AuditAction {
     pub fn as_str(self) -> &'static str {
@@ -175,20 +243,19 @@ impl AuditAction {
             Self::CreateRejected => "create_rejected",
             Self::Deleted => "deleted",
             Self::DeleteFailed => "delete_failed",
+            Self::CredentialsRotated => "credentials_rotated",
+            Self::RotateFailed => "rotate_failed",
+            Self::Disabled => "disabled",
+            Self::DisableFailed => "disable_failed",
+            Self::Enabled => "enabled",
+            Self::EnableFailed => "enable_failed",
         }
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [
-            Self::CreateStarted,
-            Self::Created,
-            Self::CreateFailed,
-            Self::CreateRejected,
-            Self::Deleted,
-            Self::DeleteFailed,
-        ]
-        .into_iter()
-        .find(|action| action.as_str() == raw)
+        AUDIT_ACTIONS
+            .into_iter()
+            .find(|action| action.as_str() == raw)
     }
 
     /// The seed's `status` column: how the attempt stands after this entry.
@@ -199,7 +266,11 @@ impl AuditAction {
             Self::CreateFailed => "failed",
             Self::CreateRejected => "rejected",
             Self::Deleted => "deleted",
-            Self::DeleteFailed => "failed",
+            Self::Disabled => "disabled",
+            Self::CredentialsRotated | Self::Enabled => "success",
+            Self::DeleteFailed | Self::RotateFailed | Self::DisableFailed | Self::EnableFailed => {
+                "failed"
+            }
         }
     }
 }
@@ -343,31 +414,40 @@ pub trait AccountStore: Send + Sync {
         reason: &str,
     ) -> Result<(), StoreError>;
 
-    /// The owner's account at `address` once created (not pending, not
-    /// failed); `None` for an address that is not the owner's.
+    /// The owner's account at `address` once created (active or disabled,
+    /// not pending, not failed); `None` for an address that is not the owner's.
     async fn owned_account(
         &self,
         owner: &UserId,
         address: &EmailAddress,
     ) -> Result<Option<OwnedAccount>, StoreError>;
 
-    /// Marks the account as being removed by `removal`: `AccountNotFound`
-    /// if the owner has no such created account, `AccountBusy` while
-    /// another removal holds it.
-    async fn begin_removal(&self, removal: &Removal) -> Result<(), StoreError>;
+    /// Holds the owner's created account for `hold` and returns it as it is
+    /// when held (a change decides on that, never on an earlier read):
+    /// `AccountNotFound` if the owner has no such account, `AccountBusy`
+    /// while another hold has it.
+    async fn hold_account(&self, hold: &AccountHold) -> Result<OwnedAccount, StoreError>;
 
     /// Atomically: the account goes, the claim stays as quarantined until
     /// `quarantine_until` (free at once when that is not in the future),
-    /// audit `deleted`. `ReservationLost` if the removal no longer holds it.
+    /// audit `deleted`. `ReservationLost` if the hold is no longer this one.
     async fn finish_removal(
         &self,
-        removal: &Removal,
+        hold: &AccountHold,
         quarantine_until: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
-    /// The account stays as it was: the removal lets go of it, audit
-    /// `delete_failed` with `error`.
-    async fn abort_removal(&self, removal: &Removal, error: &str) -> Result<(), StoreError>;
+    /// Atomically: `change` is written, the hold let go, audited as the
+    /// operation done. `ReservationLost` if the hold is no longer this one.
+    async fn finish_change(
+        &self,
+        hold: &AccountHold,
+        change: &AccountChange,
+    ) -> Result<(), StoreError>;
+
+    /// The account stays as it was: the hold lets go of it, audited as the
+    /// operation failed with `error`.
+    async fn release_hold(&self, hold: &AccountHold, error: &str) -> Result<(), StoreError>;
 
     /// The owner's listed accounts (not the failed ones) after `after`, at most `limit`.
     async fn list_accounts(

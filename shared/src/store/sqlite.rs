@@ -12,9 +12,9 @@ use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
 use super::{
-    is_live, AccountStore, Activation, AuditAction, AuditEntry, AuditSubject, Claim, ClaimState,
-    IdempotencyRecord, IdempotencyStart, IdempotencyState, OwnedAccount, Page, Removal,
-    Reservation, StoreError,
+    is_live, AccountChange, AccountHold, AccountStore, Activation, AuditAction, AuditEntry,
+    AuditSubject, Claim, ClaimState, IdempotencyRecord, IdempotencyStart, IdempotencyState,
+    OwnedAccount, Page, Reservation, StoreError,
 };
 use crate::domain::{
     Account, AccountStatus, DisplayName, EmailAddress, IdempotencyKey, SmtpAuthentication,
@@ -48,9 +48,10 @@ CREATE TABLE IF NOT EXISTS accounts (
     webmail           TEXT,
     created_at        TEXT NOT NULL,
     updated_at        TEXT NOT NULL,
-    -- A delete under way holds the account until its lease runs out.
-    removal_token     TEXT,
-    removal_lease_ms  INTEGER,
+    -- A change under way (delete, rotate, disable, enable) holds the
+    -- account until its lease runs out.
+    hold_token        TEXT,
+    hold_lease_ms     INTEGER,
     emails_sent_today INTEGER NOT NULL DEFAULT 0,
     emails_sent_month INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (owner, address)
@@ -85,7 +86,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
 ";
 
 /// Bumped whenever SCHEMA changes; an older file is refused with a clear message.
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
@@ -225,6 +226,42 @@ fn audit<'a>(
     )
     .map_err(backend)?;
     Ok(())
+}
+
+/// The owner's created (active or disabled) account at `address`, with the
+/// lease of the hold on it, if any.
+fn created_account(
+    connection: &Connection,
+    owner: &UserId,
+    address: &EmailAddress,
+) -> Result<Option<(OwnedAccount, Option<i64>)>, StoreError> {
+    let rows = select(
+        connection,
+        &format!(
+            "SELECT {ACCOUNT_COLUMNS}, provider_ref, secret_ref, hold_lease_ms FROM accounts
+             WHERE owner = ?1 AND address = ?2 AND status IN ('active', 'disabled')"
+        ),
+        params![owner.as_str(), address.to_string()],
+        |row| {
+            Ok((
+                AccountRow::read(row)?,
+                row.get("provider_ref")?,
+                row.get("secret_ref")?,
+                row.get("hold_lease_ms")?,
+            ))
+        },
+    )?;
+    rows.into_iter()
+        .next()
+        .map(|(row, provider_ref, secret_ref, held_until)| {
+            let owned = OwnedAccount {
+                account: row.into_account()?,
+                provider_ref,
+                secret_ref,
+            };
+            Ok((owned, held_until))
+        })
+        .transpose()
 }
 
 const CLAIM_COLUMNS: &str =
@@ -649,91 +686,56 @@ impl AccountStore for SqliteStore {
         owner: &UserId,
         address: &EmailAddress,
     ) -> Result<Option<OwnedAccount>, StoreError> {
-        let (owner, address) = (owner.as_str().to_string(), address.to_string());
-        let rows = self
-            .with_connection(move |connection| {
-                select(
-                    connection,
-                    &format!(
-                        "SELECT {ACCOUNT_COLUMNS}, provider_ref, secret_ref FROM accounts
-                         WHERE owner = ?1 AND address = ?2 AND status = 'active'"
-                    ),
-                    params![owner, address],
-                    |row| {
-                        Ok((
-                            AccountRow::read(row)?,
-                            row.get("provider_ref")?,
-                            row.get("secret_ref")?,
-                        ))
-                    },
-                )
-            })
-            .await?;
-        rows.into_iter()
-            .next()
-            .map(|(row, provider_ref, secret_ref)| {
-                Ok(OwnedAccount {
-                    account: row.into_account()?,
-                    provider_ref,
-                    secret_ref,
-                })
-            })
-            .transpose()
+        let (owner, address) = (owner.clone(), address.clone());
+        self.with_connection(move |connection| {
+            Ok(created_account(connection, &owner, &address)?.map(|(owned, _)| owned))
+        })
+        .await
     }
 
-    async fn begin_removal(&self, removal: &Removal) -> Result<(), StoreError> {
-        let removal = removal.clone();
+    async fn hold_account(&self, hold: &AccountHold) -> Result<OwnedAccount, StoreError> {
+        let hold = hold.clone();
         self.in_transaction(move |tx| {
-            let held_until: Option<Option<i64>> = tx
-                .query_row(
-                    "SELECT removal_lease_ms FROM accounts
-                     WHERE owner = ?1 AND address = ?2 AND status = 'active'",
-                    params![removal.owner.as_str(), removal.address.to_string()],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(backend)?;
-            match held_until {
-                None => return Err(StoreError::AccountNotFound),
-                Some(Some(lease)) if lease > removal.started_at.timestamp_millis() => {
-                    return Err(StoreError::AccountBusy)
-                }
-                Some(_) => {}
+            let Some((owned, held_until)) = created_account(tx, &hold.owner, &hold.address)? else {
+                return Err(StoreError::AccountNotFound);
+            };
+            if held_until.is_some_and(|lease| lease > hold.started_at.timestamp_millis()) {
+                return Err(StoreError::AccountBusy);
             }
             tx.execute(
-                "UPDATE accounts SET removal_token = ?3, removal_lease_ms = ?4
+                "UPDATE accounts SET hold_token = ?3, hold_lease_ms = ?4
                  WHERE owner = ?1 AND address = ?2",
                 params![
-                    removal.owner.as_str(),
-                    removal.address.to_string(),
-                    removal.token,
-                    removal.lease_expires_at.timestamp_millis()
+                    hold.owner.as_str(),
+                    hold.address.to_string(),
+                    hold.token,
+                    hold.lease_expires_at.timestamp_millis()
                 ],
             )
             .map_err(backend)?;
-            Ok(())
+            Ok(owned)
         })
         .await
     }
 
     async fn finish_removal(
         &self,
-        removal: &Removal,
+        hold: &AccountHold,
         quarantine_until: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let removal = removal.clone();
+        let hold = hold.clone();
         self.in_transaction(move |tx| {
-            let address = removal.address.to_string();
+            let address = hold.address.to_string();
             let removed = tx
                 .execute(
-                    "DELETE FROM accounts WHERE owner = ?1 AND address = ?2 AND removal_token = ?3",
-                    params![removal.owner.as_str(), address, removal.token],
+                    "DELETE FROM accounts WHERE owner = ?1 AND address = ?2 AND hold_token = ?3",
+                    params![hold.owner.as_str(), address, hold.token],
                 )
                 .map_err(backend)?;
             if removed == 0 {
                 return Err(StoreError::ReservationLost);
             }
-            if quarantine_until > removal.started_at {
+            if quarantine_until > hold.started_at {
                 tx.execute(
                     "UPDATE claims SET state = 'quarantined', lease_expires_ms = ?2, token = ?3,
                          request_id = ?4
@@ -741,37 +743,81 @@ impl AccountStore for SqliteStore {
                     params![
                         address,
                         quarantine_until.timestamp_millis(),
-                        removal.token,
-                        removal.request_id
+                        hold.token,
+                        hold.request_id
                     ],
                 )
             } else {
                 tx.execute("DELETE FROM claims WHERE address = ?1", [&address])
             }
             .map_err(backend)?;
-            audit(tx, &removal, AuditAction::Deleted, removal.started_at, None)
+            audit(tx, &hold, AuditAction::Deleted, hold.started_at, None)
         })
         .await
     }
 
-    async fn abort_removal(&self, removal: &Removal, error: &str) -> Result<(), StoreError> {
-        let (removal, error) = (removal.clone(), error.to_string());
+    async fn finish_change(
+        &self,
+        hold: &AccountHold,
+        change: &AccountChange,
+    ) -> Result<(), StoreError> {
+        let (hold, change) = (hold.clone(), change.clone());
+        self.in_transaction(move |tx| {
+            let (owner, address) = (hold.owner.as_str(), hold.address.to_string());
+            let at = timestamp(hold.started_at);
+            let set_status = |status: AccountStatus| {
+                tx.execute(
+                    "UPDATE accounts SET status = ?4, updated_at = ?5, hold_token = NULL,
+                         hold_lease_ms = NULL
+                     WHERE owner = ?1 AND address = ?2 AND hold_token = ?3",
+                    params![owner, address, hold.token, status.as_str(), at],
+                )
+            };
+            let changed = match &change {
+                AccountChange::CredentialsRotated {
+                    smtp_username,
+                    provider_ref,
+                    secret_ref,
+                } => tx.execute(
+                    "UPDATE accounts SET smtp_username = ?4, provider_ref = ?5, secret_ref = ?6,
+                         updated_at = ?7, hold_token = NULL, hold_lease_ms = NULL
+                     WHERE owner = ?1 AND address = ?2 AND hold_token = ?3",
+                    params![
+                        owner,
+                        address,
+                        hold.token,
+                        smtp_username,
+                        provider_ref,
+                        secret_ref,
+                        at
+                    ],
+                ),
+                AccountChange::Disabled => set_status(AccountStatus::Disabled),
+                AccountChange::Enabled => set_status(AccountStatus::Active),
+            }
+            .map_err(backend)?;
+            if changed == 0 {
+                return Err(StoreError::ReservationLost);
+            }
+            audit(tx, &hold, hold.operation.done(), hold.started_at, None)
+        })
+        .await
+    }
+
+    async fn release_hold(&self, hold: &AccountHold, error: &str) -> Result<(), StoreError> {
+        let (hold, error) = (hold.clone(), error.to_string());
         self.in_transaction(move |tx| {
             tx.execute(
-                "UPDATE accounts SET removal_token = NULL, removal_lease_ms = NULL
-                 WHERE owner = ?1 AND address = ?2 AND removal_token = ?3",
-                params![
-                    removal.owner.as_str(),
-                    removal.address.to_string(),
-                    removal.token
-                ],
+                "UPDATE accounts SET hold_token = NULL, hold_lease_ms = NULL
+                 WHERE owner = ?1 AND address = ?2 AND hold_token = ?3",
+                params![hold.owner.as_str(), hold.address.to_string(), hold.token],
             )
             .map_err(backend)?;
             audit(
                 tx,
-                &removal,
-                AuditAction::DeleteFailed,
-                removal.started_at,
+                &hold,
+                hold.operation.failed(),
+                hold.started_at,
                 Some(&error),
             )
         })

@@ -1,0 +1,266 @@
+//! An account's life after its create: new credentials, sending stopped
+//! and restarted, deletion. Each change holds the account first, so two
+//! changes of one account never interleave, and a failure at the provider
+//! leaves the account as it was.
+
+use std::sync::Arc;
+
+use crate::domain::{Account, AccountStatus, EmailAddress, IdempotencyKey, UserId};
+use crate::providers::{Credential, MailProvider};
+use crate::store::{AccountChange, AccountHold, Operation, OwnedAccount, StoreError};
+use chrono::{DateTime, Duration, Utc};
+
+use super::provisioning::{hex_digest, new_token};
+use super::{Created, Provisioning, ServiceError};
+
+/// How long a change holds its account: past it, a change that died may be
+/// retried (every step of each can run twice).
+const HOLD_LEASE: Duration = Duration::minutes(5);
+
+/// A change to one of the caller's accounts.
+#[derive(Debug, Clone)]
+pub struct AccountCommand {
+    pub owner: UserId,
+    /// As the request gave it: an address that does not parse is nobody's.
+    pub address: String,
+    pub request_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deleted {
+    pub address: EmailAddress,
+    pub available_again_at: DateTime<Utc>,
+}
+
+impl Provisioning {
+    /// Deletes the owner's account: the provider resource first, then the
+    /// secret, then the account (its claim kept as quarantined). A failure
+    /// leaves the account in the table, as it was, never the other way round.
+    pub async fn delete(&self, command: AccountCommand) -> Result<Deleted, ServiceError> {
+        let (owned, hold) = self.hold(&command, Operation::Delete).await?;
+        if let Err(error) = self.remove_resources(&owned).await {
+            return Err(self.let_go(&hold, error).await);
+        }
+        let available_again_at = hold.started_at + self.directory.policy.quarantine;
+        self.directory
+            .store
+            .finish_removal(&hold, available_again_at)
+            .await?;
+        Ok(Deleted {
+            address: hold.address,
+            available_again_at,
+        })
+    }
+
+    /// New SMTP credentials for the owner's account: issued at the provider,
+    /// kept in the account's secret, written to the table, and only then the
+    /// old credential revoked, so the account always has one that works.
+    pub async fn rotate_credentials(
+        &self,
+        command: AccountCommand,
+    ) -> Result<Created, ServiceError> {
+        let (owned, hold) = self.hold(&command, Operation::RotateCredentials).await?;
+        if owned.account.status == AccountStatus::Disabled {
+            let refusal = ServiceError::AccountDisabled(owned.account.address.to_string());
+            return Err(self.let_go(&hold, refusal).await);
+        }
+        let (provider, current) = match self.credential_of(&owned) {
+            Ok(found) => found,
+            Err(error) => return Err(self.let_go(&hold, error).await),
+        };
+        let address = &owned.account.address;
+        let issued = match provider.issue_credential(address, &current).await {
+            Ok(issued) => issued,
+            Err(error) => return Err(self.let_go(&hold, error.into()).await),
+        };
+        let secret_ref = match self.vault.store(address, &issued.password).await {
+            Ok(secret_ref) => secret_ref,
+            Err(error) => {
+                self.revoke(provider, address, &issued.credential).await;
+                return Err(self.let_go(&hold, error.into()).await);
+            }
+        };
+        let change = AccountChange::CredentialsRotated {
+            smtp_username: issued.credential.smtp_username.clone(),
+            provider_ref: issued.credential.provider_ref.clone(),
+            secret_ref: secret_ref.clone(),
+        };
+        // The secret holds the new password now: if the table does not take
+        // it, both credentials keep working and the next rotation removes the spare.
+        if let Err(error) = self.directory.store.finish_change(&hold, &change).await {
+            return Err(self.let_go(&hold, error.into()).await);
+        }
+        provider
+            .revoke_credential(address, &current)
+            .await
+            .map_err(ServiceError::OldCredentialKept)?;
+        let mut account = owned.account;
+        let mut smtp = account.smtp.take().ok_or_else(missing_smtp)?;
+        smtp.username = issued.credential.smtp_username;
+        account.smtp = Some(smtp.clone());
+        Ok(Created {
+            account,
+            smtp,
+            password: issued.password,
+            secret_ref,
+        })
+    }
+
+    /// `rotate_credentials`, at most once per `Idempotency-Key`, like `create_once`.
+    pub async fn rotate_credentials_once(
+        &self,
+        command: AccountCommand,
+        key: Option<IdempotencyKey>,
+    ) -> Result<(Created, bool), ServiceError> {
+        let owner = command.owner.clone();
+        let hash = operation_hash("rotate-credentials", &command.address);
+        self.at_most_once(&owner, key, hash, || self.rotate_credentials(command))
+            .await
+    }
+
+    /// Stops (`allowed: false`) or restarts the account's sending at the
+    /// provider, its credentials unchanged; asking for the state it is in
+    /// changes nothing.
+    pub async fn set_sending(
+        &self,
+        command: AccountCommand,
+        allowed: bool,
+    ) -> Result<Account, ServiceError> {
+        let (operation, change, status) = if allowed {
+            (
+                Operation::Enable,
+                AccountChange::Enabled,
+                AccountStatus::Active,
+            )
+        } else {
+            (
+                Operation::Disable,
+                AccountChange::Disabled,
+                AccountStatus::Disabled,
+            )
+        };
+        let (owned, hold) = self.hold(&command, operation).await?;
+        if owned.account.status == status {
+            self.directory
+                .store
+                .release_hold(&hold, "already so: nothing to change")
+                .await?;
+            return Ok(owned.account);
+        }
+        let (provider, current) = match self.credential_of(&owned) {
+            Ok(found) => found,
+            Err(error) => return Err(self.let_go(&hold, error).await),
+        };
+        let address = &owned.account.address;
+        if let Err(error) = provider.set_sending(address, &current, allowed).await {
+            return Err(self.let_go(&hold, error.into()).await);
+        }
+        if let Err(error) = self.directory.store.finish_change(&hold, &change).await {
+            if let Err(undo) = provider.set_sending(address, &current, !allowed).await {
+                tracing::error!(%address, error = %undo, "could not undo a change the table did not take");
+            }
+            return Err(self.let_go(&hold, error.into()).await);
+        }
+        Ok(Account {
+            status,
+            ..owned.account
+        })
+    }
+
+    /// The owner's created account at `command.address`, held for
+    /// `operation`, as it is once held.
+    async fn hold(
+        &self,
+        command: &AccountCommand,
+        operation: Operation,
+    ) -> Result<(OwnedAccount, AccountHold), ServiceError> {
+        let not_found = || ServiceError::AccountNotFound(command.address.clone());
+        let address = EmailAddress::parse(&command.address).map_err(|_| not_found())?;
+        let now = self.directory.clock.now();
+        let mut hold = AccountHold {
+            owner: command.owner.clone(),
+            address,
+            provider: String::new(),
+            operation,
+            request_id: command.request_id.clone(),
+            token: new_token(),
+            started_at: now,
+            lease_expires_at: now + HOLD_LEASE,
+        };
+        let owned = match self.directory.store.hold_account(&hold).await {
+            Err(StoreError::AccountNotFound) => return Err(not_found()),
+            held => held?,
+        };
+        hold.provider.clone_from(&owned.account.provider);
+        Ok((owned, hold))
+    }
+
+    /// A change that failed lets go of its account (audited with `error`),
+    /// and `error` is the answer.
+    async fn let_go(&self, hold: &AccountHold, error: ServiceError) -> ServiceError {
+        if let Err(release) = self
+            .directory
+            .store
+            .release_hold(hold, &error.to_string())
+            .await
+        {
+            tracing::error!(address = %hold.address, error = %release, "a failed change could not let go of its account; its lease will");
+        }
+        error
+    }
+
+    fn credential_of<'a>(
+        &'a self,
+        owned: &OwnedAccount,
+    ) -> Result<(&'a Arc<dyn MailProvider>, Credential), ServiceError> {
+        let account = &owned.account;
+        let provider = self.provider_named(&account.provider, account.address.domain())?;
+        let credential = Credential {
+            provider_ref: owned.provider_ref.clone().ok_or_else(missing_smtp)?,
+            smtp_username: account
+                .smtp
+                .as_ref()
+                .ok_or_else(missing_smtp)?
+                .username
+                .clone(),
+        };
+        Ok((provider, credential))
+    }
+
+    async fn revoke(
+        &self,
+        provider: &Arc<dyn MailProvider>,
+        address: &EmailAddress,
+        issued: &Credential,
+    ) {
+        if let Err(error) = provider.revoke_credential(address, issued).await {
+            tracing::error!(%address, error = %error, "could not revoke a credential issued by a failed rotation");
+        }
+    }
+
+    async fn remove_resources(&self, owned: &OwnedAccount) -> Result<(), ServiceError> {
+        let account = &owned.account;
+        let provider = self.provider_named(&account.provider, account.address.domain())?;
+        match &owned.provider_ref {
+            Some(provider_ref) => provider.deprovision(provider_ref).await?,
+            None => provider.deprovision_address(&account.address).await?,
+        }
+        match &owned.secret_ref {
+            Some(secret_ref) => self.vault.remove(secret_ref).await?,
+            None => self.vault.remove_for(&account.address).await?,
+        }
+        Ok(())
+    }
+}
+
+fn missing_smtp() -> ServiceError {
+    StoreError::Corrupt("a created account without its SMTP login".into()).into()
+}
+
+/// Names an operation on one address, for its `Idempotency-Key` record.
+fn operation_hash(operation: &str, address: &str) -> String {
+    hex_digest(&serde_json::json!([
+        operation,
+        address.to_ascii_lowercase()
+    ]))
+}

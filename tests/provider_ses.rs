@@ -1,12 +1,13 @@
 //! The SES adapter against moto_server's SES v2 and IAM: the identity, the
-//! IAM user allowed to send only as its address, the SMTP key, and a
-//! removal that leaves nothing.
+//! IAM user allowed to send only as its address, the SMTP key, its
+//! rotation (a second key, then the old one deleted), sending stopped by an
+//! explicit deny and restarted, and a removal that leaves nothing.
 
 use aws_sdk_iam::Client as Iam;
 use aws_sdk_sesv2::Client as Ses;
 use integration_tests::moto;
 use provisioning::domain::{DisplayName, EmailAddress, SmtpAuthentication};
-use provisioning::providers::{iam_user_name, MailProvider, SesProvider};
+use provisioning::providers::{iam_user_name, Credential, MailProvider, SesProvider};
 use serde_json::Value;
 
 async fn clients() -> (Ses, Iam) {
@@ -203,6 +204,146 @@ async fn a_leftover_user_of_a_crashed_attempt_is_reused_within_the_two_key_limit
         .deprovision(&account.provider_ref)
         .await
         .unwrap();
+}
+
+async fn access_key_ids(iam: &Iam, user: &str) -> Vec<String> {
+    let keys = iam.list_access_keys().user_name(user).send().await.unwrap();
+    keys.access_key_metadata()
+        .iter()
+        .filter_map(|k| k.access_key_id().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_rotation_makes_a_second_key_and_the_old_one_is_deleted_when_revoked() {
+    let (ses, iam) = clients().await;
+    let address = address();
+    let ses_provider = provider(&ses, &iam);
+    let account = ses_provider
+        .provision(&address, &DisplayName::default_for(address.username()))
+        .await
+        .unwrap();
+    let user = iam_user_name(&address);
+    let old = Credential {
+        provider_ref: account.provider_ref.clone(),
+        smtp_username: account.smtp.username.clone(),
+    };
+    // A key left by a rotation that died: IAM allows two, so it goes first.
+    let leftover = iam
+        .create_access_key()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap();
+    let leftover_id = leftover.access_key().unwrap().access_key_id().to_string();
+
+    let issued = ses_provider.issue_credential(&address, &old).await.unwrap();
+    assert_ne!(issued.credential.smtp_username, old.smtp_username);
+    assert_ne!(issued.password, account.password);
+    assert_eq!(issued.credential.provider_ref, old.provider_ref);
+    let mut both = vec![
+        old.smtp_username.clone(),
+        issued.credential.smtp_username.clone(),
+    ];
+    both.sort();
+    let mut present = access_key_ids(&iam, &user).await;
+    present.sort();
+    assert_eq!(
+        present, both,
+        "the leftover {leftover_id} is gone, the old key still works"
+    );
+
+    ses_provider
+        .revoke_credential(&address, &old)
+        .await
+        .unwrap();
+    assert_eq!(
+        access_key_ids(&iam, &user).await,
+        vec![issued.credential.smtp_username.clone()]
+    );
+    let last_used = |id: String| iam.get_access_key_last_used().access_key_id(id).send();
+    assert!(
+        last_used(old.smtp_username.clone()).await.is_err(),
+        "IAM no longer knows the old key"
+    );
+    assert!(last_used(issued.credential.smtp_username.clone())
+        .await
+        .is_ok());
+    ses_provider
+        .revoke_credential(&address, &old)
+        .await
+        .unwrap();
+    ses_provider
+        .deprovision(&account.provider_ref)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn stopping_puts_an_explicit_deny_on_the_user_and_restarting_removes_it() {
+    let (ses, iam) = clients().await;
+    let address = address();
+    let ses_provider = provider(&ses, &iam);
+    let account = ses_provider
+        .provision(&address, &DisplayName::default_for(address.username()))
+        .await
+        .unwrap();
+    let user = iam_user_name(&address);
+    let current = Credential {
+        provider_ref: account.provider_ref.clone(),
+        smtp_username: account.smtp.username.clone(),
+    };
+
+    ses_provider
+        .set_sending(&address, &current, false)
+        .await
+        .unwrap();
+    let deny = iam
+        .get_user_policy()
+        .user_name(&user)
+        .policy_name("stopped-sending")
+        .send()
+        .await
+        .unwrap();
+    let document: Value =
+        serde_json::from_str(&urlencoding_decode(deny.policy_document())).unwrap();
+    assert_eq!(document["Statement"][0]["Effect"], "Deny");
+    assert_eq!(
+        document["Statement"][0]["Action"],
+        serde_json::json!(["ses:SendRawEmail", "ses:SendEmail"])
+    );
+    assert_eq!(
+        access_key_ids(&iam, &user).await,
+        vec![current.smtp_username.clone()],
+        "the same key: the user keeps their password"
+    );
+
+    ses_provider
+        .set_sending(&address, &current, true)
+        .await
+        .unwrap();
+    assert!(iam
+        .get_user_policy()
+        .user_name(&user)
+        .policy_name("stopped-sending")
+        .send()
+        .await
+        .is_err());
+    ses_provider
+        .set_sending(&address, &current, true)
+        .await
+        .unwrap();
+
+    // A stopped account's deny goes with it.
+    ses_provider
+        .set_sending(&address, &current, false)
+        .await
+        .unwrap();
+    ses_provider
+        .deprovision(&account.provider_ref)
+        .await
+        .unwrap();
+    assert!(iam.get_user().user_name(&user).send().await.is_err());
 }
 
 /// IAM returns policy documents URL-encoded (RFC 3986).

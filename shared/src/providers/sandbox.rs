@@ -139,16 +139,12 @@ impl MailProvider for SandboxProvider {
         current: &Credential,
         allowed: bool,
     ) -> Result<(), ProviderError> {
-        match self.resources().get_mut(&current.provider_ref) {
-            Some(login) => {
-                login.sending = allowed;
-                Ok(())
-            }
-            None => Err(ProviderError::Rejected {
-                provider: NAME,
-                message: format!("no resource {}", current.provider_ref),
-            }),
+        // Under `cargo lambda watch` each function is its own process: the
+        // resource may have been "made" by another one, so an unknown one is fine.
+        if let Some(login) = self.resources().get_mut(&current.provider_ref) {
+            login.sending = allowed;
         }
+        Ok(())
     }
 }
 
@@ -214,9 +210,5 @@ mod tests {
             .await
             .unwrap();
         assert!(provider.accepts(&address, new));
-        assert!(provider
-            .set_sending(&address, &current, false)
-            .await
-            .is_err());
     }
 }

@@ -47,8 +47,9 @@ impl SecretVault for SecretsManagerVault {
                 if !error.is_resource_exists_exception() {
                     return Err(backend(error));
                 }
-                // Left by an attempt that crashed before its clean-up: this
-                // create holds the address now, so the secret is ours to replace.
+                // The account's own secret, on a rotation; or one left by a
+                // create that crashed before its clean-up: this request holds
+                // the address now, so the secret is ours to replace.
                 self.client
                     .put_secret_value()
                     .secret_id(&name)

@@ -55,12 +55,68 @@ async fn the_event_files_drive_the_handlers_as_written() {
         "unauthorized",
     );
 
+    let (status, body) = send(&app, Route::Manage, &Event::load("rotate-credentials")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["credentials"]["password"].is_string());
+    for (event, expected) in [
+        ("disable-account", "disabled"),
+        ("enable-account", "active"),
+    ] {
+        let (status, body) = send(&app, Route::Manage, &Event::load(event)).await;
+        assert_eq!(
+            (status, body["status"].as_str()),
+            (200, Some(expected)),
+            "{body}"
+        );
+    }
+
     let (status, body) = send(&app, Route::Manage, &Event::load("delete-account")).await;
     assert_eq!(
         (status, body["email"].as_str(), body["status"].as_str()),
         (200, Some("support@example.com"), Some("deleted")),
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn the_account_routes_answer_their_methods_and_nothing_else() {
+    let app = SqliteWorld::new().app();
+    let address = "support@example.com";
+    let cases = [
+        (Event::load("delete-account").method("GET"), 405, "DELETE"),
+        (
+            Event::load("rotate-credentials").method("DELETE"),
+            405,
+            "POST",
+        ),
+        (Event::load("disable-account").method("GET"), 405, "POST"),
+        (
+            Event::load("rotate-credentials").account_action(address, "suspend"),
+            404,
+            "",
+        ),
+        (
+            Event::load("rotate-credentials").account_action(address, "disable/now"),
+            404,
+            "",
+        ),
+    ];
+    for (event, status, allowed) in cases {
+        let response = send(&app, Route::Manage, &event).await;
+        if status == 405 {
+            assert_error(&response, 405, "method_not_allowed");
+            assert!(
+                response.1["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains(allowed),
+                "{}",
+                response.1
+            );
+        } else {
+            assert_error(&response, 404, "route_not_found");
+        }
+    }
 }
 
 #[tokio::test]

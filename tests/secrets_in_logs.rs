@@ -1,12 +1,13 @@
-//! No secret reaches a log line: every event of a create, at TRACE level,
-//! is captured and searched for the password the 201 handed out.
+//! No secret reaches a log line: every event of a create and of a
+//! rotation, at TRACE level, is captured and searched for the passwords
+//! they handed out; neither is in the table either.
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use integration_tests::calls::{create_as, read};
+use integration_tests::calls::{account_action_as, create_as, read};
 use integration_tests::events::Event;
 use integration_tests::{local_vault_beside, sqlite_at, Parts, TestClock};
 use provisioning::config::AuthMode;
@@ -59,7 +60,7 @@ impl Captured {
 }
 
 #[tokio::test]
-async fn a_create_logs_no_password() {
+async fn a_create_and_a_rotation_log_no_password() {
     let (captured, _guard) = capture();
 
     let dir = tempfile::tempdir().unwrap();
@@ -85,6 +86,16 @@ async fn a_create_logs_no_password() {
         .user("bob")
         .json(json!({ "username": "support" }));
     assert_eq!(read(create(&app, conflict.request()).await.unwrap()).0, 409);
+    let rotated = account_action_as(
+        &app,
+        "alice",
+        "support@example.com",
+        "rotate-credentials",
+        Some("k-1"),
+    )
+    .await;
+    assert_eq!(rotated.0, 200, "{}", rotated.1);
+    let new_password = rotated.1["credentials"]["password"].as_str().unwrap();
 
     let logs = captured.text();
     assert!(
@@ -92,11 +103,22 @@ async fn a_create_logs_no_password() {
         "the capture saw the request log:\n{logs}"
     );
     assert!(logs.contains("\"status\":201"), "{logs}");
-    let secret_part = password.trim_start_matches("sandbox-");
+    // The database and its write-ahead log, where recent writes sit.
+    let mut table = std::fs::read(&path).unwrap();
+    table.extend(std::fs::read(path.with_extension("sqlite3-wal")).unwrap_or_default());
+    let holds = |text: &str| table.windows(text.len()).any(|w| w == text.as_bytes());
     assert!(
-        !logs.contains(secret_part),
-        "the password leaked into the logs:\n{logs}"
+        holds("support@example.com"),
+        "the table's bytes are searched"
     );
+    for handed_out in [password.as_str(), new_password] {
+        let secret_part = handed_out.trim_start_matches("sandbox-");
+        assert!(
+            !logs.contains(secret_part),
+            "a password leaked into the logs:\n{logs}"
+        );
+        assert!(!holds(secret_part), "a password is in the table");
+    }
 }
 
 #[tokio::test]

@@ -175,28 +175,29 @@ impl MailProvider for SendGridProvider {
         self.deprovision(&replaced.provider_ref).await
     }
 
-    /// The key stays (the user keeps their password); only its scopes change.
+    /// The key stays (the user keeps their password); only its scopes
+    /// change. Every key of the address's name changes, so a spare left by
+    /// a rotation that died cannot go on sending either.
     async fn set_sending(
         &self,
         address: &EmailAddress,
-        current: &Credential,
+        _current: &Credential,
         allowed: bool,
     ) -> Result<(), ProviderError> {
         let key = self.admin_key().await?;
         let scope = if allowed { SEND_SCOPE } else { STOPPED_SCOPE };
         let body = json!({ "name": key_name(address), "scopes": [scope] });
-        self.http
-            .send(NAME, &[], || {
-                self.http
-                    .client()
-                    .put(format!(
-                        "{}/v3/api_keys/{}",
-                        self.api_url, current.provider_ref
-                    ))
-                    .bearer_auth(&key)
-                    .json(&body)
-            })
-            .await?;
+        for id in self.key_ids(&key, address).await? {
+            self.http
+                .send(NAME, &[], || {
+                    self.http
+                        .client()
+                        .put(format!("{}/v3/api_keys/{id}", self.api_url))
+                        .bearer_auth(&key)
+                        .json(&body)
+                })
+                .await?;
+        }
         Ok(())
     }
 }
@@ -237,6 +238,8 @@ impl SendGridProvider {
                     .client()
                     .get(format!("{}/v3/api_keys", self.api_url))
                     .bearer_auth(key)
+                    // An account holds at most 100 keys: one page has them all.
+                    .query(&[("limit", "100")])
             })
             .await?;
         let keys: KeyList = ProviderHttp::json(NAME, response).await?;

@@ -6,15 +6,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use provisioning::domain::{DisplayName, EmailAddress, Username};
-use provisioning::providers::http::{ProviderHttp, RetryPolicy};
+use integration_tests::provider_fakes::{fixture, http, settings, support};
 use provisioning::providers::{
     Credential, GoogleProvider, MailProvider, Microsoft365Provider, ProviderError,
     ProvisionedAccount, SendGridProvider, SmtpPassword,
 };
-use provisioning::secrets::ProviderSettings;
 use serde_json::{json, Value};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -25,40 +22,6 @@ const TENANT: &str = "tenant-1";
 const CLIENT_SECRET: &str = "app-secret";
 const GRAPH_TOKEN: &str = "graph-token";
 const GOOGLE_TOKEN: &str = "ya29.token";
-
-fn settings(pairs: &[(&str, &str)]) -> Arc<ProviderSettings> {
-    let values: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    Arc::new(ProviderSettings::new(
-        None,
-        move |name| values.get(name).cloned(),
-        Duration::ZERO,
-    ))
-}
-
-/// Retries quick enough for tests; the same code paths as production.
-fn http() -> ProviderHttp {
-    ProviderHttp::new(RetryPolicy {
-        attempts: 3,
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_secs(2),
-        timeout: Duration::from_millis(500),
-    })
-}
-
-fn support() -> (EmailAddress, DisplayName) {
-    let address = EmailAddress::parse("support@example.com").unwrap();
-    (
-        address,
-        DisplayName::parse(Some("Support Team"), &Username::parse("support").unwrap()).unwrap(),
-    )
-}
-
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
 
 /// The credential the table keeps for what `provision` made.
 fn credential(account: &ProvisionedAccount) -> Credential {

@@ -7,7 +7,9 @@ use aws_sdk_iam::Client as Iam;
 use aws_sdk_sesv2::Client as Ses;
 use integration_tests::moto;
 use provisioning::domain::{DisplayName, EmailAddress, SmtpAuthentication};
-use provisioning::providers::{iam_user_name, Credential, MailProvider, SesProvider};
+use provisioning::providers::{
+    iam_user_name, Credential, MailProvider, ProvisionedAccount, SesProvider,
+};
 use serde_json::Value;
 
 async fn clients() -> (Ses, Iam) {
@@ -206,6 +208,38 @@ async fn a_leftover_user_of_a_crashed_attempt_is_reused_within_the_two_key_limit
         .unwrap();
 }
 
+/// An address provisioned on the emulator, with what the tests look at.
+struct Provisioned {
+    iam: Iam,
+    address: EmailAddress,
+    ses_provider: SesProvider,
+    account: ProvisionedAccount,
+    user: String,
+    credential: Credential,
+}
+
+async fn provisioned() -> Provisioned {
+    let (ses, iam) = clients().await;
+    let address = address();
+    let ses_provider = provider(&ses, &iam);
+    let account = ses_provider
+        .provision(&address, &DisplayName::default_for(address.username()))
+        .await
+        .unwrap();
+    let credential = Credential {
+        provider_ref: account.provider_ref.clone(),
+        smtp_username: account.smtp.username.clone(),
+    };
+    Provisioned {
+        user: iam_user_name(&address),
+        iam,
+        address,
+        ses_provider,
+        account,
+        credential,
+    }
+}
+
 async fn access_key_ids(iam: &Iam, user: &str) -> Vec<String> {
     let keys = iam.list_access_keys().user_name(user).send().await.unwrap();
     keys.access_key_metadata()
@@ -216,18 +250,14 @@ async fn access_key_ids(iam: &Iam, user: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn a_rotation_makes_a_second_key_and_the_old_one_is_deleted_when_revoked() {
-    let (ses, iam) = clients().await;
-    let address = address();
-    let ses_provider = provider(&ses, &iam);
-    let account = ses_provider
-        .provision(&address, &DisplayName::default_for(address.username()))
-        .await
-        .unwrap();
-    let user = iam_user_name(&address);
-    let old = Credential {
-        provider_ref: account.provider_ref.clone(),
-        smtp_username: account.smtp.username.clone(),
-    };
+    let Provisioned {
+        iam,
+        address,
+        ses_provider,
+        account,
+        user,
+        credential: old,
+    } = provisioned().await;
     // A key left by a rotation that died: IAM allows two, so it goes first.
     let leftover = iam
         .create_access_key()
@@ -281,18 +311,14 @@ async fn a_rotation_makes_a_second_key_and_the_old_one_is_deleted_when_revoked()
 
 #[tokio::test]
 async fn stopping_puts_an_explicit_deny_on_the_user_and_restarting_removes_it() {
-    let (ses, iam) = clients().await;
-    let address = address();
-    let ses_provider = provider(&ses, &iam);
-    let account = ses_provider
-        .provision(&address, &DisplayName::default_for(address.username()))
-        .await
-        .unwrap();
-    let user = iam_user_name(&address);
-    let current = Credential {
-        provider_ref: account.provider_ref.clone(),
-        smtp_username: account.smtp.username.clone(),
-    };
+    let Provisioned {
+        iam,
+        address,
+        ses_provider,
+        account,
+        user,
+        credential: current,
+    } = provisioned().await;
 
     ses_provider
         .set_sending(&address, &current, false)

@@ -5,15 +5,13 @@
 //! provider's documented success and error payloads.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use provisioning::domain::{DisplayName, EmailAddress, SmtpAuthentication, Username};
-use provisioning::providers::http::{ProviderHttp, RetryPolicy};
+use integration_tests::provider_fakes::{fixture, http, settings, support};
+use provisioning::domain::{DisplayName, EmailAddress, SmtpAuthentication};
 use provisioning::providers::{
     GoogleProvider, MailProvider, Microsoft365Provider, ProviderError, SendGridProvider,
 };
-use provisioning::secrets::ProviderSettings;
 use serde_json::{json, Value};
 use wiremock::matchers::{
     body_partial_json, body_string_contains, header, method, path, query_param,
@@ -21,36 +19,6 @@ use wiremock::matchers::{
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
 
 const ADMIN_KEY: &str = "SG.admin-key-that-must-never-leak";
-
-fn settings(pairs: &[(&str, &str)]) -> Arc<ProviderSettings> {
-    let values: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    Arc::new(ProviderSettings::new(
-        None,
-        move |name| values.get(name).cloned(),
-        Duration::ZERO,
-    ))
-}
-
-/// Retries quick enough for tests; the same code paths as production.
-fn http() -> ProviderHttp {
-    ProviderHttp::new(RetryPolicy {
-        attempts: 3,
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_secs(2),
-        timeout: Duration::from_millis(500),
-    })
-}
-
-fn support() -> (EmailAddress, DisplayName) {
-    let address = EmailAddress::parse("support@example.com").unwrap();
-    (
-        address,
-        DisplayName::parse(Some("Support Team"), &Username::parse("support").unwrap()).unwrap(),
-    )
-}
 
 fn message(error: &ProviderError) -> String {
     error.to_string()
@@ -505,10 +473,6 @@ impl Match for SignedAssertion {
             Err(_) => false,
         }
     }
-}
-
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ pub mod conformance;
 pub mod events;
 pub mod fakes;
 pub mod moto;
+pub mod provider_fakes;
 pub mod worlds;
 
 use std::path::Path;

@@ -208,15 +208,6 @@ impl MailProvider for GoogleProvider {
         })
     }
 
-    /// Nothing is left to revoke: the new password replaced the old one.
-    async fn revoke_credential(
-        &self,
-        _address: &EmailAddress,
-        _replaced: &Credential,
-    ) -> Result<(), ProviderError> {
-        Ok(())
-    }
-
     /// A suspended user can neither sign in nor send.
     async fn set_sending(
         &self,

@@ -220,15 +220,6 @@ impl MailProvider for Microsoft365Provider {
         })
     }
 
-    /// Nothing is left to revoke: the new password replaced the old one.
-    async fn revoke_credential(
-        &self,
-        _address: &EmailAddress,
-        _replaced: &Credential,
-    ) -> Result<(), ProviderError> {
-        Ok(())
-    }
-
     /// Sign-in blocked (`accountEnabled: false`): no SMTP, no Outlook.
     async fn set_sending(
         &self,

@@ -121,12 +121,15 @@ pub trait MailProvider: Send + Sync {
         current: &Credential,
     ) -> Result<IssuedCredential, ProviderError>;
 
-    /// Revokes a credential `issue_credential` replaced; one already gone is fine.
+    /// Revokes a credential `issue_credential` replaced; one already gone is
+    /// fine. Where a new password replaced the old one, nothing is left to do.
     async fn revoke_credential(
         &self,
-        address: &EmailAddress,
-        replaced: &Credential,
-    ) -> Result<(), ProviderError>;
+        _address: &EmailAddress,
+        _replaced: &Credential,
+    ) -> Result<(), ProviderError> {
+        Ok(())
+    }
 
     /// Stops the account sending (`allowed: false`) or lets it send again,
     /// with the credential it has.

@@ -172,7 +172,11 @@ async fn create_answers_the_contract_and_the_other_functions_see_it() {
             "webmail": null,
             "created_at": "2026-11-25T09:00:00Z",
             "emails_sent_today": 0,
-            "emails_sent_month": 0
+            "emails_sent_month": 0,
+            "bounces_month": 0,
+            "complaints_month": 0,
+            "stats_updated_at": null,
+            "stats_unavailable_reason": null
         }] })
     );
     assert!(

@@ -6,6 +6,7 @@ pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod events;
 pub mod http;
 pub mod providers;
 pub mod scheduled;

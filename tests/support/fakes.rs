@@ -12,7 +12,7 @@ use provisioning::providers::{
 use provisioning::secrets::{SecretVault, SecretsError};
 use provisioning::store::{
     AccountChange, AccountHold, AccountStore, Activation, AuditEntry, Claim, IdempotencyRecord,
-    IdempotencyStart, OwnedAccount, Page, Reservation, StoreError,
+    IdempotencyStart, OwnedAccount, Page, Reservation, SendEvent, SendEventOutcome, StoreError,
 };
 use tokio::sync::Notify;
 
@@ -392,6 +392,10 @@ impl AccountStore for FailingActivation {
         after: Option<&EmailAddress>,
     ) -> Result<Page, StoreError> {
         self.0.list_accounts(owner, limit, after).await
+    }
+
+    async fn record_send_event(&self, event: &SendEvent) -> Result<SendEventOutcome, StoreError> {
+        self.0.record_send_event(event).await
     }
 
     async fn audit_trail(&self, owner: &UserId) -> Result<Vec<AuditEntry>, StoreError> {

@@ -1,6 +1,6 @@
 use chrono::{DateTime, Utc};
 
-use super::{DisplayName, EmailAddress, UserId};
+use super::{DisplayName, EmailAddress, SendStats, UserId};
 
 /// Where an account is in its life. `Pending` while a create is under way,
 /// `Failed` when a create was undone (kept for the record, never listed),
@@ -80,8 +80,7 @@ pub struct Account {
     pub smtp: Option<SmtpSettings>,
     pub webmail: Option<String>,
     pub created_at: DateTime<Utc>,
-    pub emails_sent_today: u32,
-    pub emails_sent_month: u32,
+    pub stats: SendStats,
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Pure rules of the product: what a username, an address, a display name and
-//! a user id may be, which names are reserved, and what to suggest instead.
+//! a user id may be, which names are reserved, what to suggest instead, and
+//! how send statistics count and roll over.
 //! No I/O here; every type can only hold a valid value.
 
 mod account;
@@ -7,6 +8,7 @@ mod address;
 mod display_name;
 mod idempotency_key;
 mod reserved;
+mod send_stats;
 mod suggestions;
 mod user_id;
 mod username;
@@ -16,6 +18,7 @@ pub use address::{DomainName, EmailAddress};
 pub use display_name::DisplayName;
 pub use idempotency_key::IdempotencyKey;
 pub use reserved::ReservedNames;
+pub use send_stats::{utc_day, utc_month, PeriodCounts, SendCounts, SendEventKind, SendStats};
 pub use suggestions::{suggestion_candidates, MAX_SUGGESTIONS};
 pub use user_id::UserId;
 pub use username::Username;

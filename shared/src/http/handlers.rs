@@ -151,7 +151,11 @@ pub async fn manage_account(app: &App, req: Request) -> Result<Response<Body>, E
             }
             Some(action @ ("disable" | "enable")) => {
                 let account = service.set_sending(command, action == "enable").await?;
-                Ok(json_response(StatusCode::OK, &AccountView::from(account)))
+                let now = app.read().directory.now();
+                Ok(json_response(
+                    StatusCode::OK,
+                    &AccountView::at(account, now),
+                ))
             }
             Some(_) => Err(ApiError::UnknownRoute),
         }
@@ -202,7 +206,8 @@ pub async fn list_or_health(app: &ReadApp, req: Request) -> Result<Response<Body
             })
             .transpose()?;
         let page = app.directory.list(&owner, limit, after.as_ref()).await?;
-        Ok(json_response(StatusCode::OK, &AccountsView::from(page)))
+        let now = app.directory.now();
+        Ok(json_response(StatusCode::OK, &AccountsView::at(page, now)))
     })
     .await
 }

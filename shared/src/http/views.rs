@@ -8,7 +8,7 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 
 use crate::domain::{Account, EmailAddress};
-use crate::service::{Availability, Created, Deleted};
+use crate::service::{stats_unavailable_reason, Availability, Created, Deleted};
 use crate::store::Page;
 
 pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {
@@ -136,12 +136,19 @@ pub struct AccountView {
     smtp_authentication: Option<&'static str>,
     webmail: Option<String>,
     created_at: String,
-    emails_sent_today: u32,
-    emails_sent_month: u32,
+    /// `None` (null) when the provider cannot report, with the reason.
+    emails_sent_today: Option<u32>,
+    emails_sent_month: Option<u32>,
+    bounces_month: Option<u32>,
+    complaints_month: Option<u32>,
+    stats_updated_at: Option<String>,
+    stats_unavailable_reason: Option<&'static str>,
 }
 
-impl From<Account> for AccountView {
-    fn from(account: Account) -> Self {
+impl AccountView {
+    /// The account as its owner sees it at `now`: today's and this month's
+    /// counters (UTC), zero for a period with nothing counted.
+    pub fn at(account: Account, now: DateTime<Utc>) -> Self {
         let (smtp_server, smtp_port, smtp_username, smtp_authentication) = match account.smtp {
             Some(smtp) => (
                 Some(smtp.server),
@@ -151,6 +158,9 @@ impl From<Account> for AccountView {
             ),
             None => (None, None, None, None),
         };
+        let unavailable = stats_unavailable_reason(&account.provider);
+        let known = |count: u32| unavailable.is_none().then_some(count);
+        let (today, month) = (account.stats.today(now), account.stats.this_month(now));
         Self {
             email: account.address.to_string(),
             display_name: account.display_name.to_string(),
@@ -162,8 +172,12 @@ impl From<Account> for AccountView {
             smtp_authentication,
             webmail: account.webmail,
             created_at: timestamp(account.created_at),
-            emails_sent_today: account.emails_sent_today,
-            emails_sent_month: account.emails_sent_month,
+            emails_sent_today: known(today.sends),
+            emails_sent_month: known(month.sends),
+            bounces_month: known(month.bounces),
+            complaints_month: known(month.complaints),
+            stats_updated_at: account.stats.updated_at.map(timestamp),
+            stats_unavailable_reason: unavailable,
         }
     }
 }
@@ -175,10 +189,14 @@ pub struct AccountsView {
     next_cursor: Option<String>,
 }
 
-impl From<Page> for AccountsView {
-    fn from(page: Page) -> Self {
+impl AccountsView {
+    pub fn at(page: Page, now: DateTime<Utc>) -> Self {
         Self {
-            accounts: page.accounts.into_iter().map(AccountView::from).collect(),
+            accounts: page
+                .accounts
+                .into_iter()
+                .map(|account| AccountView::at(account, now))
+                .collect(),
             next_cursor: page.next_after.as_ref().map(encode_cursor),
         }
     }

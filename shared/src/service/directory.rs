@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use crate::clock::Clock;
 use crate::domain::{
     suggestion_candidates, DomainName, EmailAddress, UserId, Username, MAX_SUGGESTIONS,
@@ -19,7 +21,25 @@ pub struct Directory {
     pub(super) policy: Policy,
 }
 
+/// Why an account's provider cannot say how much mail it sent, if so: its
+/// counters are then unknown, never a made-up 0.
+pub fn stats_unavailable_reason(provider: &str) -> Option<&'static str> {
+    match provider {
+        "sendgrid" => Some(
+            "SendGrid's events do not say which sender of the account sent a message, \
+             so they cannot be counted per address",
+        ),
+        "microsoft365" | "google" => Some("this provider's usage reports are not read yet"),
+        _ => None,
+    }
+}
+
 impl Directory {
+    /// The time the read side answers as of (statistics roll over by it).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
     pub fn new(store: Arc<dyn AccountStore>, clock: Arc<dyn Clock>, policy: Policy) -> Self {
         Self {
             store,

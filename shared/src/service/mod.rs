@@ -6,9 +6,10 @@
 mod changes;
 mod directory;
 mod provisioning;
+mod statistics;
 
 pub use changes::{AccountCommand, Deleted};
-pub use directory::Directory;
+pub use directory::{stats_unavailable_reason, Directory};
 pub use provisioning::{CreateCommand, Created, Provisioning, CREATE_LEASE};
 
 use chrono::Duration;

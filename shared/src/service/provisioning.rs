@@ -8,8 +8,8 @@ use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::domain::{
-    Account, AccountStatus, DisplayName, DomainName, EmailAddress, IdempotencyKey, SmtpSettings,
-    UserId, Username,
+    Account, AccountStatus, DisplayName, DomainName, EmailAddress, IdempotencyKey, SendStats,
+    SmtpSettings, UserId, Username,
 };
 use crate::providers::{MailProvider, Providers, SmtpPassword};
 use crate::secrets::SecretVault;
@@ -239,8 +239,7 @@ impl Provisioning {
                 smtp: Some(activation.smtp.clone()),
                 webmail: activation.webmail,
                 created_at: reservation.reserved_at,
-                emails_sent_today: 0,
-                emails_sent_month: 0,
+                stats: SendStats::default(),
             },
             smtp: activation.smtp,
             password: provisioned.password,

@@ -25,16 +25,16 @@ use aws_sdk_dynamodb::types::{
     ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
-use chrono::{DateTime, Duration, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveTime, SecondsFormat, TimeZone, Utc};
 
 use super::{
     is_live, AccountChange, AccountHold, AccountStore, Activation, AuditAction, AuditEntry,
     AuditSubject, Claim, ClaimState, IdempotencyRecord, IdempotencyStart, IdempotencyState,
-    OwnedAccount, Page, Reservation, StoreError,
+    OwnedAccount, Page, Reservation, SendEvent, SendEventOutcome, StoreError, SEND_EVENT_RETENTION,
 };
 use crate::domain::{
-    Account, AccountStatus, DisplayName, EmailAddress, IdempotencyKey, SmtpAuthentication,
-    SmtpSettings, UserId,
+    utc_month, Account, AccountStatus, DisplayName, EmailAddress, IdempotencyKey, PeriodCounts,
+    SendCounts, SendStats, SmtpAuthentication, SmtpSettings, UserId,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -213,8 +213,50 @@ fn account_from_item(item: &Item) -> Result<Account, StoreError> {
         smtp,
         webmail: item.optional_text("webmail").map(str::to_string),
         created_at: parse_time(item.text("created_at")?)?,
-        emails_sent_today: item.number("emails_sent_today")?,
-        emails_sent_month: item.number("emails_sent_month")?,
+        stats: stats_from_item(item)?,
+    })
+}
+
+/// The latest day's and month's counters among the item's `day_…`/`month_…` attributes.
+fn stats_from_item(item: &Item) -> Result<SendStats, StoreError> {
+    let latest = |prefix: &str| -> Result<Option<PeriodCounts>, StoreError> {
+        let mut periods: HashMap<&str, SendCounts> = HashMap::new();
+        for (name, value) in item {
+            let Some((period, kind)) = name
+                .strip_prefix(prefix)
+                .and_then(|rest| rest.rsplit_once('_'))
+            else {
+                continue;
+            };
+            let count: u32 = value
+                .as_n()
+                .ok()
+                .and_then(|raw| raw.parse().ok())
+                .ok_or_else(|| corrupt(format!("bad counter {name}")))?;
+            let counts = periods.entry(period).or_default();
+            match kind {
+                "send" => counts.sends = count,
+                "delivery" => counts.deliveries = count,
+                "bounce" => counts.bounces = count,
+                "complaint" => counts.complaints = count,
+                _ => return Err(corrupt(format!("bad counter {name}"))),
+            }
+        }
+        Ok(periods
+            .into_iter()
+            .max_by(|a, b| a.0.cmp(b.0))
+            .map(|(period, counts)| PeriodCounts {
+                period: period.to_string(),
+                counts,
+            }))
+    };
+    Ok(SendStats {
+        day: latest("day_")?,
+        month: latest("month_")?,
+        updated_at: item
+            .optional_text("stats_updated_at")
+            .map(parse_time)
+            .transpose()?,
     })
 }
 
@@ -251,6 +293,8 @@ enum Guard {
     Claim,
     /// The daily create quota.
     Quota,
+    /// A provider report counted before.
+    Event,
     /// A best-effort write: if its condition fails, the rest still goes in.
     Optional,
     /// A write with no condition.
@@ -369,7 +413,7 @@ impl DynamoStore {
                 return Err(backend(error));
             }
             let guards: Vec<Guard> = failed.iter().map(|&i| items[i].1).collect();
-            for guard in [Guard::Claim, Guard::Quota] {
+            for guard in [Guard::Claim, Guard::Quota, Guard::Event] {
                 if guards.contains(&guard) {
                     return Ok(TransactionOutcome::Refused(guard));
                 }
@@ -477,8 +521,6 @@ impl DynamoStore {
             ("token".into(), s(&reservation.token)),
             ("created_at".into(), s(&now)),
             ("updated_at".into(), s(&now)),
-            ("emails_sent_today".into(), n(0)),
-            ("emails_sent_month".into(), n(0)),
         ]);
 
         let mut items = vec![
@@ -999,6 +1041,78 @@ impl AccountStore for DynamoStore {
             accounts,
             next_after,
         })
+    }
+
+    /// The account is found by its claim (the address's owner). Its
+    /// counters are attributes named after their period and kind
+    /// (`day_2026-11-25_sends`), added to atomically in the transaction
+    /// that keeps the report's key: a burst of reports never contends on a
+    /// read. The same kind's counters of the day and month before are
+    /// removed on the way, so the item keeps about two of each.
+    async fn record_send_event(&self, event: &SendEvent) -> Result<SendEventOutcome, StoreError> {
+        let claim = self.consistent_get(claim_key(&event.address)).await?;
+        let Some(owner) = claim
+            .filter(|claim| claim.optional_text("state") == Some("active"))
+            .and_then(|claim| claim.optional_text("owner").map(str::to_string))
+        else {
+            return Ok(SendEventOutcome::NotOurs);
+        };
+        let owner = UserId::parse(&owner).map_err(corrupt)?;
+        let seen = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(HashMap::from([
+                ("pk".to_string(), s(format!("EVENT#{}", event.event_key))),
+                ("sk".to_string(), s("EVENT")),
+                (
+                    "ttl".to_string(),
+                    n((event.recorded_at + SEND_EVENT_RETENTION).timestamp()),
+                ),
+            ])))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .expect("table and item are set");
+        let kind = event.kind.as_str();
+        let day = event.at.date_naive();
+        let month = utc_month(event.at);
+        let previous_month = utc_month(
+            day.with_day(1)
+                .and_then(|first| first.pred_opt())
+                .unwrap_or(day)
+                .and_time(NaiveTime::MIN)
+                .and_utc(),
+        );
+        let previous_day = day.pred_opt().unwrap_or(day);
+        let count = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(account_key(&owner, &event.address)))
+            .update_expression(
+                "ADD #day :one, #month :one SET stats_updated_at = :now \
+                 REMOVE #previous_day, #previous_month",
+            )
+            .condition_expression("#status IN (:active, :disabled)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#day", format!("day_{day}_{kind}"))
+            .expression_attribute_names("#month", format!("month_{month}_{kind}"))
+            .expression_attribute_names("#previous_day", format!("day_{previous_day}_{kind}"))
+            .expression_attribute_names("#previous_month", format!("month_{previous_month}_{kind}"))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", s(timestamp(event.recorded_at)))
+            .expression_attribute_values(":active", s("active"))
+            .expression_attribute_values(":disabled", s("disabled"))
+            .build()
+            .expect("table, key and expression are set");
+        let items = vec![
+            (TransactWriteItem::builder().put(seen).build(), Guard::Event),
+            (
+                TransactWriteItem::builder().update(count).build(),
+                Guard::Claim,
+            ),
+        ];
+        match self.transact(items).await? {
+            TransactionOutcome::Committed => Ok(SendEventOutcome::Counted),
+            TransactionOutcome::Refused(Guard::Event) => Ok(SendEventOutcome::Duplicate),
+            TransactionOutcome::Refused(_) => Ok(SendEventOutcome::NotOurs),
+        }
     }
 
     async fn audit_trail(&self, owner: &UserId) -> Result<Vec<AuditEntry>, StoreError> {

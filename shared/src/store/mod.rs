@@ -5,9 +5,12 @@ mod dynamodb;
 mod sqlite;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
-use crate::domain::{Account, DisplayName, EmailAddress, IdempotencyKey, SmtpSettings, UserId};
+use crate::domain::{
+    utc_month, Account, DisplayName, EmailAddress, IdempotencyKey, PeriodCounts, SendEventKind,
+    SendStats, SmtpSettings, UserId,
+};
 
 pub use dynamodb::DynamoStore;
 pub use sqlite::SqliteStore;
@@ -336,6 +339,46 @@ pub enum IdempotencyStart {
     Existing(IdempotencyRecord),
 }
 
+/// How long a counted report's key is kept: providers redeliver within
+/// hours (SendGrid retries for 24 hours), never a week later.
+pub const SEND_EVENT_RETENTION: Duration = Duration::days(7);
+
+/// A provider's report about one message from one of our addresses.
+#[derive(Debug, Clone)]
+pub struct SendEvent {
+    pub address: EmailAddress,
+    pub kind: SendEventKind,
+    /// When it happened: the UTC day and month it counts in.
+    pub at: DateTime<Utc>,
+    /// The provider's own id of the report (e.g. `ses:<messageId>:Send`):
+    /// a report delivered twice is counted once.
+    pub event_key: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl SendEvent {
+    /// `stats` with this event counted.
+    pub(crate) fn counted_in(&self, stats: &SendStats) -> SendStats {
+        let day = PeriodCounts::record(stats.day.as_ref(), &utc_day(self.at), self.kind);
+        let month = PeriodCounts::record(stats.month.as_ref(), &utc_month(self.at), self.kind);
+        SendStats {
+            day: day.or_else(|| stats.day.clone()),
+            month: month.or_else(|| stats.month.clone()),
+            updated_at: Some(self.recorded_at),
+        }
+    }
+}
+
+/// What became of a `SendEvent`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendEventOutcome {
+    Counted,
+    /// Its `event_key` was counted before.
+    Duplicate,
+    /// No created account has that address.
+    NotOurs,
+}
+
 /// A page of a user's accounts, in address order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
@@ -457,6 +500,11 @@ pub trait AccountStore: Send + Sync {
         after: Option<&EmailAddress>,
     ) -> Result<Page, StoreError>;
 
+    /// Counts `event` against the created account at its address, once per
+    /// `event_key` (kept for a week): in its day's and month's counters
+    /// (see `PeriodCounts::record`).
+    async fn record_send_event(&self, event: &SendEvent) -> Result<SendEventOutcome, StoreError>;
+
     /// The owner's audit trail, oldest first.
     async fn audit_trail(&self, owner: &UserId) -> Result<Vec<AuditEntry>, StoreError>;
 
@@ -487,6 +535,4 @@ pub trait AccountStore: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
-pub fn utc_day(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d").to_string()
-}
+pub use crate::domain::utc_day;

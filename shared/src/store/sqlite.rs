@@ -14,11 +14,11 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, Transact
 use super::{
     is_live, AccountChange, AccountHold, AccountStore, Activation, AuditAction, AuditEntry,
     AuditSubject, Claim, ClaimState, IdempotencyRecord, IdempotencyStart, IdempotencyState,
-    OwnedAccount, Page, Reservation, StoreError,
+    OwnedAccount, Page, Reservation, SendEvent, SendEventOutcome, StoreError, SEND_EVENT_RETENTION,
 };
 use crate::domain::{
-    Account, AccountStatus, DisplayName, EmailAddress, IdempotencyKey, SmtpAuthentication,
-    SmtpSettings, UserId,
+    Account, AccountStatus, DisplayName, EmailAddress, IdempotencyKey, PeriodCounts, SendCounts,
+    SendStats, SmtpAuthentication, SmtpSettings, UserId,
 };
 
 const SCHEMA: &str = "
@@ -52,9 +52,15 @@ CREATE TABLE IF NOT EXISTS accounts (
     -- account until its lease runs out.
     hold_token        TEXT,
     hold_lease_ms     INTEGER,
-    emails_sent_today INTEGER NOT NULL DEFAULT 0,
-    emails_sent_month INTEGER NOT NULL DEFAULT 0,
+    -- The counters of the latest day and month, JSON (store::encode_stats).
+    send_stats        TEXT,
     PRIMARY KEY (owner, address)
+);
+CREATE INDEX IF NOT EXISTS accounts_by_address ON accounts (address);
+-- Provider reports counted, so one delivered twice counts once.
+CREATE TABLE IF NOT EXISTS send_events (
+    event_key  TEXT PRIMARY KEY,
+    expires_ms INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS create_quota (
     owner TEXT NOT NULL,
@@ -86,7 +92,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
 ";
 
 /// Bumped whenever SCHEMA changes; an older file is refused with a clear message.
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
@@ -228,6 +234,72 @@ fn audit<'a>(
     Ok(())
 }
 
+/// How an account's `SendStats` is kept: one JSON text column.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredStats {
+    day: Option<StoredPeriod>,
+    month: Option<StoredPeriod>,
+    updated_at: Option<DateTime<Utc>>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredPeriod {
+    period: String,
+    sends: u32,
+    deliveries: u32,
+    bounces: u32,
+    complaints: u32,
+}
+
+impl From<&PeriodCounts> for StoredPeriod {
+    fn from(kept: &PeriodCounts) -> Self {
+        Self {
+            period: kept.period.clone(),
+            sends: kept.counts.sends,
+            deliveries: kept.counts.deliveries,
+            bounces: kept.counts.bounces,
+            complaints: kept.counts.complaints,
+        }
+    }
+}
+
+impl From<StoredPeriod> for PeriodCounts {
+    fn from(stored: StoredPeriod) -> Self {
+        Self {
+            period: stored.period,
+            counts: SendCounts {
+                sends: stored.sends,
+                deliveries: stored.deliveries,
+                bounces: stored.bounces,
+                complaints: stored.complaints,
+            },
+        }
+    }
+}
+
+fn encode_stats(stats: &SendStats) -> String {
+    let stored = StoredStats {
+        day: stats.day.as_ref().map(StoredPeriod::from),
+        month: stats.month.as_ref().map(StoredPeriod::from),
+        updated_at: stats.updated_at,
+    };
+    serde_json::to_string(&stored).expect("counters serialize")
+}
+
+/// No text yet: nothing counted.
+fn decode_stats(text: Option<&str>) -> Result<SendStats, StoreError> {
+    let Some(text) = text else {
+        return Ok(SendStats::default());
+    };
+    let stored: StoredStats = serde_json::from_str(text)
+        .map_err(|error| StoreError::Corrupt(format!("send statistics: {error}")))?;
+    Ok(SendStats {
+        day: stored.day.map(PeriodCounts::from),
+        month: stored.month.map(PeriodCounts::from),
+        updated_at: stored.updated_at,
+    })
+}
+
 /// The owner's created (active or disabled) account at `address`, with the
 /// lease of the hold on it, if any.
 fn created_account(
@@ -330,7 +402,7 @@ fn lease_time(millis: i64) -> Result<DateTime<Utc>, StoreError> {
 }
 
 const ACCOUNT_COLUMNS: &str = "owner, address, display_name, provider, status, smtp_server, \
-    smtp_port, smtp_username, smtp_auth, webmail, created_at, emails_sent_today, emails_sent_month";
+    smtp_port, smtp_username, smtp_auth, webmail, created_at, send_stats";
 
 struct AccountRow {
     owner: String,
@@ -344,8 +416,7 @@ struct AccountRow {
     smtp_auth: Option<String>,
     webmail: Option<String>,
     created_at: String,
-    emails_sent_today: u32,
-    emails_sent_month: u32,
+    send_stats: Option<String>,
 }
 
 impl AccountRow {
@@ -362,8 +433,7 @@ impl AccountRow {
             smtp_auth: row.get(8)?,
             webmail: row.get(9)?,
             created_at: row.get(10)?,
-            emails_sent_today: row.get(11)?,
-            emails_sent_month: row.get(12)?,
+            send_stats: row.get(11)?,
         })
     }
 
@@ -400,8 +470,7 @@ impl AccountRow {
             smtp,
             webmail: self.webmail,
             created_at: parse_timestamp(&self.created_at)?,
-            emails_sent_today: self.emails_sent_today,
-            emails_sent_month: self.emails_sent_month,
+            stats: decode_stats(self.send_stats.as_deref())?,
         })
     }
 }
@@ -860,6 +929,47 @@ impl AccountStore for SqliteStore {
             accounts,
             next_after,
         })
+    }
+
+    async fn record_send_event(&self, event: &SendEvent) -> Result<SendEventOutcome, StoreError> {
+        let event = event.clone();
+        self.in_transaction(move |tx| {
+            let account: Option<(String, Option<String>)> = tx
+                .query_row(
+                    "SELECT owner, send_stats FROM accounts
+                     WHERE address = ?1 AND status IN ('active', 'disabled')",
+                    [event.address.to_string()],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()
+                .map_err(backend)?;
+            let Some((owner, kept)) = account else {
+                return Ok(SendEventOutcome::NotOurs);
+            };
+            let now_ms = event.recorded_at.timestamp_millis();
+            tx.execute("DELETE FROM send_events WHERE expires_ms <= ?1", [now_ms])
+                .map_err(backend)?;
+            let first = tx
+                .execute(
+                    "INSERT OR IGNORE INTO send_events (event_key, expires_ms) VALUES (?1, ?2)",
+                    params![
+                        event.event_key,
+                        (event.recorded_at + SEND_EVENT_RETENTION).timestamp_millis()
+                    ],
+                )
+                .map_err(backend)?;
+            if first == 0 {
+                return Ok(SendEventOutcome::Duplicate);
+            }
+            let counted = event.counted_in(&decode_stats(kept.as_deref())?);
+            tx.execute(
+                "UPDATE accounts SET send_stats = ?3 WHERE owner = ?1 AND address = ?2",
+                params![owner, event.address.to_string(), encode_stats(&counted)],
+            )
+            .map_err(backend)?;
+            Ok(SendEventOutcome::Counted)
+        })
+        .await
     }
 
     async fn audit_trail(&self, owner: &UserId) -> Result<Vec<AuditEntry>, StoreError> {

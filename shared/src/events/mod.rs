@@ -1,0 +1,34 @@
+//! What providers report about sent mail, read from their own formats:
+//! SES events as EventBridge delivers them. Each report names the address
+//! it is about as precisely as the format allows; the statistics use case
+//! counts it against our account there, once.
+
+mod ses;
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{EmailAddress, SendEventKind};
+
+pub use ses::parse_ses_event;
+
+/// One provider report, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderReport {
+    /// Who sent it, best evidence first (for SES: the IAM user, then the
+    /// envelope sender).
+    pub senders: Vec<EmailAddress>,
+    pub kind: SendEventKind,
+    pub at: DateTime<Utc>,
+    /// Unique per message and kind of report: a redelivery has the same.
+    pub event_key: String,
+}
+
+/// A report this service does not count, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReportError {
+    #[error("not a report this service reads: {0}")]
+    Unreadable(String),
+    /// A kind of report that counts nothing here (opens, clicks, rejects…).
+    #[error("a {0} report counts nothing here")]
+    NotCounted(String),
+}

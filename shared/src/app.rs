@@ -1,6 +1,7 @@
 //! The state a function builds once per execution environment: `ReadApp`
-//! for `check` and `list` (the store only, so they link no provider SDK and
-//! no vault), `App` for `create` and `reconcile`.
+//! for `check`, `list` and `events` (the store only, so they link no
+//! provider SDK and no vault), `WebhookApp` for `webhooks`, `App` for
+//! `create`, `manage` and `reconcile`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use tokio::sync::OnceCell;
 use crate::aws::AwsSetupError;
 use crate::clock::SystemClock;
 use crate::config::{AuthMode, Backend, Config, ConfigError, ProviderKind};
+use crate::events::SendGridWebhookKey;
 use crate::providers::http::{ProviderHttp, RetryPolicy};
 use crate::providers::{
     GoogleProvider, MailProvider, Microsoft365Provider, Providers, SandboxProvider,
@@ -26,6 +28,24 @@ use crate::store::{AccountStore, DynamoStore, SqliteStore, StoreError};
 pub struct ReadApp {
     pub directory: Directory,
     pub auth_mode: AuthMode,
+}
+
+/// What the `webhooks` function needs: the store (through the read side's
+/// use cases) and the keys that verify each provider's signed requests.
+pub struct WebhookApp {
+    pub directory: Directory,
+    pub sendgrid_key: Option<SendGridWebhookKey>,
+}
+
+impl WebhookApp {
+    pub async fn from_env() -> Result<Self, StartupError> {
+        let config = Config::from_env()?;
+        let read = ReadApp::from_config(&config).await?;
+        Ok(Self {
+            directory: read.directory,
+            sendgrid_key: config.sendgrid_webhook_key,
+        })
+    }
 }
 
 /// The write side, with the read side it builds on (and its `auth_mode`).

@@ -5,6 +5,7 @@ use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
 use crate::domain::{DomainName, ReservedNames, Username};
+use crate::events::SendGridWebhookKey;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthMode {
@@ -101,6 +102,8 @@ pub struct Config {
     pub quarantine_days: u32,
     pub reserved: ReservedNames,
     pub auth_mode: AuthMode,
+    /// `SENDGRID_WEBHOOK_PUBLIC_KEY`: verifies SendGrid's signed Event Webhook.
+    pub sendgrid_webhook_key: Option<SendGridWebhookKey>,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -303,6 +306,12 @@ impl Config {
             endpoints,
             ses_iam_path: get("SES_IAM_PATH").unwrap_or_else(|| "/email-provisioning/".into()),
             ses_configuration_set: get("SES_CONFIGURATION_SET"),
+            sendgrid_webhook_key: get("SENDGRID_WEBHOOK_PUBLIC_KEY")
+                .map(|key| {
+                    SendGridWebhookKey::parse(&key)
+                        .map_err(|reason| invalid("SENDGRID_WEBHOOK_PUBLIC_KEY", reason))
+                })
+                .transpose()?,
             backend,
             aws_ca_bundle: get("AWS_CA_BUNDLE").map(PathBuf::from),
             provider_secret_id: get("PROVIDER_SECRET_ID"),

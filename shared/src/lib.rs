@@ -15,4 +15,4 @@ pub mod service;
 pub mod store;
 pub mod telemetry;
 
-pub use app::{App, ReadApp, StartupError};
+pub use app::{App, ReadApp, StartupError, WebhookApp};

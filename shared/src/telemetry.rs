@@ -20,3 +20,73 @@ pub fn init() {
         builder.init();
     }
 }
+
+/// The CloudWatch namespace of this service's metrics.
+pub const METRICS_NAMESPACE: &str = "EmailProvisioning";
+
+/// A CloudWatch Embedded Metric Format record: counts under `dimensions`,
+/// which CloudWatch turns into metrics of `METRICS_NAMESPACE` when it reads
+/// the line from the function's log.
+pub fn metrics_record(
+    at: chrono::DateTime<chrono::Utc>,
+    dimensions: &[(&str, &str)],
+    counts: &[(&str, u64)],
+) -> serde_json::Value {
+    let mut record = serde_json::json!({
+        "_aws": {
+            "Timestamp": at.timestamp_millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": METRICS_NAMESPACE,
+                "Dimensions": [dimensions.iter().map(|(name, _)| *name).collect::<Vec<_>>()],
+                "Metrics": counts
+                    .iter()
+                    .map(|(name, _)| serde_json::json!({ "Name": name, "Unit": "Count" }))
+                    .collect::<Vec<_>>(),
+            }],
+        },
+    });
+    for (name, value) in dimensions {
+        record[*name] = serde_json::json!(value);
+    }
+    for (name, count) in counts {
+        record[*name] = serde_json::json!(count);
+    }
+    record
+}
+
+/// Writes an EMF record as one line of its own on stdout, beside the logs.
+pub fn emit_metrics(
+    at: chrono::DateTime<chrono::Utc>,
+    dimensions: &[(&str, &str)],
+    counts: &[(&str, u64)],
+) {
+    println!("{}", metrics_record(at, dimensions, counts));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn an_emf_record_names_its_dimensions_and_metrics() {
+        let at = chrono::Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap();
+        let record = metrics_record(
+            at,
+            &[("Provider", "sendgrid")],
+            &[("Sends", 3), ("Bounces", 1)],
+        );
+        let directive = &record["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(record["_aws"]["Timestamp"], 1_795_597_200_000_i64);
+        assert_eq!(directive["Namespace"], "EmailProvisioning");
+        assert_eq!(directive["Dimensions"], serde_json::json!([["Provider"]]));
+        assert_eq!(
+            directive["Metrics"][1],
+            serde_json::json!({ "Name": "Bounces", "Unit": "Count" })
+        );
+        assert_eq!(
+            (record["Provider"].as_str(), record["Sends"].as_u64()),
+            (Some("sendgrid"), Some(3))
+        );
+    }
+}

@@ -398,6 +398,14 @@ impl AccountStore for FailingActivation {
         self.0.record_send_event(event).await
     }
 
+    async fn remember_event(
+        &self,
+        event_key: &str,
+        recorded_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.0.remember_event(event_key, recorded_at).await
+    }
+
     async fn audit_trail(&self, owner: &UserId) -> Result<Vec<AuditEntry>, StoreError> {
         self.0.audit_trail(owner).await
     }

@@ -1,14 +1,19 @@
 //! What providers report about sent mail, read from their own formats:
-//! SES events as EventBridge delivers them. Each report names the address
+//! SES events as EventBridge delivers them, SendGrid's signed Event Webhook. Each report names the address
 //! it is about as precisely as the format allows; the statistics use case
 //! counts it against our account there, once.
 
+mod sendgrid;
 mod ses;
 
 use chrono::{DateTime, Utc};
 
 use crate::domain::{EmailAddress, SendEventKind};
 
+pub use sendgrid::{
+    parse_sendgrid_batch, SendGridEvent, SendGridWebhookKey, SignatureError, SIGNATURE_HEADER,
+    SIGNATURE_TOLERANCE, TIMESTAMP_HEADER,
+};
 pub use ses::parse_ses_event;
 
 /// One provider report, parsed.

@@ -4,6 +4,7 @@ use serde_json::json;
 
 use super::views::json_response;
 use crate::domain::{DomainError, EmailAddress};
+use crate::events::SignatureError;
 use crate::providers::ProviderError;
 use crate::service::ServiceError;
 use crate::store::StoreError;
@@ -25,6 +26,10 @@ pub enum ApiError {
     Unauthorized,
     #[error("no such route")]
     UnknownRoute,
+    #[error("{0}")]
+    InvalidSignature(#[from] SignatureError),
+    #[error("this webhook's verification key is not configured (SENDGRID_WEBHOOK_PUBLIC_KEY): nothing is accepted")]
+    WebhookNotConfigured,
     #[error("method {used} is not allowed here; use {allowed}")]
     MethodNotAllowed { used: Method, allowed: Method },
     #[error(transparent)]
@@ -56,6 +61,9 @@ impl ApiError {
             Self::InvalidQuery(_) => (StatusCode::BAD_REQUEST, "invalid_query"),
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::UnknownRoute => (StatusCode::NOT_FOUND, "route_not_found"),
+            Self::InvalidSignature(_) | Self::WebhookNotConfigured => {
+                (StatusCode::UNAUTHORIZED, "invalid_signature")
+            }
             Self::MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Service(error) => match error {
                 S::Invalid(DomainError::InvalidUsername(_)) => {

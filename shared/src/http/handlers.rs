@@ -12,12 +12,13 @@ use super::request::{
 };
 use super::views::{
     decode_cursor, json_response, AccountView, AccountsView, CheckView, CreatedView, DeletedView,
-    HealthView,
+    HealthView, TallyView,
 };
 use super::ApiError;
 use crate::domain::{DisplayName, Username};
+use crate::events::{parse_sendgrid_batch, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::service::{AccountCommand, CreateCommand, Created};
-use crate::{App, ReadApp};
+use crate::{telemetry, App, ReadApp, WebhookApp};
 
 const DEFAULT_PAGE_SIZE: u32 = 50;
 const MAX_PAGE_SIZE: u32 = 100;
@@ -172,6 +173,44 @@ fn credentials_response(status: StatusCode, answered: Created, replayed: bool) -
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     response
+}
+
+/// `POST /api/email/events/sendgrid`: SendGrid's signed Event Webhook. A
+/// batch is verified (signature and age) before anything is read from it;
+/// its reports are tallied once each, for the provider's metrics.
+pub async fn sendgrid_events(app: &WebhookApp, req: Request) -> Result<Response<Body>, Error> {
+    serve(req, |req, _request_id| async move {
+        expect_method(&req, Method::POST)?;
+        let key = app
+            .sendgrid_key
+            .as_ref()
+            .ok_or(ApiError::WebhookNotConfigured)?;
+        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+        let body: &[u8] = req.body().as_ref();
+        let now = app.directory.now();
+        key.verify(
+            header(TIMESTAMP_HEADER),
+            header(SIGNATURE_HEADER),
+            body,
+            now,
+        )?;
+        let events = parse_sendgrid_batch(body)
+            .map_err(|error| ApiError::MalformedJson(error.to_string()))?;
+        let tally = app.directory.tally_unattributed(&events).await?;
+        let counted = tally.counted;
+        telemetry::emit_metrics(
+            now,
+            &[("Provider", "sendgrid")],
+            &[
+                ("Sends", counted.sends.into()),
+                ("Deliveries", counted.deliveries.into()),
+                ("Bounces", counted.bounces.into()),
+                ("Complaints", counted.complaints.into()),
+            ],
+        );
+        Ok(json_response(StatusCode::OK, &TallyView::from(tally)))
+    })
+    .await
 }
 
 /// `GET /api/email/my-accounts` and `GET /api/health`: one function serves both.

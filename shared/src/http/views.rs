@@ -8,7 +8,7 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 
 use crate::domain::{Account, EmailAddress};
-use crate::service::{stats_unavailable_reason, Availability, Created, Deleted};
+use crate::service::{stats_unavailable_reason, Availability, Created, Deleted, Tally};
 use crate::store::Page;
 
 pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {
@@ -210,6 +210,25 @@ pub fn encode_cursor(after: &EmailAddress) -> String {
 pub fn decode_cursor(cursor: &str) -> Option<EmailAddress> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
     EmailAddress::parse(std::str::from_utf8(&bytes).ok()?).ok()
+}
+
+/// The answer to a webhook batch: what it came to.
+#[derive(Serialize)]
+pub struct TallyView {
+    counted: u32,
+    duplicates: u32,
+    not_counted: u32,
+}
+
+impl From<Tally> for TallyView {
+    fn from(tally: Tally) -> Self {
+        let counts = tally.counted;
+        Self {
+            counted: counts.sends + counts.deliveries + counts.bounces + counts.complaints,
+            duplicates: tally.duplicates,
+            not_counted: tally.not_counted,
+        }
+    }
 }
 
 #[derive(Serialize)]

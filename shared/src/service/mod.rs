@@ -11,6 +11,7 @@ mod statistics;
 pub use changes::{AccountCommand, Deleted};
 pub use directory::{stats_unavailable_reason, Directory};
 pub use provisioning::{CreateCommand, Created, Provisioning, CREATE_LEASE};
+pub use statistics::Tally;
 
 use chrono::Duration;
 

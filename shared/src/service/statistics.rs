@@ -1,7 +1,8 @@
 //! Send statistics: a provider's report counted against the address that
 //! sent the mail, once, in the counters of its UTC day and month.
 
-use crate::events::ProviderReport;
+use crate::domain::SendCounts;
+use crate::events::{ProviderReport, SendGridEvent};
 use crate::store::{SendEvent, SendEventOutcome};
 
 use super::{Directory, ServiceError};
@@ -28,5 +29,43 @@ impl Directory {
             }
         }
         Ok(SendEventOutcome::NotOurs)
+    }
+}
+
+/// What a batch of reports that name no sender came to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// New reports, by kind: the provider account's, no address's.
+    pub counted: SendCounts,
+    pub duplicates: u32,
+    /// Kinds not counted (opens, clicks, deferrals…).
+    pub not_counted: u32,
+}
+
+impl Directory {
+    /// Tallies SendGrid's reports, each once: they cannot be counted against
+    /// an address (they do not say which key sent), only against the account.
+    pub async fn tally_unattributed(
+        &self,
+        events: &[SendGridEvent],
+    ) -> Result<Tally, ServiceError> {
+        let recorded_at = self.clock.now();
+        let mut tally = Tally::default();
+        for event in events {
+            let Some(kind) = event.kind else {
+                tally.not_counted += 1;
+                continue;
+            };
+            if self
+                .store
+                .remember_event(&event.event_key, recorded_at)
+                .await?
+            {
+                tally.counted = tally.counted.plus(kind);
+            } else {
+                tally.duplicates += 1;
+            }
+        }
+        Ok(tally)
     }
 }

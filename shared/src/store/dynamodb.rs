@@ -382,6 +382,23 @@ impl DynamoStore {
         TransactWriteItem::builder().update(update).build()
     }
 
+    /// A report's key, written only if it is not there yet; TTL removes it after a week.
+    fn event_put(&self, event_key: &str, recorded_at: DateTime<Utc>) -> Put {
+        Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(HashMap::from([
+                ("pk".to_string(), s(format!("EVENT#{event_key}"))),
+                ("sk".to_string(), s("EVENT")),
+                (
+                    "ttl".to_string(),
+                    n((recorded_at + SEND_EVENT_RETENTION).timestamp()),
+                ),
+            ])))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .expect("table and item are set")
+    }
+
     /// Writes `items` in one transaction. When only optional conditions
     /// fail, the transaction is written again without those items.
     async fn transact(
@@ -1058,19 +1075,7 @@ impl AccountStore for DynamoStore {
             return Ok(SendEventOutcome::NotOurs);
         };
         let owner = UserId::parse(&owner).map_err(corrupt)?;
-        let seen = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(HashMap::from([
-                ("pk".to_string(), s(format!("EVENT#{}", event.event_key))),
-                ("sk".to_string(), s("EVENT")),
-                (
-                    "ttl".to_string(),
-                    n((event.recorded_at + SEND_EVENT_RETENTION).timestamp()),
-                ),
-            ])))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .expect("table and item are set");
+        let seen = self.event_put(&event.event_key, event.recorded_at);
         let kind = event.kind.as_str();
         let day = event.at.date_naive();
         let month = utc_month(event.at);
@@ -1112,6 +1117,23 @@ impl AccountStore for DynamoStore {
             TransactionOutcome::Committed => Ok(SendEventOutcome::Counted),
             TransactionOutcome::Refused(Guard::Event) => Ok(SendEventOutcome::Duplicate),
             TransactionOutcome::Refused(_) => Ok(SendEventOutcome::NotOurs),
+        }
+    }
+
+    async fn remember_event(
+        &self,
+        event_key: &str,
+        recorded_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let items = vec![(
+            TransactWriteItem::builder()
+                .put(self.event_put(event_key, recorded_at))
+                .build(),
+            Guard::Event,
+        )];
+        match self.transact(items).await? {
+            TransactionOutcome::Committed => Ok(true),
+            TransactionOutcome::Refused(_) => Ok(false),
         }
     }
 

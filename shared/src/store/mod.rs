@@ -505,6 +505,14 @@ pub trait AccountStore: Send + Sync {
     /// (see `PeriodCounts::record`).
     async fn record_send_event(&self, event: &SendEvent) -> Result<SendEventOutcome, StoreError>;
 
+    /// Keeps `event_key` (for a week) and says whether it is new: a report
+    /// that counts against no account is still counted only once.
+    async fn remember_event(
+        &self,
+        event_key: &str,
+        recorded_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
     /// The owner's audit trail, oldest first.
     async fn audit_trail(&self, owner: &UserId) -> Result<Vec<AuditEntry>, StoreError>;
 

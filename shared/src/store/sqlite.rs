@@ -300,6 +300,29 @@ fn decode_stats(text: Option<&str>) -> Result<SendStats, StoreError> {
     })
 }
 
+/// Keeps a report's key, dropping the expired ones; `false` if it was kept already.
+fn remember(
+    tx: &Transaction<'_>,
+    event_key: &str,
+    recorded_at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    tx.execute(
+        "DELETE FROM send_events WHERE expires_ms <= ?1",
+        [recorded_at.timestamp_millis()],
+    )
+    .map_err(backend)?;
+    let inserted = tx
+        .execute(
+            "INSERT OR IGNORE INTO send_events (event_key, expires_ms) VALUES (?1, ?2)",
+            params![
+                event_key,
+                (recorded_at + SEND_EVENT_RETENTION).timestamp_millis()
+            ],
+        )
+        .map_err(backend)?;
+    Ok(inserted == 1)
+}
+
 /// The owner's created (active or disabled) account at `address`, with the
 /// lease of the hold on it, if any.
 fn created_account(
@@ -946,19 +969,7 @@ impl AccountStore for SqliteStore {
             let Some((owner, kept)) = account else {
                 return Ok(SendEventOutcome::NotOurs);
             };
-            let now_ms = event.recorded_at.timestamp_millis();
-            tx.execute("DELETE FROM send_events WHERE expires_ms <= ?1", [now_ms])
-                .map_err(backend)?;
-            let first = tx
-                .execute(
-                    "INSERT OR IGNORE INTO send_events (event_key, expires_ms) VALUES (?1, ?2)",
-                    params![
-                        event.event_key,
-                        (event.recorded_at + SEND_EVENT_RETENTION).timestamp_millis()
-                    ],
-                )
-                .map_err(backend)?;
-            if first == 0 {
+            if !remember(tx, &event.event_key, event.recorded_at)? {
                 return Ok(SendEventOutcome::Duplicate);
             }
             let counted = event.counted_in(&decode_stats(kept.as_deref())?);
@@ -970,6 +981,16 @@ impl AccountStore for SqliteStore {
             Ok(SendEventOutcome::Counted)
         })
         .await
+    }
+
+    async fn remember_event(
+        &self,
+        event_key: &str,
+        recorded_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let event_key = event_key.to_string();
+        self.in_transaction(move |tx| remember(tx, &event_key, recorded_at))
+            .await
     }
 
     async fn audit_trail(&self, owner: &UserId) -> Result<Vec<AuditEntry>, StoreError> {

@@ -4,15 +4,23 @@
 use lambda_http::lambda_runtime::LambdaEvent;
 use serde_json::{json, Value};
 
+use crate::domain::SendEventKind;
 use crate::events::{parse_ses_event, ReportError};
 use crate::store::SendEventOutcome;
-use crate::{App, ReadApp};
+use crate::{telemetry, App, ReadApp};
 
 /// Every few minutes: clean up the creates that died (see
 /// `Provisioning::recover_abandoned`). Answers how many it recovered.
-pub async fn reconcile(app: &App, _event: LambdaEvent<Value>) -> Result<Value, lambda_http::Error> {
+pub async fn reconcile(app: &App, event: LambdaEvent<Value>) -> Result<Value, lambda_http::Error> {
+    let cold_start = telemetry::invocation_started();
     let recovered = app.service.recover_abandoned().await?;
-    tracing::info!(recovered, "reconciled abandoned creates");
+    tracing::info!(
+        request_id = event.context.request_id,
+        function = telemetry::function_name(),
+        cold_start,
+        recovered,
+        "reconciled abandoned creates"
+    );
     Ok(json!({ "recovered": recovered }))
 }
 
@@ -24,6 +32,8 @@ pub async fn count_ses_event(
     app: &ReadApp,
     event: LambdaEvent<Value>,
 ) -> Result<Value, lambda_http::Error> {
+    let cold_start = telemetry::invocation_started();
+    let request_id = event.context.request_id.as_str();
     let report = match parse_ses_event(&event.payload) {
         Ok(report) => report,
         Err(ReportError::NotCounted(kind)) => {
@@ -37,7 +47,16 @@ pub async fn count_ses_event(
     };
     let outcome = app.directory.count_report(&report).await?;
     let outcome = match outcome {
-        SendEventOutcome::Counted => "counted",
+        SendEventOutcome::Counted => {
+            let metric = match report.kind {
+                SendEventKind::Send => "Sends",
+                SendEventKind::Delivery => "Deliveries",
+                SendEventKind::Bounce => "Bounces",
+                SendEventKind::Complaint => "Complaints",
+            };
+            telemetry::emit_metrics(report.at, &[("Provider", "ses")], &[(metric, 1)]);
+            "counted"
+        }
         SendEventOutcome::Duplicate => "duplicate",
         SendEventOutcome::NotOurs => {
             tracing::debug!(
@@ -47,6 +66,13 @@ pub async fn count_ses_event(
             "not_ours"
         }
     };
-    tracing::info!(event_key = report.event_key, outcome, "SES event");
+    tracing::info!(
+        request_id,
+        function = telemetry::function_name(),
+        cold_start,
+        event_key = report.event_key,
+        outcome,
+        "SES event"
+    );
     Ok(json!({ "outcome": outcome }))
 }

@@ -21,6 +21,34 @@ pub fn init() {
     }
 }
 
+/// The function this process serves: Lambda's name for it, else the binary's.
+pub fn function_name() -> String {
+    std::env::var("AWS_LAMBDA_FUNCTION_NAME")
+        .ok()
+        .or_else(|| {
+            std::env::args()
+                .next()
+                .and_then(|path| path.rsplit('/').next().map(str::to_string))
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+static COLD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// The start of an invocation: whether it is this process's first (a cold
+/// start, counted as the `ColdStarts` metric of its function).
+pub fn invocation_started() -> bool {
+    let cold = COLD.swap(false, std::sync::atomic::Ordering::Relaxed);
+    if cold {
+        emit_metrics(
+            chrono::Utc::now(),
+            &[("Function", &function_name())],
+            &[("ColdStarts", 1)],
+        );
+    }
+    cold
+}
+
 /// The CloudWatch namespace of this service's metrics.
 pub const METRICS_NAMESPACE: &str = "EmailProvisioning";
 
@@ -54,13 +82,33 @@ pub fn metrics_record(
     record
 }
 
+/// Records emitted while a capture is on, for tests to read back.
+static CAPTURED: std::sync::Mutex<Option<Vec<serde_json::Value>>> = std::sync::Mutex::new(None);
+
 /// Writes an EMF record as one line of its own on stdout, beside the logs.
 pub fn emit_metrics(
     at: chrono::DateTime<chrono::Utc>,
     dimensions: &[(&str, &str)],
     counts: &[(&str, u64)],
 ) {
-    println!("{}", metrics_record(at, dimensions, counts));
+    let record = metrics_record(at, dimensions, counts);
+    println!("{record}");
+    if let Some(captured) = CAPTURED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .as_mut()
+    {
+        captured.push(record);
+    }
+}
+
+/// From now on, every record emitted in this process is also kept; returns
+/// (and keeps capturing) what was kept since the last call.
+pub fn captured_metrics() -> Vec<serde_json::Value> {
+    let mut captured = CAPTURED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    captured.replace(Vec::new()).unwrap_or_default()
 }
 
 #[cfg(test)]

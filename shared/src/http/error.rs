@@ -141,6 +141,11 @@ impl ApiError {
         self.mapped().status
     }
 
+    /// The error's `code`, e.g. for metrics by kind of error.
+    pub fn code(&self) -> &'static str {
+        self.mapped().code
+    }
+
     fn suggestions(&self) -> Option<&[EmailAddress]> {
         match self {
             Self::Service(

@@ -3,6 +3,8 @@
 use std::future::Future;
 use std::time::Instant;
 
+use chrono::Utc;
+
 use lambda_http::http::{HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
 use serde::Deserialize;
@@ -30,6 +32,7 @@ where
     Fut: Future<Output = Result<Response<Body>, ApiError>>,
 {
     let started = Instant::now();
+    let cold_start = telemetry::invocation_started();
     let request_id = request_id(&req);
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -46,6 +49,8 @@ where
     };
     tracing::info!(
         %request_id,
+        function = telemetry::function_name(),
+        cold_start,
         %method,
         path,
         status = response.status().as_u16(),
@@ -73,6 +78,11 @@ pub async fn check_availability(app: &ReadApp, req: Request) -> Result<Response<
             .directory
             .check(username, body.domain.as_deref())
             .await?;
+        let outcome = match availability.unavailable {
+            None => "available",
+            Some(reason) => reason.as_str(),
+        };
+        telemetry::emit_metrics(Utc::now(), &[("Outcome", outcome)], &[("ChecksServed", 1)]);
         Ok(json_response(
             StatusCode::OK,
             &CheckView::from(availability),
@@ -99,7 +109,8 @@ pub async fn create(app: &App, req: Request) -> Result<Response<Body>, Error> {
         let username = Username::parse(&body.username)?;
         let display_name = DisplayName::parse(body.display_name.as_deref(), &username)?;
         let key = idempotency_key(&req)?;
-        let (created, replayed) = app
+        let requested_provider = body.provider.clone();
+        let outcome = app
             .service
             .create_once(
                 CreateCommand {
@@ -112,10 +123,40 @@ pub async fn create(app: &App, req: Request) -> Result<Response<Body>, Error> {
                 },
                 key,
             )
-            .await?;
+            .await
+            .map_err(ApiError::from);
+        count_create(&outcome, requested_provider.as_deref());
+        let (created, replayed) = outcome?;
         Ok(credentials_response(StatusCode::CREATED, created, replayed))
     })
     .await
+}
+
+/// `AccountsCreated` by provider, or `CreateFailures` by provider (the one
+/// asked for, `default` when none was) and kind of error; a refusal by the
+/// daily limit is also a `RateLimitRejections`.
+fn count_create(outcome: &Result<(Created, bool), ApiError>, requested_provider: Option<&str>) {
+    let now = Utc::now();
+    match outcome {
+        Ok((_, true)) => {}
+        Ok((created, false)) => telemetry::emit_metrics(
+            now,
+            &[("Provider", &created.account.provider)],
+            &[("AccountsCreated", 1)],
+        ),
+        Err(error) => {
+            let provider = requested_provider.unwrap_or("default");
+            let mut counts = vec![("CreateFailures", 1)];
+            if error.code() == "rate_limited" {
+                counts.push(("RateLimitRejections", 1));
+            }
+            telemetry::emit_metrics(
+                now,
+                &[("Provider", provider), ("ErrorKind", error.code())],
+                &counts,
+            );
+        }
+    }
 }
 
 const ACCOUNTS_PATH: &str = "/api/email/accounts/";

@@ -63,24 +63,24 @@ async fn requests_emit_the_dashboard_metrics() {
 
     let cold_starts = carrying(&records, "ColdStarts");
     assert_eq!(cold_starts.len(), 1, "one cold start, the first request's");
-    assert_eq!(cold_starts[0]["value"], 1);
+    assert_eq!(cold_starts[0]["value"], 1.0);
     assert_eq!(cold_starts[0]["dimensions"][0][0], "Function");
     assert!(cold_starts[0]["dimensions"][0][1]
         .as_str()
         .is_some_and(|name| name.starts_with("metrics")));
     assert_eq!(
         carrying(&records, "ChecksServed"),
-        [json!({ "dimensions": [["Outcome", "available"]], "value": 1 })]
+        [json!({ "dimensions": [["Outcome", "available"]], "value": 1.0 })]
     );
     assert_eq!(
         carrying(&records, "AccountsCreated"),
-        [json!({ "dimensions": [["Provider", "sandbox"]], "value": 1 })]
+        [json!({ "dimensions": [["Provider", "sandbox"]], "value": 1.0 })]
     );
     assert_eq!(
         carrying(&records, "CreateFailures"),
         [
-            json!({ "dimensions": [["Provider", "default"], ["ErrorKind", "rate_limited"]], "value": 1 }),
-            json!({ "dimensions": [["Provider", "ses"], ["ErrorKind", "provider_not_available"]], "value": 1 }),
+            json!({ "dimensions": [["Provider", "default"], ["ErrorKind", "rate_limited"]], "value": 1.0 }),
+            json!({ "dimensions": [["Provider", "ses"], ["ErrorKind", "provider_not_available"]], "value": 1.0 }),
         ]
     );
     assert_eq!(carrying(&records, "RateLimitRejections").len(), 1);

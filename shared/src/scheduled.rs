@@ -54,7 +54,7 @@ pub async fn count_ses_event(
                 SendEventKind::Bounce => "Bounces",
                 SendEventKind::Complaint => "Complaints",
             };
-            telemetry::emit_metrics(report.at, &[("Provider", "ses")], &[(metric, 1)]);
+            telemetry::emit_metrics(report.at, &[("Provider", "ses")], &[(metric, 1.0)]);
             "counted"
         }
         SendEventOutcome::Duplicate => "duplicate",
@@ -75,4 +75,53 @@ pub async fn count_ses_event(
         "SES event"
     );
     Ok(json!({ "outcome": outcome }))
+}
+
+/// Every hour: each offered provider's sending quota and its use (where its
+/// API says), and how many accounts exist, as metrics for the dashboard and
+/// the 80% alarms. A provider that cannot be read is logged and counted
+/// (`QuotaReadFailures`); the others are still published.
+pub async fn publish_quotas(
+    app: &App,
+    event: LambdaEvent<Value>,
+) -> Result<Value, lambda_http::Error> {
+    let cold_start = telemetry::invocation_started();
+    let now = chrono::Utc::now();
+    let mut published = Vec::new();
+    for provider in app.service.providers().offered() {
+        let name = provider.name();
+        match provider.sending_quota().await {
+            Ok(Some(quota)) => {
+                telemetry::emit_metrics(
+                    now,
+                    &[("Provider", name)],
+                    &[
+                        ("QuotaLimit", quota.limit),
+                        ("QuotaUsed", quota.used),
+                        ("QuotaUsedPercent", quota.used_percent()),
+                    ],
+                );
+                published.push(json!({ "provider": name, "used_percent": quota.used_percent(), "period": quota.period }));
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::error!(provider = name, %error, "could not read a provider's sending quota");
+                telemetry::emit_metrics(now, &[("Provider", name)], &[("QuotaReadFailures", 1.0)]);
+            }
+        }
+    }
+    let accounts = app.read().directory.count_created_accounts().await?;
+    telemetry::emit_metrics(
+        now,
+        &[("Service", "email-provisioning")],
+        &[("Accounts", accounts as f64)],
+    );
+    tracing::info!(
+        request_id = event.context.request_id,
+        function = telemetry::function_name(),
+        cold_start,
+        accounts,
+        "published provider quotas"
+    );
+    Ok(json!({ "quotas": published, "accounts": accounts }))
 }

@@ -43,7 +43,7 @@ pub fn invocation_started() -> bool {
         emit_metrics(
             chrono::Utc::now(),
             &[("Function", &function_name())],
-            &[("ColdStarts", 1)],
+            &[("ColdStarts", 1.0)],
         );
     }
     cold
@@ -52,13 +52,14 @@ pub fn invocation_started() -> bool {
 /// The CloudWatch namespace of this service's metrics.
 pub const METRICS_NAMESPACE: &str = "EmailProvisioning";
 
-/// A CloudWatch Embedded Metric Format record: counts under `dimensions`,
+/// A CloudWatch Embedded Metric Format record: values under `dimensions`,
 /// which CloudWatch turns into metrics of `METRICS_NAMESPACE` when it reads
-/// the line from the function's log.
+/// the line from the function's log. A metric named `…Percent` is in
+/// percent, any other a count.
 pub fn metrics_record(
     at: chrono::DateTime<chrono::Utc>,
     dimensions: &[(&str, &str)],
-    counts: &[(&str, u64)],
+    counts: &[(&str, f64)],
 ) -> serde_json::Value {
     let mut record = serde_json::json!({
         "_aws": {
@@ -68,7 +69,10 @@ pub fn metrics_record(
                 "Dimensions": [dimensions.iter().map(|(name, _)| *name).collect::<Vec<_>>()],
                 "Metrics": counts
                     .iter()
-                    .map(|(name, _)| serde_json::json!({ "Name": name, "Unit": "Count" }))
+                    .map(|(name, _)| {
+                        let unit = if name.ends_with("Percent") { "Percent" } else { "Count" };
+                        serde_json::json!({ "Name": name, "Unit": unit })
+                    })
                     .collect::<Vec<_>>(),
             }],
         },
@@ -89,7 +93,7 @@ static CAPTURED: std::sync::Mutex<Option<Vec<serde_json::Value>>> = std::sync::M
 pub fn emit_metrics(
     at: chrono::DateTime<chrono::Utc>,
     dimensions: &[(&str, &str)],
-    counts: &[(&str, u64)],
+    counts: &[(&str, f64)],
 ) {
     let record = metrics_record(at, dimensions, counts);
     println!("{record}");
@@ -122,19 +126,26 @@ mod tests {
         let record = metrics_record(
             at,
             &[("Provider", "sendgrid")],
-            &[("Sends", 3), ("Bounces", 1)],
+            &[("Sends", 3.0), ("QuotaUsedPercent", 12.5)],
         );
         let directive = &record["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(record["_aws"]["Timestamp"], 1_795_597_200_000_i64);
         assert_eq!(directive["Namespace"], "EmailProvisioning");
         assert_eq!(directive["Dimensions"], serde_json::json!([["Provider"]]));
         assert_eq!(
-            directive["Metrics"][1],
-            serde_json::json!({ "Name": "Bounces", "Unit": "Count" })
+            directive["Metrics"],
+            serde_json::json!([
+                { "Name": "Sends", "Unit": "Count" },
+                { "Name": "QuotaUsedPercent", "Unit": "Percent" }
+            ])
         );
+        assert_eq!(record["Provider"], "sendgrid");
         assert_eq!(
-            (record["Provider"].as_str(), record["Sends"].as_u64()),
-            (Some("sendgrid"), Some(3))
+            (
+                record["Sends"].as_f64(),
+                record["QuotaUsedPercent"].as_f64()
+            ),
+            (Some(3.0), Some(12.5))
         );
     }
 }

@@ -42,7 +42,8 @@ macro_rules! store_conformance_tests {
             an_idempotency_key_is_started_once_until_done_or_dead,
             abandoned_reservations_are_found_and_seized_once,
             send_events_count_once_and_roll_over_by_period,
-            concurrent_send_events_are_all_counted_once
+            concurrent_send_events_are_all_counted_once,
+            created_accounts_are_counted_and_pending_ones_not
         );
     };
     (@cases $harness:expr; $($case:ident),*) => {
@@ -712,4 +713,14 @@ pub async fn concurrent_send_events_are_all_counted_once(harness: &dyn StoreHarn
         .count();
     assert_eq!(counted, 20, "{outcomes:?}");
     assert_eq!(stats_of(&*store, "alice").await.today(start()).sends, 20);
+}
+
+pub async fn created_accounts_are_counted_and_pending_ones_not(harness: &dyn StoreHarness) {
+    let store = harness.handle().await;
+    assert_eq!(store.count_created_accounts().await.unwrap(), 0);
+    create(&*store, "alice", "support").await;
+    create(&*store, "bob", "sales").await;
+    let pending = reservation("carol", "contact", start(), 10);
+    store.reserve(&pending).await.unwrap();
+    assert_eq!(store.count_created_accounts().await.unwrap(), 2);
 }

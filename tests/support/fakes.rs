@@ -406,6 +406,10 @@ impl AccountStore for FailingActivation {
         self.0.remember_event(event_key, recorded_at).await
     }
 
+    async fn count_created_accounts(&self) -> Result<u64, StoreError> {
+        self.0.count_created_accounts().await
+    }
+
     async fn audit_trail(&self, owner: &UserId) -> Result<Vec<AuditEntry>, StoreError> {
         self.0.audit_trail(owner).await
     }

@@ -82,7 +82,11 @@ pub async fn check_availability(app: &ReadApp, req: Request) -> Result<Response<
             None => "available",
             Some(reason) => reason.as_str(),
         };
-        telemetry::emit_metrics(Utc::now(), &[("Outcome", outcome)], &[("ChecksServed", 1)]);
+        telemetry::emit_metrics(
+            Utc::now(),
+            &[("Outcome", outcome)],
+            &[("ChecksServed", 1.0)],
+        );
         Ok(json_response(
             StatusCode::OK,
             &CheckView::from(availability),
@@ -142,13 +146,13 @@ fn count_create(outcome: &Result<(Created, bool), ApiError>, requested_provider:
         Ok((created, false)) => telemetry::emit_metrics(
             now,
             &[("Provider", &created.account.provider)],
-            &[("AccountsCreated", 1)],
+            &[("AccountsCreated", 1.0)],
         ),
         Err(error) => {
             let provider = requested_provider.unwrap_or("default");
-            let mut counts = vec![("CreateFailures", 1)];
+            let mut counts = vec![("CreateFailures", 1.0)];
             if error.code() == "rate_limited" {
-                counts.push(("RateLimitRejections", 1));
+                counts.push(("RateLimitRejections", 1.0));
             }
             telemetry::emit_metrics(
                 now,

@@ -74,6 +74,27 @@ pub struct IssuedCredential {
     pub password: SmtpPassword,
 }
 
+/// How much of its sending allowance a provider account has used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SendingQuota {
+    /// Messages the account may send in the period.
+    pub limit: f64,
+    pub used: f64,
+    /// `24h` (SES's rolling window) or the provider's own reset period.
+    pub period: String,
+}
+
+impl SendingQuota {
+    /// `used` as a percentage of `limit` (0 for a limit of 0: nothing to use).
+    pub fn used_percent(&self) -> f64 {
+        if self.limit > 0.0 {
+            100.0 * self.used / self.limit
+        } else {
+            0.0
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProviderError {
     /// The provider refused the request; retrying the same request won't help.
@@ -129,6 +150,12 @@ pub trait MailProvider: Send + Sync {
         _replaced: &Credential,
     ) -> Result<(), ProviderError> {
         Ok(())
+    }
+
+    /// The provider account's sending allowance and use, where its API says
+    /// (`None` where it has no such API).
+    async fn sending_quota(&self) -> Result<Option<SendingQuota>, ProviderError> {
+        Ok(None)
     }
 
     /// Stops the account sending (`allowed: false`) or lets it send again,
@@ -229,6 +256,11 @@ impl Providers {
                 .map(|(_, provider)| provider)
                 .or(self.offered.first()),
         }
+    }
+
+    /// Every offered provider, the default first.
+    pub fn offered(&self) -> &[Arc<dyn MailProvider>] {
+        &self.offered
     }
 
     /// `sendgrid, ses`: for messages.

@@ -13,7 +13,7 @@ use serde_json::json;
 use super::http::ProviderHttp;
 use super::{
     required, Credential, IssuedCredential, MailProvider, ProviderError, ProvisionedAccount,
-    SmtpPassword,
+    SendingQuota, SmtpPassword,
 };
 use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings};
 use crate::secrets::ProviderSettings;
@@ -50,6 +50,13 @@ struct ListedKey {
 
 fn key_name(address: &EmailAddress) -> String {
     format!("email-provisioning {address}")
+}
+
+#[derive(Deserialize)]
+struct Credits {
+    total: f64,
+    used: f64,
+    reset_frequency: String,
 }
 
 #[derive(Deserialize)]
@@ -165,6 +172,26 @@ impl MailProvider for SendGridProvider {
             },
             password: SmtpPassword::new(created.api_key),
         })
+    }
+
+    /// `GET /v3/user/credits`: the plan's credits for its reset period.
+    async fn sending_quota(&self) -> Result<Option<SendingQuota>, ProviderError> {
+        let key = self.admin_key().await?;
+        let response = self
+            .http
+            .send(NAME, &[], || {
+                self.http
+                    .client()
+                    .get(format!("{}/v3/user/credits", self.api_url))
+                    .bearer_auth(&key)
+            })
+            .await?;
+        let credits: Credits = ProviderHttp::json(NAME, response).await?;
+        Ok(Some(SendingQuota {
+            limit: credits.total,
+            used: credits.used,
+            period: credits.reset_frequency,
+        }))
     }
 
     async fn revoke_credential(

@@ -13,7 +13,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::{
-    Credential, IssuedCredential, MailProvider, ProviderError, ProvisionedAccount, SmtpPassword,
+    Credential, IssuedCredential, MailProvider, ProviderError, ProvisionedAccount, SendingQuota,
+    SmtpPassword,
 };
 use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings};
 
@@ -269,6 +270,16 @@ impl MailProvider for SesProvider {
             },
             password: smtp_password(&secret, &self.region),
         })
+    }
+
+    /// SES v2 `GetAccount`: the rolling 24-hour send quota and its use.
+    async fn sending_quota(&self) -> Result<Option<SendingQuota>, ProviderError> {
+        let account = self.ses.get_account().send().await.map_err(aws_error)?;
+        Ok(account.send_quota().map(|quota| SendingQuota {
+            limit: quota.max24_hour_send(),
+            used: quota.sent_last24_hours(),
+            period: "24h".into(),
+        }))
     }
 
     async fn revoke_credential(

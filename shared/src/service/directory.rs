@@ -35,6 +35,11 @@ pub fn stats_unavailable_reason(provider: &str) -> Option<&'static str> {
 }
 
 impl Directory {
+    /// How many created accounts exist, all users'.
+    pub async fn count_created_accounts(&self) -> Result<u64, ServiceError> {
+        Ok(self.store.count_created_accounts().await?)
+    }
+
     /// The time the read side answers as of (statistics roll over by it).
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()

@@ -111,6 +111,11 @@ impl Provisioning {
         })
     }
 
+    /// The providers this deployment offers.
+    pub fn providers(&self) -> &Providers {
+        &self.providers
+    }
+
     /// The read side this one builds on.
     pub fn directory(&self) -> &Directory {
         &self.directory

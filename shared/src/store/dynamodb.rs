@@ -22,7 +22,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue,
-    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    ReturnValuesOnConditionCheckFailure, Select, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Datelike, Duration, NaiveTime, SecondsFormat, TimeZone, Utc};
@@ -1135,6 +1135,27 @@ impl AccountStore for DynamoStore {
             TransactionOutcome::Committed => Ok(true),
             TransactionOutcome::Refused(_) => Ok(false),
         }
+    }
+
+    /// A counting scan (run by the hourly quotas job, not by a request).
+    async fn count_created_accounts(&self) -> Result<u64, StoreError> {
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .select(Select::Count)
+            .filter_expression("begins_with(sk, :account) AND #status IN (:active, :disabled)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":account", s("ACCOUNT#"))
+            .expression_attribute_values(":active", s("active"))
+            .expression_attribute_values(":disabled", s("disabled"))
+            .into_paginator()
+            .send();
+        let mut count = 0;
+        while let Some(page) = pages.next().await {
+            count += u64::try_from(page.map_err(backend)?.count()).unwrap_or_default();
+        }
+        Ok(count)
     }
 
     async fn audit_trail(&self, owner: &UserId) -> Result<Vec<AuditEntry>, StoreError> {

@@ -513,6 +513,9 @@ pub trait AccountStore: Send + Sync {
         recorded_at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
+    /// How many created (active or disabled) accounts there are, all users'.
+    async fn count_created_accounts(&self) -> Result<u64, StoreError>;
+
     /// The owner's audit trail, oldest first.
     async fn audit_trail(&self, owner: &UserId) -> Result<Vec<AuditEntry>, StoreError>;
 

@@ -993,6 +993,20 @@ impl AccountStore for SqliteStore {
             .await
     }
 
+    async fn count_created_accounts(&self) -> Result<u64, StoreError> {
+        self.with_connection(|connection| {
+            connection
+                .query_row(
+                    "SELECT COUNT(*) FROM accounts WHERE status IN ('active', 'disabled')",
+                    [],
+                    |row| row.get::<_, i64>(0),
+                )
+                .map(|count| count.unsigned_abs())
+                .map_err(backend)
+        })
+        .await
+    }
+
     async fn audit_trail(&self, owner: &UserId) -> Result<Vec<AuditEntry>, StoreError> {
         let owner = owner.as_str().to_string();
         let rows = self

@@ -1,0 +1,187 @@
+//! Provider quotas: SES v2 `GetAccount` (against a fake of its REST API:
+//! moto_server does not serve it) and SendGrid's credits (against a fake of
+//! `GET /v3/user/credits`), then the hourly job that publishes them and the
+//! account count as metrics, read back through the telemetry capture.
+
+use std::sync::Arc;
+
+use integration_tests::calls::create_as;
+use integration_tests::moto;
+use integration_tests::provider_fakes::{http, settings};
+use integration_tests::worlds::{SqliteWorld, World};
+use lambda_http::lambda_runtime::{Context, LambdaEvent};
+use provisioning::config::AuthMode;
+use provisioning::providers::{
+    MailProvider, Providers, SandboxProvider, SendGridProvider, SesProvider,
+};
+use provisioning::scheduled::publish_quotas;
+use provisioning::service::Provisioning;
+use provisioning::telemetry::captured_metrics;
+use provisioning::App;
+use serde_json::{json, Value};
+use wiremock::matchers::{header, header_regex, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const ADMIN_KEY: &str = "SG.admin-key-that-must-never-leak";
+
+/// SES v2 `GetAccount` as AWS documents its answer; only a SigV4-signed
+/// request for the `ses` service is answered.
+async fn ses_fake() -> (MockServer, SesProvider) {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/email/account"))
+        .and(header_regex(
+            "authorization",
+            r"^AWS4-HMAC-SHA256 Credential=testing/\d{8}/us-east-1/ses/aws4_request",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "DedicatedIpAutoWarmupEnabled": false,
+            "EnforcementStatus": "HEALTHY",
+            "ProductionAccessEnabled": true,
+            "SendQuota": { "Max24HourSend": 50000.0, "MaxSendRate": 14.0, "SentLast24Hours": 41000.0 },
+            "SendingEnabled": true,
+            "SuppressionAttributes": { "SuppressedReasons": ["BOUNCE", "COMPLAINT"] }
+        })))
+        .mount(&server)
+        .await;
+    let config =
+        moto::sdk_config_at(&server.uri(), provisioning::aws::http_client(None).unwrap()).await;
+    let provider = SesProvider::new(
+        aws_sdk_sesv2::Client::new(&config),
+        aws_sdk_iam::Client::new(&config),
+        "us-east-1",
+        "/email-provisioning/",
+        None,
+    );
+    (server, provider)
+}
+
+async fn sendgrid_fake(admin_key: &str) -> (MockServer, SendGridProvider) {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v3/user/credits"))
+        .and(header(
+            "authorization",
+            format!("Bearer {ADMIN_KEY}").as_str(),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "remain": 200, "total": 1000, "overage": 0, "used": 800,
+            "last_reset": "2026-11-01", "next_reset": "2026-12-01", "reset_frequency": "monthly"
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v3/user/credits"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(
+            json!({ "errors": [{ "field": null, "message": "authorization required" }] }),
+        ))
+        .mount(&server)
+        .await;
+    let provider = SendGridProvider::new(
+        http(),
+        &server.uri(),
+        settings(&[("SENDGRID_API_KEY", admin_key)]),
+    );
+    (server, provider)
+}
+
+#[tokio::test]
+async fn ses_reports_its_24_hour_quota_and_sendgrid_its_credits() {
+    let (_ses_server, ses) = ses_fake().await;
+    let quota = ses.sending_quota().await.unwrap().unwrap();
+    assert_eq!(
+        (quota.limit, quota.used, quota.period.as_str()),
+        (50000.0, 41000.0, "24h")
+    );
+    assert!((quota.used_percent() - 82.0).abs() < 1e-9);
+
+    let (_sendgrid_server, sendgrid) = sendgrid_fake(ADMIN_KEY).await;
+    let quota = sendgrid.sending_quota().await.unwrap().unwrap();
+    assert_eq!(
+        (quota.limit, quota.used, quota.period.as_str()),
+        (1000.0, 800.0, "monthly")
+    );
+    assert!(SandboxProvider::default()
+        .sending_quota()
+        .await
+        .unwrap()
+        .is_none());
+}
+
+fn app_offering(world: &SqliteWorld, providers: Vec<Arc<dyn MailProvider>>) -> App {
+    let directory = world.app().read().directory.clone();
+    let vault = world.parts(Arc::new(SandboxProvider::default())).vault;
+    let (default, others) = providers.split_first().unwrap();
+    App::new(
+        Provisioning::new(
+            directory,
+            Providers::new(Arc::clone(default), others.to_vec()),
+            vault,
+        ),
+        AuthMode::Jwt,
+    )
+}
+
+fn metric(records: &[Value], name: &str, dimension: (&str, &str)) -> Option<f64> {
+    records
+        .iter()
+        .find(|record| record[dimension.0] == dimension.1 && record.get(name).is_some())
+        .and_then(|record| record[name].as_f64())
+}
+
+/// The only test here that emits metrics: the capture is per process.
+#[tokio::test]
+async fn the_hourly_job_publishes_each_quota_and_the_account_count() {
+    let world = SqliteWorld::new();
+    let creating = world.app();
+    for username in ["contact", "sales"] {
+        assert_eq!(
+            create_as(&creating, "alice", json!({ "username": username }))
+                .await
+                .0,
+            201
+        );
+    }
+    let (_ses_server, ses) = ses_fake().await;
+    let (_sendgrid_server, sendgrid) = sendgrid_fake(ADMIN_KEY).await;
+    let (_refusing_server, refusing) = sendgrid_fake("SG.revoked").await;
+    captured_metrics();
+
+    let app = app_offering(&world, vec![Arc::new(ses), Arc::new(sendgrid)]);
+    let answer = publish_quotas(&app, LambdaEvent::new(json!({}), Context::default()))
+        .await
+        .unwrap();
+    let records = captured_metrics();
+    assert_eq!(answer["accounts"], 2);
+    assert_eq!(
+        metric(&records, "QuotaUsedPercent", ("Provider", "ses")),
+        Some(82.0)
+    );
+    assert_eq!(
+        metric(&records, "QuotaUsedPercent", ("Provider", "sendgrid")),
+        Some(80.0)
+    );
+    assert_eq!(
+        metric(&records, "QuotaLimit", ("Provider", "ses")),
+        Some(50000.0)
+    );
+    assert_eq!(
+        metric(&records, "Accounts", ("Service", "email-provisioning")),
+        Some(2.0)
+    );
+
+    // A provider that refuses is counted as a failure; the job still answers.
+    let app = app_offering(&world, vec![Arc::new(refusing)]);
+    publish_quotas(&app, LambdaEvent::new(json!({}), Context::default()))
+        .await
+        .unwrap();
+    let records = captured_metrics();
+    assert_eq!(
+        metric(&records, "QuotaReadFailures", ("Provider", "sendgrid")),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(&records, "QuotaUsedPercent", ("Provider", "sendgrid")),
+        None
+    );
+}

@@ -4,10 +4,9 @@
 //! API requires (method, path, bearer token, body fields), with the
 //! provider's documented success and error payloads.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use integration_tests::provider_fakes::{fixture, http, settings, support};
+use integration_tests::provider_fakes::{fixture, http, settings, support, SignedAssertion};
 use provisioning::domain::{DisplayName, EmailAddress, SmtpAuthentication};
 use provisioning::providers::{
     GoogleProvider, MailProvider, Microsoft365Provider, ProviderError, SendGridProvider,
@@ -441,40 +440,6 @@ async fn microsoft365_passes_graph_errors_on_and_undoes_an_unlicensed_user() {
     assert!(!format!("{error:?}").contains("app-secret"));
 }
 
-/// The token request Google requires: a JWT signed by the service account's
-/// key (RS256), for the Directory user scope, acting as the admin.
-struct SignedAssertion {
-    public_key: jsonwebtoken::DecodingKey,
-    audience: String,
-}
-
-impl Match for SignedAssertion {
-    fn matches(&self, request: &Request) -> bool {
-        let form: HashMap<String, String> =
-            serde_urlencoded::from_bytes(&request.body).unwrap_or_default();
-        if form.get("grant_type").map(String::as_str)
-            != Some("urn:ietf:params:oauth:grant-type:jwt-bearer")
-        {
-            return false;
-        }
-        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
-        validation.set_audience(&[&self.audience]);
-        validation.set_issuer(&["provisioner@test-project.iam.gserviceaccount.com"]);
-        let Some(assertion) = form.get("assertion") else {
-            return false;
-        };
-        match jsonwebtoken::decode::<Value>(assertion, &self.public_key, &validation) {
-            Ok(token) => {
-                token.claims["sub"] == "admin@example.com"
-                    && token.claims["scope"]
-                        == "https://www.googleapis.com/auth/admin.directory.user"
-                    && token.header.kid.as_deref() == Some("test-key-1")
-            }
-            Err(_) => false,
-        }
-    }
-}
-
 #[tokio::test]
 async fn google_signs_a_delegated_token_request_and_creates_the_user() {
     let server = MockServer::start().await;
@@ -487,6 +452,7 @@ async fn google_signs_a_delegated_token_request_and_creates_the_user() {
         .and(SignedAssertion {
             public_key,
             audience: token_url.clone(),
+            scope: "https://www.googleapis.com/auth/admin.directory.user",
         })
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "access_token": "ya29.token", "expires_in": 3599, "token_type": "Bearer"

@@ -5,7 +5,7 @@ use lambda_http::lambda_runtime::LambdaEvent;
 use serde_json::{json, Value};
 
 use crate::domain::SendEventKind;
-use crate::events::{parse_ses_event, ReportError};
+use crate::events::{parse_ses_event, ProviderReport, ReportError};
 use crate::store::SendEventOutcome;
 use crate::{telemetry, App, ReadApp};
 
@@ -124,4 +124,55 @@ pub async fn publish_quotas(
         "published provider quotas"
     );
     Ok(json!({ "quotas": published, "accounts": accounts }))
+}
+
+/// The days a usage-reports run reads, back from today: Microsoft publishes
+/// a day within two days, Google within three; each (mailbox, day) counts once.
+const REPORTED_DAYS_BACK: std::ops::RangeInclusive<i64> = 2..=4;
+
+/// Every day: what the mailboxes of the providers that push no send events
+/// (Microsoft 365, Google) sent, from their usage reports, counted in each
+/// day's and month's counters of the addresses this service created.
+pub async fn read_usage_reports(
+    app: &App,
+    event: LambdaEvent<Value>,
+) -> Result<Value, lambda_http::Error> {
+    let cold_start = telemetry::invocation_started();
+    let today = app.read().directory.now().date_naive();
+    let (mut counted, mut failures) = (0, Vec::new());
+    for provider in app.service.providers().offered() {
+        for back in REPORTED_DAYS_BACK {
+            let day = today - chrono::Duration::days(back);
+            let rows = match provider.daily_sends(day).await {
+                Ok(Some(rows)) => rows,
+                Ok(None) => break,
+                Err(error) => {
+                    tracing::error!(provider = provider.name(), %day, %error, "could not read a usage report");
+                    failures.push(json!({ "provider": provider.name(), "day": day.to_string() }));
+                    continue;
+                }
+            };
+            for row in rows.into_iter().filter(|row| row.sends > 0) {
+                let report = ProviderReport {
+                    event_key: format!("report:{}:{}:{day}", provider.name(), row.address),
+                    senders: vec![row.address],
+                    kind: SendEventKind::Send,
+                    count: row.sends,
+                    at: day.and_time(chrono::NaiveTime::MIN).and_utc(),
+                };
+                if app.read().directory.count_report(&report).await? == SendEventOutcome::Counted {
+                    counted += 1;
+                }
+            }
+        }
+    }
+    tracing::info!(
+        request_id = event.context.request_id,
+        function = telemetry::function_name(),
+        cold_start,
+        counted,
+        failures = failures.len(),
+        "read usage reports"
+    );
+    Ok(json!({ "counted": counted, "failures": failures }))
 }

@@ -615,6 +615,7 @@ fn send_event(username: &str, kind: SendEventKind, at: DateTime<Utc>, key: &str)
     SendEvent {
         address: address(username),
         kind,
+        count: 1,
         at,
         event_key: key.into(),
         recorded_at: at + Duration::seconds(1),

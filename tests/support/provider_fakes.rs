@@ -8,6 +8,8 @@ use std::time::Duration;
 use provisioning::domain::{DisplayName, EmailAddress, Username};
 use provisioning::providers::http::{ProviderHttp, RetryPolicy};
 use provisioning::secrets::ProviderSettings;
+use serde_json::Value;
+use wiremock::{Match, Request};
 
 /// Provider settings that are exactly `pairs`.
 pub fn settings(pairs: &[(&str, &str)]) -> Arc<ProviderSettings> {
@@ -44,4 +46,38 @@ pub fn support() -> (EmailAddress, DisplayName) {
 /// A file of `tests/fixtures/`.
 pub fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+/// The token request Google requires: a JWT signed by the service account's
+/// key (RS256), for `scope`, acting as the admin.
+pub struct SignedAssertion {
+    pub public_key: jsonwebtoken::DecodingKey,
+    pub audience: String,
+    pub scope: &'static str,
+}
+
+impl Match for SignedAssertion {
+    fn matches(&self, request: &Request) -> bool {
+        let form: HashMap<String, String> =
+            serde_urlencoded::from_bytes(&request.body).unwrap_or_default();
+        if form.get("grant_type").map(String::as_str)
+            != Some("urn:ietf:params:oauth:grant-type:jwt-bearer")
+        {
+            return false;
+        }
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        validation.set_audience(&[&self.audience]);
+        validation.set_issuer(&["provisioner@test-project.iam.gserviceaccount.com"]);
+        let Some(assertion) = form.get("assertion") else {
+            return false;
+        };
+        match jsonwebtoken::decode::<Value>(assertion, &self.public_key, &validation) {
+            Ok(token) => {
+                token.claims["sub"] == "admin@example.com"
+                    && token.claims["scope"] == self.scope
+                    && token.header.kid.as_deref() == Some("test-key-1")
+            }
+            Err(_) => false,
+        }
+    }
 }

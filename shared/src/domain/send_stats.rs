@@ -34,8 +34,8 @@ pub struct SendCounts {
 }
 
 impl SendCounts {
-    /// These counts with one more event of `kind`.
-    pub fn plus(self, kind: SendEventKind) -> Self {
+    /// These counts with `count` more events of `kind`.
+    pub fn plus(self, kind: SendEventKind, count: u32) -> Self {
         let mut counts = self;
         let counter = match kind {
             SendEventKind::Send => &mut counts.sends,
@@ -43,7 +43,7 @@ impl SendCounts {
             SendEventKind::Bounce => &mut counts.bounces,
             SendEventKind::Complaint => &mut counts.complaints,
         };
-        *counter = counter.saturating_add(1);
+        *counter = counter.saturating_add(count);
         counts
     }
 }
@@ -57,19 +57,24 @@ pub struct PeriodCounts {
 }
 
 impl PeriodCounts {
-    /// The counts after one more event of `kind` in `period`: added when
-    /// the period is this one, started afresh when it is a later one, left
-    /// as they are for an earlier one (its counts are no longer kept).
-    pub fn record(current: Option<&Self>, period: &str, kind: SendEventKind) -> Option<Self> {
+    /// The counts after `count` more events of `kind` in `period`: added
+    /// when the period is this one, started afresh when it is a later one,
+    /// left as they are for an earlier one (its counts are no longer kept).
+    pub fn record(
+        current: Option<&Self>,
+        period: &str,
+        kind: SendEventKind,
+        count: u32,
+    ) -> Option<Self> {
         match current {
             Some(kept) if kept.period.as_str() > period => None,
             Some(kept) if kept.period == period => Some(Self {
                 period: period.to_string(),
-                counts: kept.counts.plus(kind),
+                counts: kept.counts.plus(kind, count),
             }),
             _ => Some(Self {
                 period: period.to_string(),
-                counts: SendCounts::default().plus(kind),
+                counts: SendCounts::default().plus(kind, count),
             }),
         }
     }
@@ -119,12 +124,21 @@ mod tests {
     fn counts_roll_over_by_their_key() {
         let before_midnight = Utc.with_ymd_and_hms(2026, 11, 30, 23, 59, 59).unwrap();
         let after_midnight = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap();
-        let day = PeriodCounts::record(None, &utc_day(before_midnight), SendEventKind::Send);
-        let day =
-            PeriodCounts::record(day.as_ref(), &utc_day(before_midnight), SendEventKind::Send);
+        let day = PeriodCounts::record(None, &utc_day(before_midnight), SendEventKind::Send, 1);
+        let day = PeriodCounts::record(
+            day.as_ref(),
+            &utc_day(before_midnight),
+            SendEventKind::Send,
+            1,
+        );
         let stats = SendStats {
             day,
-            month: PeriodCounts::record(None, &utc_month(before_midnight), SendEventKind::Bounce),
+            month: PeriodCounts::record(
+                None,
+                &utc_month(before_midnight),
+                SendEventKind::Bounce,
+                1,
+            ),
             updated_at: Some(before_midnight),
         };
         assert_eq!(stats.today(before_midnight).sends, 2);
@@ -135,12 +149,12 @@ mod tests {
 
     #[test]
     fn a_late_event_of_an_earlier_period_leaves_the_kept_one() {
-        let kept = PeriodCounts::record(None, "2026-12-01", SendEventKind::Delivery).unwrap();
+        let kept = PeriodCounts::record(None, "2026-12-01", SendEventKind::Delivery, 1).unwrap();
         assert_eq!(
-            PeriodCounts::record(Some(&kept), "2026-11-30", SendEventKind::Send),
+            PeriodCounts::record(Some(&kept), "2026-11-30", SendEventKind::Send, 1),
             None
         );
-        let next = PeriodCounts::record(Some(&kept), "2026-12-02", SendEventKind::Send).unwrap();
+        let next = PeriodCounts::record(Some(&kept), "2026-12-02", SendEventKind::Send, 1).unwrap();
         assert_eq!(
             (
                 next.period.as_str(),

@@ -23,6 +23,8 @@ pub struct ProviderReport {
     /// envelope sender).
     pub senders: Vec<EmailAddress>,
     pub kind: SendEventKind,
+    /// How many messages it stands for (an event: 1; a daily report: the day's).
+    pub count: u32,
     pub at: DateTime<Utc>,
     /// Unique per message and kind of report: a redelivery has the same.
     pub event_key: String,

@@ -66,6 +66,7 @@ pub fn parse_ses_event(event: &serde_json::Value) -> Result<ProviderReport, Repo
     Ok(ProviderReport {
         senders,
         kind,
+        count: 1,
         at: envelope.time,
         event_key: format!("ses:{}:{}", record.mail.message_id, record.event_type),
     })

@@ -8,7 +8,7 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 
 use crate::domain::{Account, EmailAddress};
-use crate::service::{stats_unavailable_reason, Availability, Created, Deleted, Tally};
+use crate::service::{stats_coverage, Availability, Created, Deleted, Tally};
 use crate::store::Page;
 
 pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {
@@ -136,7 +136,7 @@ pub struct AccountView {
     smtp_authentication: Option<&'static str>,
     webmail: Option<String>,
     created_at: String,
-    /// `None` (null) when the provider cannot report, with the reason.
+    /// `None` (null) where the provider cannot report, with the reason.
     emails_sent_today: Option<u32>,
     emails_sent_month: Option<u32>,
     bounces_month: Option<u32>,
@@ -158,8 +158,7 @@ impl AccountView {
             ),
             None => (None, None, None, None),
         };
-        let unavailable = stats_unavailable_reason(&account.provider);
-        let known = |count: u32| unavailable.is_none().then_some(count);
+        let coverage = stats_coverage(&account.provider);
         let (today, month) = (account.stats.today(now), account.stats.this_month(now));
         Self {
             email: account.address.to_string(),
@@ -172,12 +171,12 @@ impl AccountView {
             smtp_authentication,
             webmail: account.webmail,
             created_at: timestamp(account.created_at),
-            emails_sent_today: known(today.sends),
-            emails_sent_month: known(month.sends),
-            bounces_month: known(month.bounces),
-            complaints_month: known(month.complaints),
+            emails_sent_today: coverage.sent_today.then_some(today.sends),
+            emails_sent_month: coverage.sent_month.then_some(month.sends),
+            bounces_month: coverage.feedback.then_some(month.bounces),
+            complaints_month: coverage.feedback.then_some(month.complaints),
             stats_updated_at: account.stats.updated_at.map(timestamp),
-            stats_unavailable_reason: unavailable,
+            stats_unavailable_reason: coverage.reason,
         }
     }
 }

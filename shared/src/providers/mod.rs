@@ -14,6 +14,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::NaiveDate;
 
 use crate::domain::{DisplayName, DomainName, EmailAddress, SmtpSettings};
 use crate::secrets::ProviderSettings;
@@ -72,6 +73,13 @@ pub struct Credential {
 pub struct IssuedCredential {
     pub credential: Credential,
     pub password: SmtpPassword,
+}
+
+/// What a usage report says one mailbox sent on a day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxSends {
+    pub address: EmailAddress,
+    pub sends: u32,
 }
 
 /// How much of its sending allowance a provider account has used.
@@ -150,6 +158,15 @@ pub trait MailProvider: Send + Sync {
         _replaced: &Credential,
     ) -> Result<(), ProviderError> {
         Ok(())
+    }
+
+    /// What each mailbox sent on `day` (UTC), from the provider's usage
+    /// reports: for the providers that push no send events (`None` for the others).
+    async fn daily_sends(
+        &self,
+        _day: NaiveDate,
+    ) -> Result<Option<Vec<MailboxSends>>, ProviderError> {
+        Ok(None)
     }
 
     /// The provider account's sending allowance and use, where its API says

@@ -21,16 +21,44 @@ pub struct Directory {
     pub(super) policy: Policy,
 }
 
-/// Why an account's provider cannot say how much mail it sent, if so: its
-/// counters are then unknown, never a made-up 0.
-pub fn stats_unavailable_reason(provider: &str) -> Option<&'static str> {
+/// Which of an account's counters its provider can fill, and why not the
+/// others: an unknown counter is shown as unknown, never as a made-up 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatsCoverage {
+    pub sent_today: bool,
+    pub sent_month: bool,
+    /// Bounces and complaints.
+    pub feedback: bool,
+    pub reason: Option<&'static str>,
+}
+
+pub fn stats_coverage(provider: &str) -> StatsCoverage {
     match provider {
-        "sendgrid" => Some(
-            "SendGrid's events do not say which sender of the account sent a message, \
-             so they cannot be counted per address",
-        ),
-        "microsoft365" | "google" => Some("this provider's usage reports are not read yet"),
-        _ => None,
+        "sendgrid" => StatsCoverage {
+            sent_today: false,
+            sent_month: false,
+            feedback: false,
+            reason: Some(
+                "SendGrid's events do not say which sender of the account sent a message, \
+                 so they cannot be counted per address",
+            ),
+        },
+        "microsoft365" | "google" => StatsCoverage {
+            sent_today: false,
+            sent_month: true,
+            feedback: false,
+            reason: Some(
+                "this provider reports sends per mailbox in daily usage reports two to three \
+                 days late, without bounces or complaints: today's count is not known yet, \
+                 the month's counts the days reported so far",
+            ),
+        },
+        _ => StatsCoverage {
+            sent_today: true,
+            sent_month: true,
+            feedback: true,
+            reason: None,
+        },
     }
 }
 

@@ -9,7 +9,7 @@ mod provisioning;
 mod statistics;
 
 pub use changes::{AccountCommand, Deleted};
-pub use directory::{stats_unavailable_reason, Directory};
+pub use directory::{stats_coverage, Directory, StatsCoverage};
 pub use provisioning::{CreateCommand, Created, Provisioning, CREATE_LEASE};
 pub use statistics::Tally;
 

@@ -19,6 +19,7 @@ impl Directory {
             let event = SendEvent {
                 address: sender.clone(),
                 kind: report.kind,
+                count: report.count,
                 at: report.at,
                 event_key: report.event_key.clone(),
                 recorded_at,
@@ -61,7 +62,7 @@ impl Directory {
                 .remember_event(&event.event_key, recorded_at)
                 .await?
             {
-                tally.counted = tally.counted.plus(kind);
+                tally.counted = tally.counted.plus(kind, 1);
             } else {
                 tally.duplicates += 1;
             }

@@ -1091,7 +1091,7 @@ impl AccountStore for DynamoStore {
             .table_name(&self.table)
             .set_key(Some(account_key(&owner, &event.address)))
             .update_expression(
-                "ADD #day :one, #month :one SET stats_updated_at = :now \
+                "ADD #day :count, #month :count SET stats_updated_at = :now \
                  REMOVE #previous_day, #previous_month",
             )
             .condition_expression("#status IN (:active, :disabled)")
@@ -1100,7 +1100,7 @@ impl AccountStore for DynamoStore {
             .expression_attribute_names("#month", format!("month_{month}_{kind}"))
             .expression_attribute_names("#previous_day", format!("day_{previous_day}_{kind}"))
             .expression_attribute_names("#previous_month", format!("month_{previous_month}_{kind}"))
-            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":count", n(event.count))
             .expression_attribute_values(":now", s(timestamp(event.recorded_at)))
             .expression_attribute_values(":active", s("active"))
             .expression_attribute_values(":disabled", s("disabled"))

@@ -348,6 +348,9 @@ pub const SEND_EVENT_RETENTION: Duration = Duration::days(7);
 pub struct SendEvent {
     pub address: EmailAddress,
     pub kind: SendEventKind,
+    /// How many messages it stands for: 1 for an event, a day's total for a
+    /// usage report.
+    pub count: u32,
     /// When it happened: the UTC day and month it counts in.
     pub at: DateTime<Utc>,
     /// The provider's own id of the report (e.g. `ses:<messageId>:Send`):
@@ -359,8 +362,14 @@ pub struct SendEvent {
 impl SendEvent {
     /// `stats` with this event counted.
     pub(crate) fn counted_in(&self, stats: &SendStats) -> SendStats {
-        let day = PeriodCounts::record(stats.day.as_ref(), &utc_day(self.at), self.kind);
-        let month = PeriodCounts::record(stats.month.as_ref(), &utc_month(self.at), self.kind);
+        let day =
+            PeriodCounts::record(stats.day.as_ref(), &utc_day(self.at), self.kind, self.count);
+        let month = PeriodCounts::record(
+            stats.month.as_ref(),
+            &utc_month(self.at),
+            self.kind,
+            self.count,
+        );
         SendStats {
             day: day.or_else(|| stats.day.clone()),
             month: month.or_else(|| stats.month.clone()),

@@ -125,6 +125,39 @@ async fn provisions_an_identity_and_an_iam_user_that_may_only_send_as_the_addres
         .unwrap();
 }
 
+/// Send statistics: every address identity goes on the configuration set
+/// whose event destination feeds the `events` function.
+#[tokio::test]
+async fn the_address_identity_is_put_on_the_statistics_configuration_set() {
+    let (ses, iam) = clients().await;
+    let address = address();
+    let set = moto::unique("stats").replace('_', "-");
+    ses.create_configuration_set()
+        .configuration_set_name(&set)
+        .send()
+        .await
+        .unwrap();
+    let provider = SesProvider::new(
+        ses.clone(),
+        iam.clone(),
+        "eu-west-1",
+        "/email-provisioning/",
+        Some(set.clone()),
+    );
+    let account = provider
+        .provision(&address, &DisplayName::default_for(address.username()))
+        .await
+        .unwrap();
+    let identity = ses
+        .get_email_identity()
+        .email_identity(address.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(identity.configuration_set_name(), Some(set.as_str()));
+    provider.deprovision(&account.provider_ref).await.unwrap();
+}
+
 #[tokio::test]
 async fn a_verified_domain_identity_is_reused_and_never_removed() {
     let (ses, iam) = clients().await;

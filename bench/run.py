@@ -85,7 +85,12 @@ class RuntimeApi:
                     api.first_next = time.perf_counter()
                 body = api.events.get()
                 if body is None:
-                    self.send_error(410)
+                    # The run is over: the process is being stopped and
+                    # may be gone before it reads this answer.
+                    try:
+                        self.send_error(410)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass
                     return
                 request_id = str(uuid.uuid4())
                 payload = json.dumps(body).encode()

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use integration_tests::provider_fakes::{fixture, http, settings, support};
+use integration_tests::provider_fakes::{fixture, google_at, http, settings, support};
 use provisioning::providers::{
     Credential, GoogleProvider, MailProvider, Microsoft365Provider, ProviderError,
     ProvisionedAccount, SendGridProvider, SmtpPassword,
@@ -884,18 +884,7 @@ async fn google() -> (MockServer, Google, GoogleProvider) {
     let token_url = format!("{}/token", server.uri());
     let fake = Google::new(token_url.clone());
     mount(&server, fake.clone()).await;
-    let provider = GoogleProvider::new(
-        http(),
-        &token_url,
-        &server.uri(),
-        settings(&[
-            (
-                "GOOGLE_SERVICE_ACCOUNT_JSON",
-                &fixture("google-service-account.json"),
-            ),
-            ("GOOGLE_ADMIN_EMAIL", "admin@example.com"),
-        ]),
-    );
+    let provider = google_at(&server.uri());
     (server, fake, provider)
 }
 

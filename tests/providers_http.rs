@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use integration_tests::provider_fakes::{fixture, http, settings, support, SignedAssertion};
+use integration_tests::provider_fakes::{
+    fixture, google_at, http, settings, support, SignedAssertion,
+};
 use provisioning::domain::{DisplayName, EmailAddress, SmtpAuthentication};
 use provisioning::providers::{
     GoogleProvider, MailProvider, Microsoft365Provider, ProviderError, SendGridProvider,
@@ -483,18 +485,7 @@ async fn google_signs_a_delegated_token_request_and_creates_the_user() {
         .mount(&server)
         .await;
 
-    let provider = GoogleProvider::new(
-        http(),
-        &token_url,
-        &server.uri(),
-        settings(&[
-            (
-                "GOOGLE_SERVICE_ACCOUNT_JSON",
-                &fixture("google-service-account.json"),
-            ),
-            ("GOOGLE_ADMIN_EMAIL", "admin@example.com"),
-        ]),
-    );
+    let provider = google_at(&server.uri());
     let (address, name) = support();
     let account = provider.provision(&address, &name).await.unwrap();
     assert_eq!(

@@ -8,16 +8,11 @@ use std::sync::Arc;
 use integration_tests::calls::create_as;
 use integration_tests::moto;
 use integration_tests::provider_fakes::{http, settings};
-use integration_tests::worlds::{SqliteWorld, World};
+use integration_tests::worlds::{app_offering, SqliteWorld, World};
 use lambda_http::lambda_runtime::{Context, LambdaEvent};
-use provisioning::config::AuthMode;
-use provisioning::providers::{
-    MailProvider, Providers, SandboxProvider, SendGridProvider, SesProvider,
-};
+use provisioning::providers::{MailProvider, SandboxProvider, SendGridProvider, SesProvider};
 use provisioning::scheduled::publish_quotas;
-use provisioning::service::Provisioning;
 use provisioning::telemetry::captured_metrics;
-use provisioning::App;
 use serde_json::{json, Value};
 use wiremock::matchers::{header, header_regex, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -106,20 +101,6 @@ async fn ses_reports_its_24_hour_quota_and_sendgrid_its_credits() {
         .await
         .unwrap()
         .is_none());
-}
-
-fn app_offering(world: &SqliteWorld, providers: Vec<Arc<dyn MailProvider>>) -> App {
-    let directory = world.app().read().directory.clone();
-    let vault = world.parts(Arc::new(SandboxProvider::default())).vault;
-    let (default, others) = providers.split_first().unwrap();
-    App::new(
-        Provisioning::new(
-            directory,
-            Providers::new(Arc::clone(default), others.to_vec()),
-            vault,
-        ),
-        AuthMode::Jwt,
-    )
 }
 
 fn metric(records: &[Value], name: &str, dimension: (&str, &str)) -> Option<f64> {

@@ -8,14 +8,12 @@
 use std::sync::Arc;
 
 use integration_tests::calls::{create_as, list};
-use integration_tests::provider_fakes::{fixture, http, settings, SignedAssertion};
+use integration_tests::provider_fakes::{fixture, google_at, http, settings, SignedAssertion};
 use integration_tests::world_tests;
-use integration_tests::worlds::{AwsWorld, SqliteWorld, World};
+use integration_tests::worlds::{app_offering, AwsWorld, SqliteWorld, World};
 use lambda_http::lambda_runtime::{Context, LambdaEvent};
-use provisioning::config::AuthMode;
-use provisioning::providers::{GoogleProvider, MailProvider, Microsoft365Provider, Providers};
+use provisioning::providers::{GoogleProvider, Microsoft365Provider};
 use provisioning::scheduled::read_usage_reports;
-use provisioning::service::Provisioning;
 use provisioning::App;
 use serde_json::{json, Value};
 use wiremock::matchers::{body_string_contains, header, method, path, query_param};
@@ -136,33 +134,8 @@ async fn google() -> (MockServer, GoogleProvider) {
         })))
         .mount(&server)
         .await;
-    let provider = GoogleProvider::new(
-        http(),
-        &token_url,
-        &server.uri(),
-        settings(&[
-            (
-                "GOOGLE_SERVICE_ACCOUNT_JSON",
-                &fixture("google-service-account.json"),
-            ),
-            ("GOOGLE_ADMIN_EMAIL", "admin@example.com"),
-        ]),
-    );
+    let provider = google_at(&server.uri());
     (server, provider)
-}
-
-fn app_offering(world: &impl World, providers: Vec<Arc<dyn MailProvider>>) -> App {
-    let directory = world.app().read().directory.clone();
-    let vault = world.parts(providers[0].clone()).vault;
-    let (default, others) = providers.split_first().unwrap();
-    App::new(
-        Provisioning::new(
-            directory,
-            Providers::new(Arc::clone(default), others.to_vec()),
-            vault,
-        ),
-        AuthMode::Jwt,
-    )
 }
 
 async fn month_sends(app: &App) -> Vec<(String, Value)> {

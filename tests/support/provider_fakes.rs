@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use provisioning::domain::{DisplayName, EmailAddress, Username};
 use provisioning::providers::http::{ProviderHttp, RetryPolicy};
+use provisioning::providers::GoogleProvider;
 use provisioning::secrets::ProviderSettings;
 use serde_json::Value;
 use wiremock::{Match, Request};
@@ -40,6 +41,23 @@ pub fn support() -> (EmailAddress, DisplayName) {
     (
         address,
         DisplayName::parse(Some("Support Team"), &Username::parse("support").unwrap()).unwrap(),
+    )
+}
+
+/// The Google adapter at `server` (token endpoint `{server}/token`), with
+/// the fixture's service account acting as `admin@example.com`.
+pub fn google_at(server: &str) -> GoogleProvider {
+    GoogleProvider::new(
+        http(),
+        &format!("{server}/token"),
+        server,
+        settings(&[
+            (
+                "GOOGLE_SERVICE_ACCOUNT_JSON",
+                &fixture("google-service-account.json"),
+            ),
+            ("GOOGLE_ADMIN_EMAIL", "admin@example.com"),
+        ]),
     )
 }
 

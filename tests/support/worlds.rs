@@ -9,8 +9,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use provisioning::config::AuthMode;
-use provisioning::providers::{MailProvider, SandboxProvider};
+use provisioning::providers::{MailProvider, Providers, SandboxProvider};
 use provisioning::secrets::SecretsManagerVault;
+use provisioning::service::Provisioning;
 use provisioning::store::{AccountStore, DynamoStore};
 use provisioning::App;
 use tempfile::TempDir;
@@ -189,6 +190,22 @@ impl World for AwsWorld {
         names.sort();
         names
     }
+}
+
+/// A function process of `world` offering `providers` (the first the
+/// default), for the jobs that go through every offered provider.
+pub fn app_offering(world: &impl World, providers: Vec<Arc<dyn MailProvider>>) -> App {
+    let directory = world.app().read().directory.clone();
+    let vault = world.parts(Arc::clone(&providers[0])).vault;
+    let (default, others) = providers.split_first().expect("at least one provider");
+    App::new(
+        Provisioning::new(
+            directory,
+            Providers::new(Arc::clone(default), others.to_vec()),
+            vault,
+        ),
+        AuthMode::Jwt,
+    )
 }
 
 /// Inside a module of the test file, one `#[tokio::test]` per listed

@@ -9,6 +9,46 @@ use crate::events::{parse_ses_event, ProviderReport, ReportError};
 use crate::store::SendEventOutcome;
 use crate::{telemetry, App, ReadApp};
 
+/// A scheduled job of the `jobs` binary, named by its function's `JOB`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    Reconcile,
+    Quotas,
+    UsageReports,
+}
+
+impl Job {
+    const ALL: [(Self, &'static str); 3] = [
+        (Self::Reconcile, "reconcile"),
+        (Self::Quotas, "quotas"),
+        (Self::UsageReports, "usage-reports"),
+    ];
+
+    pub fn from_env() -> Result<Self, String> {
+        Self::named(&std::env::var("JOB").unwrap_or_default())
+    }
+
+    fn named(named: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|(_, name)| *name == named)
+            .map(|(job, _)| job)
+            .ok_or_else(|| format!("JOB must be reconcile, quotas or usage-reports, not {named:?}"))
+    }
+
+    pub async fn run(
+        self,
+        app: &App,
+        event: LambdaEvent<Value>,
+    ) -> Result<Value, lambda_http::Error> {
+        match self {
+            Self::Reconcile => reconcile(app, event).await,
+            Self::Quotas => publish_quotas(app, event).await,
+            Self::UsageReports => read_usage_reports(app, event).await,
+        }
+    }
+}
+
 /// Every few minutes: clean up the creates that died (see
 /// `Provisioning::recover_abandoned`). Answers how many it recovered.
 pub async fn reconcile(app: &App, event: LambdaEvent<Value>) -> Result<Value, lambda_http::Error> {
@@ -175,4 +215,17 @@ pub async fn read_usage_reports(
         "read usage reports"
     );
     Ok(json!({ "counted": counted, "failures": failures }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_is_named_by_its_function() {
+        assert_eq!(Job::named("reconcile"), Ok(Job::Reconcile));
+        assert_eq!(Job::named("quotas"), Ok(Job::Quotas));
+        assert_eq!(Job::named("usage-reports"), Ok(Job::UsageReports));
+        assert!(Job::named("").unwrap_err().contains("JOB must be"));
+    }
 }

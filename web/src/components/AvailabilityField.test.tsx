@@ -1,0 +1,79 @@
+import { act, render, screen } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { useState } from "react";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { Availability } from "../api/client";
+import { ApiError } from "../api/client";
+import { AvailabilityField } from "./AvailabilityField";
+
+function Harness({ check }: { check: (username: string, signal?: AbortSignal) => Promise<Availability> }) {
+  const [value, setValue] = useState("");
+  return <AvailabilityField api={{ check }} value={value} onChange={setValue} debounceMs={300} />;
+}
+
+const free = (username: string): Availability => ({
+  email: `${username}@example.com`,
+  available: true,
+  suggestions: [],
+});
+
+describe("AvailabilityField", () => {
+  beforeEach(() => vi.useFakeTimers({ shouldAdvanceTime: true }));
+  afterEach(() => vi.useRealTimers());
+
+  it("checks once the typing pauses, not at every key", async () => {
+    const check = vi.fn(async (username: string) => free(username));
+    const user = userEvent.setup({ advanceTimers: vi.advanceTimersByTime });
+    render(<Harness check={check} />);
+    await user.type(screen.getByLabelText("Username"), "contact");
+    await act(() => vi.advanceTimersByTimeAsync(400));
+    expect(check).toHaveBeenCalledTimes(1);
+    expect(check.mock.calls[0][0]).toBe("contact");
+    expect(screen.getByRole("status")).toHaveTextContent("contact@example.com is available.");
+  });
+
+  it("ignores an earlier answer that arrives after a later one", async () => {
+    const answers: Record<string, (value: Availability) => void> = {};
+    const check = vi.fn(
+      (username: string) => new Promise<Availability>((resolve) => (answers[username] = resolve)),
+    );
+    const user = userEvent.setup({ advanceTimers: vi.advanceTimersByTime });
+    render(<Harness check={check} />);
+    const input = screen.getByLabelText("Username");
+    await user.type(input, "ab");
+    await act(() => vi.advanceTimersByTimeAsync(400));
+    await user.type(input, "c");
+    await act(() => vi.advanceTimersByTimeAsync(400));
+    await act(async () => answers["abc"](free("abc")));
+    await act(async () => answers["ab"]({ email: "ab@example.com", available: false, reason: "taken", suggestions: [] }));
+    expect(screen.getByRole("status")).toHaveTextContent("abc@example.com is available.");
+  });
+
+  it("shows the rule a refused username breaks", async () => {
+    const check = vi.fn(async () => {
+      throw new ApiError(422, "invalid_username", "a username is at most 64 characters");
+    });
+    const user = userEvent.setup({ advanceTimers: vi.advanceTimersByTime });
+    render(<Harness check={check} />);
+    await user.type(screen.getByLabelText("Username"), "x");
+    await act(() => vi.advanceTimersByTimeAsync(400));
+    expect(screen.getByRole("status")).toHaveTextContent("a username is at most 64 characters");
+  });
+
+  it("offers the suggestions of a taken name as one-click choices", async () => {
+    const check = vi.fn(async (username: string): Promise<Availability> =>
+      username === "contact"
+        ? { email: "contact@example.com", available: false, reason: "taken", suggestions: ["contact-team@example.com"] }
+        : free(username),
+    );
+    const user = userEvent.setup({ advanceTimers: vi.advanceTimersByTime });
+    render(<Harness check={check} />);
+    await user.type(screen.getByLabelText("Username"), "contact");
+    await act(() => vi.advanceTimersByTimeAsync(400));
+    expect(screen.getByRole("status")).toHaveTextContent("contact@example.com is already taken.");
+    await user.click(screen.getByRole("button", { name: "Use contact-team@example.com" }));
+    expect(screen.getByLabelText("Username")).toHaveValue("contact-team");
+    await act(() => vi.advanceTimersByTimeAsync(400));
+    expect(screen.getByRole("status")).toHaveTextContent("contact-team@example.com is available.");
+  });
+});

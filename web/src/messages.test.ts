@@ -1,0 +1,26 @@
+import { describe, expect, it } from "vitest";
+import { ApiError } from "./api/client";
+import { describeError } from "./messages";
+
+describe("describeError", () => {
+  it("says how long a rate-limited user must wait", () => {
+    const error = new ApiError(429, "rate_limited", "the daily limit of 10 new addresses is reached", [], 5400);
+    expect(describeError(error)).toBe(
+      "You have created as many addresses as allowed today. You can create more in 1 h 30 min.",
+    );
+  });
+
+  it("passes the provider's refusal on and says nothing was created", () => {
+    const error = new ApiError(502, "provider_error", "sendgrid refused the request: bad name");
+    expect(describeError(error)).toMatch(/refused: sendgrid refused the request: bad name\. Nothing was created\./);
+  });
+
+  it("keeps the server's wording for a broken rule", () => {
+    const error = new ApiError(422, "invalid_username", "a username may only contain a-z, 0-9, '.', '-' and '_'");
+    expect(describeError(error)).toBe("a username may only contain a-z, 0-9, '.', '-' and '_'");
+  });
+
+  it("has a sentence for a network failure", () => {
+    expect(describeError(new TypeError("Failed to fetch"))).toMatch(/could not be reached/);
+  });
+});

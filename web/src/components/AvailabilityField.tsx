@@ -1,6 +1,5 @@
 import { useEffect, useId, useRef, useState } from "react";
 import type { Api, Availability } from "../api/client";
-import { ApiError } from "../api/client";
 import { describeError } from "../messages";
 
 type Result =
@@ -104,5 +103,3 @@ function statusText(result: Result): string {
     }
   }
 }
-
-export { ApiError };

@@ -5,6 +5,8 @@ import type { components } from "./schema";
 export type Availability = components["schemas"]["Availability"];
 export type Created = components["schemas"]["Created"];
 export type Account = components["schemas"]["Account"];
+export type AccountPage = components["schemas"]["AccountPage"];
+export type Deleted = components["schemas"]["Deleted"];
 type ErrorBody = components["schemas"]["Error"];
 
 /** An answer in the documented error shape. */
@@ -26,6 +28,10 @@ export type Identity = { token: string } | { localUser: string };
 export interface Api {
   check(username: string, signal?: AbortSignal): Promise<Availability>;
   create(username: string, displayName: string, idempotencyKey: string): Promise<Created>;
+  list(): Promise<AccountPage>;
+  rotate(email: string, idempotencyKey: string): Promise<Created>;
+  setSending(email: string, allowed: boolean): Promise<Account>;
+  remove(email: string): Promise<Deleted>;
 }
 
 export function createApi(
@@ -76,5 +82,22 @@ export function createApi(
         { username, display_name: displayName || undefined },
         { "Idempotency-Key": idempotencyKey },
       ),
+    list: () => call<AccountPage>("GET", "/api/email/my-accounts?limit=100"),
+    rotate: (email, idempotencyKey) =>
+      call<Created>("POST", `${accountPath(email)}/rotate-credentials`, undefined, {
+        "Idempotency-Key": idempotencyKey,
+      }),
+    setSending: (email, allowed) =>
+      call<Account>("POST", `${accountPath(email)}/${allowed ? "enable" : "disable"}`),
+    remove: (email) => call<Deleted>("DELETE", accountPath(email)),
   };
+}
+
+function accountPath(email: string): string {
+  return `/api/email/accounts/${encodeURIComponent(email)}`;
+}
+
+/** A fresh key per user action: a retry of the same click cannot act twice. */
+export function newIdempotencyKey(): string {
+  return crypto.randomUUID();
 }

@@ -294,10 +294,16 @@ async fn disable_stops_sending_and_enable_restarts_it(world: &impl World) {
         409,
         "account_disabled",
     );
+    let audited = actions_of(world, "alice").await.len();
     let again = account_action_as(&app, "alice", ADDRESS, "disable", None).await;
     assert_eq!(
         (again.0, again.1["status"].as_str()),
         (200, Some("disabled"))
+    );
+    assert_eq!(
+        actions_of(world, "alice").await.len(),
+        audited,
+        "a change with nothing to do is not audited"
     );
 
     world.clock().advance(Duration::minutes(1));

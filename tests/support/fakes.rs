@@ -381,7 +381,11 @@ impl AccountStore for FailingActivation {
         self.0.finish_change(hold, change).await
     }
 
-    async fn release_hold(&self, hold: &AccountHold, error: &str) -> Result<(), StoreError> {
+    async fn release_hold(
+        &self,
+        hold: &AccountHold,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
         self.0.release_hold(hold, error).await
     }
 

@@ -141,10 +141,7 @@ impl Provisioning {
         };
         let (owned, hold) = self.hold(&command, operation).await?;
         if owned.account.status == status {
-            self.directory
-                .store
-                .release_hold(&hold, "already so: nothing to change")
-                .await?;
+            self.directory.store.release_hold(&hold, None).await?;
             return Ok(owned.account);
         }
         let (provider, current) = match self.credential_of(&owned) {
@@ -201,7 +198,7 @@ impl Provisioning {
         if let Err(release) = self
             .directory
             .store
-            .release_hold(hold, &error.to_string())
+            .release_hold(hold, Some(&error.to_string()))
             .await
         {
             tracing::error!(address = %hold.address, error = %release, "a failed change could not let go of its account; its lease will");

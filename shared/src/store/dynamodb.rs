@@ -989,7 +989,11 @@ impl AccountStore for DynamoStore {
         }
     }
 
-    async fn release_hold(&self, hold: &AccountHold, error: &str) -> Result<(), StoreError> {
+    async fn release_hold(
+        &self,
+        hold: &AccountHold,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
         let release = Update::builder()
             .table_name(&self.table)
             .set_key(Some(account_key(&hold.owner, &hold.address)))
@@ -998,16 +1002,16 @@ impl AccountStore for DynamoStore {
             .expression_attribute_values(":token", s(&hold.token))
             .build()
             .expect("table, key and expression are set");
-        let items = vec![
-            (
-                TransactWriteItem::builder().update(release).build(),
-                Guard::Optional,
-            ),
-            (
+        let mut items = vec![(
+            TransactWriteItem::builder().update(release).build(),
+            Guard::Optional,
+        )];
+        if let Some(error) = error {
+            items.push((
                 self.audit_put(hold, hold.operation.failed(), hold.started_at, Some(error)),
                 Guard::Unconditional,
-            ),
-        ];
+            ));
+        }
         self.transact(items).await.map(drop)
     }
 

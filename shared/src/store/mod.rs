@@ -498,8 +498,10 @@ pub trait AccountStore: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// The account stays as it was: the hold lets go of it, audited as the
-    /// operation failed with `error`.
-    async fn release_hold(&self, hold: &AccountHold, error: &str) -> Result<(), StoreError>;
+    /// operation failed with `error`; with none, the change had nothing to
+    /// do and nothing is audited.
+    async fn release_hold(&self, hold: &AccountHold, error: Option<&str>)
+        -> Result<(), StoreError>;
 
     /// The owner's listed accounts (not the failed ones) after `after`, at most `limit`.
     async fn list_accounts(

@@ -896,8 +896,12 @@ impl AccountStore for SqliteStore {
         .await
     }
 
-    async fn release_hold(&self, hold: &AccountHold, error: &str) -> Result<(), StoreError> {
-        let (hold, error) = (hold.clone(), error.to_string());
+    async fn release_hold(
+        &self,
+        hold: &AccountHold,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let (hold, error) = (hold.clone(), error.map(str::to_string));
         self.in_transaction(move |tx| {
             tx.execute(
                 "UPDATE accounts SET hold_token = NULL, hold_lease_ms = NULL
@@ -905,13 +909,16 @@ impl AccountStore for SqliteStore {
                 params![hold.owner.as_str(), hold.address.to_string(), hold.token],
             )
             .map_err(backend)?;
-            audit(
-                tx,
-                &hold,
-                hold.operation.failed(),
-                hold.started_at,
-                Some(&error),
-            )
+            match &error {
+                Some(error) => audit(
+                    tx,
+                    &hold,
+                    hold.operation.failed(),
+                    hold.started_at,
+                    Some(error),
+                ),
+                None => Ok(()),
+            }
         })
         .await
     }

@@ -21,16 +21,20 @@ pub fn init() {
     }
 }
 
-/// The function this process serves: Lambda's name for it, else the binary's.
-pub fn function_name() -> String {
-    std::env::var("AWS_LAMBDA_FUNCTION_NAME")
-        .ok()
-        .or_else(|| {
-            std::env::args()
-                .next()
-                .and_then(|path| path.rsplit('/').next().map(str::to_string))
-        })
-        .unwrap_or_else(|| "unknown".into())
+/// The function this process serves: Lambda's name for it, else the
+/// binary's. Read once: it is on every request's log line.
+pub fn function_name() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        std::env::var("AWS_LAMBDA_FUNCTION_NAME")
+            .ok()
+            .or_else(|| {
+                std::env::args()
+                    .next()
+                    .and_then(|path| path.rsplit('/').next().map(str::to_string))
+            })
+            .unwrap_or_else(|| "unknown".into())
+    })
 }
 
 static COLD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
@@ -42,7 +46,7 @@ pub fn invocation_started() -> bool {
     if cold {
         emit_metrics(
             chrono::Utc::now(),
-            &[("Function", &function_name())],
+            &[("Function", function_name())],
             &[("ColdStarts", 1.0)],
         );
     }

@@ -34,6 +34,21 @@ async fn the_event_files_drive_the_handlers_as_written() {
     assert_eq!(status, 200);
     assert_eq!(body["accounts"][0]["email"], "support@example.com");
 
+    let (status, body) = send(&app, Route::List, &Event::load("policy")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({
+            "domains": [
+                { "domain": "example.com", "provider": "sandbox" },
+                { "domain": "support.example.com", "provider": "sandbox" }
+            ],
+            "providers": ["sandbox"],
+            "daily_create_limit": 10,
+            "address_quarantine_days": 30
+        })
+    );
+
     let (status, body) = send(&app, Route::List, &Event::load("health")).await;
     assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
     assert!(body["version"].is_string());
@@ -358,6 +373,12 @@ async fn identity_comes_only_from_verified_claims_unless_local_mode() {
     let anonymous_list = Event::load("my-accounts").anonymous();
     assert_error(
         &send(&jwt, Route::List, &anonymous_list).await,
+        401,
+        "unauthorized",
+    );
+    let anonymous_policy = Event::load("policy").anonymous();
+    assert_error(
+        &send(&jwt, Route::List, &anonymous_policy).await,
         401,
         "unauthorized",
     );

@@ -5,7 +5,8 @@
 
 use std::collections::HashMap;
 
-use integration_tests::calls::{assert_error, create_as};
+use integration_tests::calls::{assert_error, create_as, send, Route};
+use integration_tests::events::Event;
 use provisioning::config::Config;
 use provisioning::App;
 use serde_json::json;
@@ -130,6 +131,20 @@ async fn a_domain_can_have_its_own_provider() {
             default["provider"].as_str()
         ),
         (201, Some("help@example.com"), Some("sandbox"))
+    );
+
+    // The policy route tells the panel just that, before any create.
+    let (status, policy) = send(&app, Route::List, &Event::load("policy")).await;
+    assert_eq!(status, 200, "{policy}");
+    assert_eq!(
+        (&policy["domains"], &policy["providers"]),
+        (
+            &json!([
+                { "domain": "example.com", "provider": "sandbox" },
+                { "domain": "support.example.com", "provider": "sendgrid" }
+            ]),
+            &json!(["sandbox", "sendgrid"])
+        )
     );
 
     // Naming a provider still wins over the domain's.

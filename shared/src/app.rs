@@ -21,7 +21,7 @@ use crate::providers::{
 use crate::secrets::{
     LocalVault, ProviderSettings, SecretVault, SecretsManagerVault, PROVIDER_SETTINGS_TTL,
 };
-use crate::service::{Directory, Domains, Policy, Provisioning};
+use crate::service::{Directory, Domains, Policy, ProviderOffer, Provisioning};
 use crate::store::{AccountStore, DynamoStore, SqliteStore, StoreError};
 
 /// The read side: what `check` and `list` need.
@@ -167,11 +167,28 @@ fn directory(config: &Config, store: Arc<dyn AccountStore>) -> Result<Directory,
             default.name.clone(),
             others.iter().map(|offered| offered.name.clone()),
         ),
+        providers: provider_offer(config)?,
         reserved: config.reserved.clone(),
         daily_create_limit: config.daily_create_limit,
         quarantine: chrono::Duration::days(i64::from(config.quarantine_days)),
     };
     Ok(Directory::new(store, Arc::new(SystemClock), policy))
+}
+
+fn provider_offer(config: &Config) -> Result<ProviderOffer, ConfigError> {
+    let Some((default, others)) = config.providers.split_first() else {
+        return Err(ConfigError::Invalid {
+            name: "EMAIL_PROVIDER",
+            reason: "names no provider".into(),
+        });
+    };
+    let mut offer = ProviderOffer::new(default.as_str(), others.iter().map(|kind| kind.as_str()));
+    for offered in &config.domains {
+        if let Some(kind) = offered.provider {
+            offer = offer.with_domain_default(offered.name.clone(), kind.as_str());
+        }
+    }
+    Ok(offer)
 }
 
 async fn build_providers(config: &Config, aws: &Aws) -> Result<Providers, StartupError> {

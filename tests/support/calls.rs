@@ -2,7 +2,7 @@
 //! what the tests read back from the answers.
 
 use lambda_http::{Body, Response};
-use provisioning::http::{check_availability, create, list_or_health, manage_account};
+use provisioning::http::{check_availability, create, list_routes, manage_account};
 use provisioning::App;
 use serde_json::{json, Value};
 
@@ -75,7 +75,7 @@ pub async fn send(app: &App, route: Route, event: &Event) -> (u16, Value) {
     let response = match route {
         Route::Check => check_availability(app.read(), request).await,
         Route::Create => create(app, request).await,
-        Route::List => list_or_health(app.read(), request).await,
+        Route::List => list_routes(app.read(), request).await,
         Route::Manage => manage_account(app, request).await,
     };
     read(response.unwrap())

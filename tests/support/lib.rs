@@ -17,7 +17,7 @@ use provisioning::config::AuthMode;
 use provisioning::domain::{DomainName, ReservedNames, Username};
 use provisioning::providers::{MailProvider, Providers};
 use provisioning::secrets::{LocalVault, SecretVault};
-use provisioning::service::{Directory, Domains, Policy, Provisioning};
+use provisioning::service::{Directory, Domains, Policy, ProviderOffer, Provisioning};
 use provisioning::store::{AccountStore, SqliteStore};
 use provisioning::App;
 
@@ -33,6 +33,7 @@ pub fn policy(daily_create_limit: u32) -> Policy {
             DomainName::parse(DOMAIN).unwrap(),
             [DomainName::parse(OTHER_DOMAIN).unwrap()],
         ),
+        providers: ProviderOffer::new("sandbox", []),
         reserved: ReservedNames::with_extra([Username::parse("ceo").unwrap()]),
         daily_create_limit,
         quarantine: chrono::Duration::days(30),

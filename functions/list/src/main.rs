@@ -5,5 +5,5 @@ use provisioning::{http, telemetry, ReadApp};
 async fn main() -> Result<(), Error> {
     telemetry::init();
     let app = ReadApp::from_env().await?;
-    lambda_http::run(service_fn(|req| http::list_or_health(&app, req))).await
+    lambda_http::run(service_fn(|req| http::list_routes(&app, req))).await
 }

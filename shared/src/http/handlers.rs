@@ -14,7 +14,7 @@ use super::request::{
 };
 use super::views::{
     decode_cursor, json_response, AccountView, AccountsView, CheckView, CreatedView, DeletedView,
-    HealthView, TallyView,
+    HealthView, PolicyView, TallyView,
 };
 use super::ApiError;
 use crate::domain::{DisplayName, Username};
@@ -258,11 +258,13 @@ pub async fn sendgrid_events(app: &WebhookApp, req: Request) -> Result<Response<
     .await
 }
 
-/// `GET /api/email/my-accounts` and `GET /api/health`: one function serves both.
-pub async fn list_or_health(app: &ReadApp, req: Request) -> Result<Response<Body>, Error> {
+/// The list function's routes: `GET /api/email/my-accounts`,
+/// `GET /api/email/policy` and `GET /api/health`.
+pub async fn list_routes(app: &ReadApp, req: Request) -> Result<Response<Body>, Error> {
     serve(req, |req, _request_id| async move {
         expect_method(&req, Method::GET)?;
-        if req.uri().path().ends_with("/health") {
+        let path = req.uri().path();
+        if path.ends_with("/health") {
             let health = HealthView {
                 status: "ok",
                 version: env!("CARGO_PKG_VERSION"),
@@ -270,6 +272,10 @@ pub async fn list_or_health(app: &ReadApp, req: Request) -> Result<Response<Body
             return Ok(json_response(StatusCode::OK, &health));
         }
         let owner = caller(&req, app.auth_mode)?;
+        if path.ends_with("/policy") {
+            let policy = PolicyView::from(app.directory.policy());
+            return Ok(json_response(StatusCode::OK, &policy));
+        }
         let limit = match query_param(&req, "limit") {
             None => DEFAULT_PAGE_SIZE,
             Some(raw) => raw

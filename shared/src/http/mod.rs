@@ -8,5 +8,5 @@ mod request;
 mod views;
 
 pub use error::ApiError;
-pub use handlers::{check_availability, create, list_or_health, manage_account, sendgrid_events};
+pub use handlers::{check_availability, create, list_routes, manage_account, sendgrid_events};
 pub use request::MAX_BODY_BYTES;

@@ -8,7 +8,7 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 
 use crate::domain::{Account, EmailAddress};
-use crate::service::{stats_coverage, Availability, Created, Deleted, Tally};
+use crate::service::{stats_coverage, Availability, Created, Deleted, Policy, Tally};
 use crate::store::Page;
 
 pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {
@@ -226,6 +226,41 @@ impl From<Tally> for TallyView {
             counted: counts.sends + counts.deliveries + counts.bounces + counts.complaints,
             duplicates: tally.duplicates,
             not_counted: tally.not_counted,
+        }
+    }
+}
+
+/// `GET /api/email/policy`: what a create may pick, and the limits it meets.
+#[derive(Serialize)]
+pub struct PolicyView {
+    domains: Vec<DomainView>,
+    providers: Vec<&'static str>,
+    daily_create_limit: u32,
+    address_quarantine_days: i64,
+}
+
+#[derive(Serialize)]
+struct DomainView {
+    domain: String,
+    /// Where a create on this domain goes when it names no provider.
+    provider: &'static str,
+}
+
+impl From<&Policy> for PolicyView {
+    fn from(policy: &Policy) -> Self {
+        Self {
+            domains: policy
+                .domains
+                .all()
+                .iter()
+                .map(|domain| DomainView {
+                    domain: domain.to_string(),
+                    provider: policy.providers.default_for(domain),
+                })
+                .collect(),
+            providers: policy.providers.names().to_vec(),
+            daily_create_limit: policy.daily_create_limit,
+            address_quarantine_days: policy.quarantine.num_days(),
         }
     }
 }

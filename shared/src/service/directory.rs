@@ -73,6 +73,11 @@ impl Directory {
         self.clock.now()
     }
 
+    /// The rules this deployment creates by, for the policy route.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
     pub fn new(store: Arc<dyn AccountStore>, clock: Arc<dyn Clock>, policy: Policy) -> Self {
         Self {
             store,

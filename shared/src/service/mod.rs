@@ -24,10 +24,55 @@ use crate::store::StoreError;
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub domains: Domains,
+    pub providers: ProviderOffer,
     pub reserved: ReservedNames,
     pub daily_create_limit: u32,
     /// How long a deleted address stays unavailable.
     pub quarantine: Duration,
+}
+
+/// The providers a create may name, as the read side shows them (it links
+/// no provider): the default first, and the domains whose creates go to
+/// another one unless they name it.
+#[derive(Debug, Clone)]
+pub struct ProviderOffer {
+    names: Vec<&'static str>,
+    by_domain: Vec<(DomainName, &'static str)>,
+}
+
+impl ProviderOffer {
+    /// `default` first; a provider named twice is offered once.
+    pub fn new(default: &'static str, others: impl IntoIterator<Item = &'static str>) -> Self {
+        let mut names = vec![default];
+        for name in others {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        Self {
+            names,
+            by_domain: Vec::new(),
+        }
+    }
+
+    /// Creates on `domain` go to `name` unless they name another.
+    pub fn with_domain_default(mut self, domain: DomainName, name: &'static str) -> Self {
+        self.by_domain.push((domain, name));
+        self
+    }
+
+    /// Every offered provider, the default first.
+    pub fn names(&self) -> &[&'static str] {
+        &self.names
+    }
+
+    /// The provider a create on `domain` goes to when it names none.
+    pub fn default_for(&self, domain: &DomainName) -> &'static str {
+        self.by_domain
+            .iter()
+            .find(|(offered, _)| offered == domain)
+            .map_or(self.names[0], |(_, name)| name)
+    }
 }
 
 /// The domains addresses may be created on: never empty, the default first.
@@ -49,6 +94,11 @@ impl Domains {
 
     pub fn default_domain(&self) -> &DomainName {
         &self.offered[0]
+    }
+
+    /// Every offered domain, the default first.
+    pub fn all(&self) -> &[DomainName] {
+        &self.offered
     }
 
     /// The offered domain `requested` names, in any case.

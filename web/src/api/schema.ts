@@ -55,6 +55,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/email/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What a create may pick and the limits it meets: the offered domains (the default first, each with the provider its creates go to when they name none), the offered providers (the default first), the daily create limit and how long a deleted address stays quarantined. */
+        get: operations["policy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/email/accounts/{email}": {
         parameters: {
             query?: never;
@@ -205,7 +222,7 @@ export interface components {
             /** Format: email */
             email: string;
             display_name: string;
-            provider: string;
+            provider: components["schemas"]["ProviderName"];
             /**
              * @description `disabled` only when replaying a create whose account has been disabled since.
              * @enum {string}
@@ -220,7 +237,7 @@ export interface components {
             /** Format: email */
             email: string;
             display_name: string;
-            provider: string;
+            provider: components["schemas"]["ProviderName"];
             /** @enum {string} */
             status: "pending" | "active" | "disabled";
             smtp_server: string | null;
@@ -244,6 +261,17 @@ export interface components {
             stats_updated_at: string | null;
             /** @description Why the counters are null; null when they are known. */
             stats_unavailable_reason: string | null;
+        };
+        /** @enum {string} */
+        ProviderName: "sendgrid" | "ses" | "microsoft365" | "google" | "sandbox";
+        Policy: {
+            domains: {
+                domain: string;
+                provider: components["schemas"]["ProviderName"];
+            }[];
+            providers: components["schemas"]["ProviderName"][];
+            daily_create_limit: number;
+            address_quarantine_days: number;
         };
         Deleted: {
             /** Format: email */
@@ -469,6 +497,29 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    policy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description This deployment's policy. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Policy"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             405: components["responses"]["MethodNotAllowed"];
             500: components["responses"]["InternalError"];

@@ -10,9 +10,16 @@ describe("describeError", () => {
     );
   });
 
-  it("passes the provider's refusal on and says nothing was created", () => {
+  it("passes the provider's refusal on and says what it left: nothing after a create, the address as it was after a change", () => {
     const error = new ApiError(502, "provider_error", "sendgrid refused the request: bad name");
-    expect(describeError(error)).toMatch(/refused: sendgrid refused the request: bad name\. Nothing was created\./);
+    expect(describeError(error, "create")).toMatch(/refused: sendgrid refused the request: bad name\. Nothing was created\.$/);
+    expect(describeError(error, "change")).toMatch(/bad name\. The address is as it was\.$/);
+  });
+
+  it("rounds a wait up to the minute, never to '1 h 60 min'", () => {
+    const error = (seconds: number) => new ApiError(429, "rate_limited", "limit", [], seconds);
+    expect(describeError(error(7199))).toMatch(/in 2 h\.$/);
+    expect(describeError(error(20))).toMatch(/in 1 min\.$/);
   });
 
   it("keeps the server's wording for a broken rule", () => {

@@ -1,8 +1,21 @@
 import { render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
+import { ApiError } from "../api/client";
+import type { Account, Api } from "../api/client";
 import { AccountsList } from "./AccountsList";
 import { account, fakeApi } from "./testing";
+
+/** The list with every callback a mock, as `overrides` leave them. */
+function props(api: Api, accounts: Account[], overrides: Partial<Parameters<typeof AccountsList>[0]> = {}) {
+  return { api, accounts, onChanged: vi.fn(), onRotated: vi.fn(), onRemoved: vi.fn(), ...overrides };
+}
+
+/** The value of the fact `label` in an account's card. */
+function fact(card: HTMLElement, label: string): string {
+  const term = within(card).getByText(label, { selector: "dt" });
+  return term.nextElementSibling?.textContent ?? "";
+}
 
 describe("AccountsList", () => {
   it("shows each address with its statistics, and why where a provider cannot report", () => {
@@ -17,43 +30,103 @@ describe("AccountsList", () => {
         stats_unavailable_reason: "SendGrid's events do not say which sender sent a message",
       }),
     ];
-    render(<AccountsList api={fakeApi()} accounts={accounts} onChanged={vi.fn()} />);
-    const contact = screen.getByRole("row", { name: /contact@example.com/ });
-    expect(within(contact).getByText("2 / 40")).toBeInTheDocument();
-    expect(within(contact).getByText("1 / 0")).toBeInTheDocument();
-    const news = screen.getByRole("row", { name: /news@example.com/ });
-    expect(within(news).getAllByText(/— \/ —/)).toHaveLength(2);
+    render(<AccountsList {...props(fakeApi(), accounts, { quarantineDays: 30 })} />);
+    const contact = screen.getByRole("article", { name: "contact@example.com" });
+    expect(fact(contact, "Sent today / this month")).toBe("2 / 40");
+    expect(fact(contact, "Bounces / complaints this month")).toBe("1 / 0");
+    expect(fact(contact, "Provider")).toBe("Sandbox (not real mail)");
+    expect(fact(contact, "Status")).toBe("Active");
+    expect(fact(contact, "Created")).toBe("2026-11-25");
+    expect(fact(contact, "SMTP")).toBe("smtp.sandbox.invalid:587, user contact@example.com");
+    const news = screen.getByRole("article", { name: "news@example.com" });
+    expect(fact(news, "Sent today / this month")).toBe("— / —");
+    expect(fact(news, "Bounces / complaints this month")).toBe("— / —");
     expect(within(news).getByText(/do not say which sender/)).toBeInTheDocument();
+    expect(within(contact).queryByText(/No figures/)).not.toBeInTheDocument();
   });
 
-  it("asks before deleting, naming the address and the quarantine", async () => {
+  it("asks before deleting, naming the address and the policy's quarantine, then says when it frees", async () => {
     const api = fakeApi();
-    const onChanged = vi.fn();
+    const shown = props(api, [account("contact@example.com")], { quarantineDays: 14 });
     const user = userEvent.setup();
-    render(<AccountsList api={api} accounts={[account("contact@example.com")]} onChanged={onChanged} />);
+    render(<AccountsList {...shown} />);
     await user.click(screen.getByRole("button", { name: "Delete contact@example.com" }));
     const confirmation = screen.getByRole("group", { name: "Confirm deleting contact@example.com" });
-    expect(confirmation).toHaveTextContent("unavailable to anyone for 30 days (quarantine)");
+    expect(confirmation).toHaveTextContent("unavailable to anyone for 14 days (quarantine)");
+    // The safe choice has the focus.
+    expect(within(confirmation).getByRole("button", { name: "Keep it" })).toHaveFocus();
     expect(api.remove).not.toHaveBeenCalled();
     await user.click(within(confirmation).getByRole("button", { name: "Yes, delete contact@example.com" }));
     expect(api.remove).toHaveBeenCalledWith("contact@example.com");
-    expect(onChanged).toHaveBeenCalledTimes(1);
+    expect(shown.onChanged).toHaveBeenCalledTimes(1);
+    expect(shown.onRemoved).toHaveBeenCalledWith("contact@example.com");
+    expect(screen.getByRole("status")).toHaveTextContent(
+      "contact@example.com is deleted. Nobody can create it again before 2026-12-25.",
+    );
+    expect(screen.getByRole("heading", { name: "Your addresses" })).toHaveFocus();
   });
 
-  it("shows a rotation's new password once, and disables then enables", async () => {
+  it("keeps the address on Escape and gives the focus back to its Delete button", async () => {
     const api = fakeApi();
     const user = userEvent.setup();
-    const { rerender } = render(
-      <AccountsList api={api} accounts={[account("contact@example.com")]} onChanged={vi.fn()} />,
-    );
+    render(<AccountsList {...props(api, [account("contact@example.com")], { quarantineDays: 30 })} />);
+    const remove = screen.getByRole("button", { name: "Delete contact@example.com" });
+    await user.click(remove);
+    expect(remove).toHaveAttribute("aria-expanded", "true");
+    await user.keyboard("{Escape}");
+    expect(screen.queryByRole("group")).not.toBeInTheDocument();
+    expect(remove).toHaveFocus();
+    expect(api.remove).not.toHaveBeenCalled();
+  });
+
+  it("hands a rotation's new credentials on, and disables then enables", async () => {
+    const api = fakeApi();
+    const user = userEvent.setup();
+    const shown = props(api, [account("contact@example.com")]);
+    const { rerender } = render(<AccountsList {...shown} />);
     await user.click(screen.getByRole("button", { name: "Rotate credentials of contact@example.com" }));
-    expect(await screen.findByText("sandbox-Second-2")).toBeInTheDocument();
-    await user.click(screen.getByRole("button", { name: "Disable contact@example.com" }));
-    expect(api.setSending).toHaveBeenCalledWith("contact@example.com", false);
-    rerender(
-      <AccountsList api={api} accounts={[account("contact@example.com", { status: "disabled" })]} onChanged={vi.fn()} />,
+    expect(shown.onRotated).toHaveBeenCalledWith(
+      expect.objectContaining({ credentials: expect.objectContaining({ password: "sandbox-Second-2" }) }),
     );
-    await user.click(screen.getByRole("button", { name: "Enable contact@example.com" }));
+    // The password is the credentials card's to show, never the list's.
+    expect(screen.queryByText("sandbox-Second-2")).not.toBeInTheDocument();
+
+    const disable = screen.getByRole("button", { name: "Disable contact@example.com" });
+    await user.click(disable);
+    expect(api.setSending).toHaveBeenCalledWith("contact@example.com", false);
+    expect(screen.getByText(/is disabled: it cannot send until you enable it/)).toBeInTheDocument();
+    rerender(<AccountsList {...shown} accounts={[account("contact@example.com", { status: "disabled" })]} />);
+    // The same button, now the other way round, keeps the focus.
+    const enable = screen.getByRole("button", { name: "Enable contact@example.com" });
+    expect(enable).toBe(disable);
+    expect(enable).toHaveFocus();
+    expect(screen.getByRole("button", { name: "Rotate credentials of contact@example.com" })).toHaveAttribute(
+      "aria-disabled",
+      "true",
+    );
+    await user.click(enable);
     expect(api.setSending).toHaveBeenCalledWith("contact@example.com", true);
+  });
+
+  it("says why a change was refused, that the address is as it was, and refreshes", async () => {
+    const api = fakeApi({
+      rotate: vi.fn(async () => {
+        throw new ApiError(502, "provider_error", "sendgrid refused the request: key limit reached");
+      }),
+    });
+    const shown = props(api, [account("contact@example.com")]);
+    const user = userEvent.setup();
+    render(<AccountsList {...shown} />);
+    await user.click(screen.getByRole("button", { name: "Rotate credentials of contact@example.com" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent(
+      "The mail provider refused: sendgrid refused the request: key limit reached. The address is as it was.",
+    );
+    expect(shown.onChanged).toHaveBeenCalledTimes(1);
+    expect(shown.onRotated).not.toHaveBeenCalled();
+  });
+
+  it("says so when there is no address yet", () => {
+    render(<AccountsList {...props(fakeApi(), [])} />);
+    expect(screen.getByText("You have no address yet.")).toBeInTheDocument();
   });
 });

@@ -1,138 +1,252 @@
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { Account, Api, Created } from "../api/client";
 import { newIdempotencyKey } from "../api/client";
 import { describeError } from "../messages";
-import { CredentialsCard } from "./CredentialsCard";
-
-/** How long a deleted address stays unavailable (ADDRESS_QUARANTINE_DAYS' default). */
-const QUARANTINE_DAYS = 30;
+import { providerLabel } from "../providers";
+import { LabelWithContext } from "./LabelWithContext";
 
 type Busy = { email: string; action: string } | null;
 
-/** The caller's addresses with their statistics, and what can be done to each. */
+const STATUS_LABELS: Record<Account["status"], string> = {
+  active: "Active",
+  disabled: "Disabled (not sending)",
+  pending: "Being created",
+};
+
+/**
+ * The caller's addresses with their statistics, and what can be done to
+ * each; `onRotated` shows a rotation's new credentials, `onRemoved` says
+ * an address is gone (with any credentials of it still on show).
+ */
 export function AccountsList({
   api,
   accounts,
+  quarantineDays,
   onChanged,
+  onRotated,
+  onRemoved,
 }: {
   api: Api;
   accounts: Account[];
+  /** How long a deleted address stays unavailable, as the policy says. */
+  quarantineDays?: number;
   onChanged: () => void;
+  onRotated: (rotated: Created) => void;
+  onRemoved: (email: string) => void;
 }) {
   const [busy, setBusy] = useState<Busy>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
-  const [rotated, setRotated] = useState<Created | null>(null);
   const [message, setMessage] = useState<string | null>(null);
+  const [done, setDone] = useState("");
+  const heading = useRef<HTMLHeadingElement>(null);
+  const deleteButtons = useRef(new Map<string, HTMLButtonElement>());
 
-  async function act(email: string, action: string, run: () => Promise<unknown>) {
+  async function act(email: string, action: string, run: () => Promise<string | void>) {
+    if (busy) return;
     setBusy({ email, action });
     setMessage(null);
+    setDone("");
     try {
-      await run();
+      setDone((await run()) ?? "");
       onChanged();
     } catch (error) {
-      setMessage(describeError(error));
+      setMessage(describeError(error, "change"));
+      onChanged();
     } finally {
       setBusy(null);
     }
   }
 
-  if (accounts.length === 0) return <p>You have no address yet.</p>;
+  function rotate(email: string) {
+    return act(email, "rotate", async () => {
+      onRotated(await api.rotate(email, newIdempotencyKey()));
+    });
+  }
+
+  function setSending(account: Account) {
+    const allowed = account.status === "disabled";
+    return act(account.email, "sending", async () => {
+      await api.setSending(account.email, allowed);
+      return allowed
+        ? `${account.email} sends again, with the same credentials.`
+        : `${account.email} is disabled: it cannot send until you enable it.`;
+    });
+  }
+
+  function remove(email: string) {
+    setConfirming(null);
+    return act(email, "delete", async () => {
+      const deleted = await api.remove(email);
+      onRemoved(email);
+      heading.current?.focus();
+      return `${email} is deleted. Nobody can create it again before ${day(deleted.available_again_at)}.`;
+    });
+  }
+
+  function cancelDelete(email: string) {
+    setConfirming(null);
+    deleteButtons.current.get(email)?.focus();
+  }
+
+  const quarantine =
+    quarantineDays === undefined
+      ? "for its quarantine period"
+      : quarantineDays === 0
+        ? "for no time at all (no quarantine here)"
+        : `for ${quarantineDays} day${quarantineDays === 1 ? "" : "s"} (quarantine)`;
+
   return (
-    <section aria-labelledby="accounts-title">
-      <h2 id="accounts-title">Your addresses</h2>
+    <section aria-labelledby="accounts-title" className="accounts-section">
+      <h2 id="accounts-title" ref={heading} tabIndex={-1}>
+        Your addresses
+      </h2>
       {message && <p role="alert">{message}</p>}
-      {rotated && <CredentialsCard created={rotated} />}
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Address</th>
-            <th scope="col">Provider</th>
-            <th scope="col">Status</th>
-            <th scope="col">Created</th>
-            <th scope="col">Sent today / this month</th>
-            <th scope="col">Bounces / complaints (month)</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
-        <tbody>
+      <p role="status" className="done">
+        {done}
+      </p>
+      {accounts.length === 0 ? (
+        <p>You have no address yet.</p>
+      ) : (
+        <ul className="accounts">
           {accounts.map((account) => (
-            <tr key={account.email}>
-              <th scope="row">{account.email}</th>
-              <td>{account.provider}</td>
-              <td>{account.status}</td>
-              <td>{account.created_at.slice(0, 10)}</td>
-              <td>
-                {count(account.emails_sent_today)} / {count(account.emails_sent_month)}
-                {account.stats_unavailable_reason && (
-                  <small className="reason"> ({account.stats_unavailable_reason})</small>
-                )}
-              </td>
-              <td>
-                {count(account.bounces_month)} / {count(account.complaints_month)}
-              </td>
-              <td>
-                <button
-                  type="button"
-                  disabled={busy !== null}
-                  onClick={() =>
-                    act(account.email, "rotate", async () =>
-                      setRotated(await api.rotate(account.email, newIdempotencyKey())),
-                    )
-                  }
-                >
-                  Rotate credentials of {account.email}
-                </button>
-                <button
-                  type="button"
-                  disabled={busy !== null}
-                  onClick={() =>
-                    act(account.email, "sending", () =>
-                      api.setSending(account.email, account.status === "disabled"),
-                    )
-                  }
-                >
-                  {account.status === "disabled" ? "Enable" : "Disable"} {account.email}
-                </button>
-                {confirming === account.email ? (
-                  <span role="group" aria-label={`Confirm deleting ${account.email}`}>
-                    <span>
-                      Delete {account.email}? It is removed at the provider and its password is
-                      deleted; the address stays unavailable to anyone for {QUARANTINE_DAYS} days
-                      (quarantine).
-                    </span>
-                    <button
-                      type="button"
-                      onClick={() => {
-                        setConfirming(null);
-                        void act(account.email, "delete", () => api.remove(account.email));
-                      }}
-                    >
-                      Yes, delete {account.email}
-                    </button>
-                    <button type="button" onClick={() => setConfirming(null)}>
-                      Keep it
-                    </button>
-                  </span>
-                ) : (
+            <li key={account.email}>
+              <article aria-labelledby={`account-${account.email}`} className="card account">
+                <h3 id={`account-${account.email}`}>{account.email}</h3>
+                <p className="display-name">{account.display_name}</p>
+                <AccountFacts account={account} />
+                <div className="actions">
                   <button
                     type="button"
-                    disabled={busy !== null}
-                    onClick={() => setConfirming(account.email)}
+                    aria-disabled={busy !== null || account.status !== "active"}
+                    onClick={() => account.status === "active" && void rotate(account.email)}
                   >
-                    Delete {account.email}
+                    <LabelWithContext
+                      visible={
+                        busy?.email === account.email && busy.action === "rotate"
+                          ? "Rotating credentials"
+                          : "Rotate credentials"
+                      }
+                      context={`of ${account.email}`}
+                    />
                   </button>
+                  <button
+                    type="button"
+                    aria-disabled={busy !== null || account.status === "pending"}
+                    onClick={() => account.status !== "pending" && void setSending(account)}
+                  >
+                    <LabelWithContext
+                      visible={account.status === "disabled" ? "Enable" : "Disable"}
+                      context={account.email}
+                    />
+                  </button>
+                  <button
+                    type="button"
+                    className="danger"
+                    ref={(button) => {
+                      if (button) deleteButtons.current.set(account.email, button);
+                      else deleteButtons.current.delete(account.email);
+                    }}
+                    aria-disabled={busy !== null}
+                    aria-expanded={confirming === account.email}
+                    onClick={() => busy === null && setConfirming(account.email)}
+                  >
+                    <LabelWithContext visible="Delete" context={account.email} />
+                  </button>
+                </div>
+                {confirming === account.email && (
+                  <DeleteConfirmation
+                    email={account.email}
+                    quarantine={quarantine}
+                    onConfirm={() => void remove(account.email)}
+                    onCancel={() => cancelDelete(account.email)}
+                  />
                 )}
-              </td>
-            </tr>
+              </article>
+            </li>
           ))}
-        </tbody>
-      </table>
+        </ul>
+      )}
     </section>
+  );
+}
+
+function AccountFacts({ account }: { account: Account }) {
+  const facts: [string, React.ReactNode][] = [
+    ["Provider", providerLabel(account.provider)],
+    [
+      "Status",
+      <span className={`status status-${account.status}`}>{STATUS_LABELS[account.status]}</span>,
+    ],
+    [
+      "Created",
+      <time dateTime={account.created_at}>{day(account.created_at)}</time>,
+    ],
+    ["Sent today / this month", `${count(account.emails_sent_today)} / ${count(account.emails_sent_month)}`],
+    ["Bounces / complaints this month", `${count(account.bounces_month)} / ${count(account.complaints_month)}`],
+  ];
+  if (account.smtp_server) {
+    facts.push(["SMTP", `${account.smtp_server}:${account.smtp_port ?? 587}, user ${account.smtp_username ?? "—"}`]);
+  }
+  return (
+    <>
+      <dl className="facts">
+        {facts.map(([label, value]) => (
+          <div key={label} className={label === "SMTP" ? "wide" : undefined}>
+            <dt>{label}</dt>
+            <dd>{value}</dd>
+          </div>
+        ))}
+      </dl>
+      {account.stats_unavailable_reason && (
+        <p className="reason">No figures from this provider: {account.stats_unavailable_reason}.</p>
+      )}
+    </>
+  );
+}
+
+/** Asks before a delete, naming the address and the quarantine; Escape keeps it. */
+function DeleteConfirmation({
+  email,
+  quarantine,
+  onConfirm,
+  onCancel,
+}: {
+  email: string;
+  quarantine: string;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
+  const keep = useRef<HTMLButtonElement>(null);
+  useEffect(() => keep.current?.focus(), []);
+  return (
+    <div
+      role="group"
+      aria-label={`Confirm deleting ${email}`}
+      className="confirmation"
+      onKeyDown={(event) => {
+        if (event.key === "Escape") onCancel();
+      }}
+    >
+      <p>
+        Delete {email}? It is removed at the provider and its password is deleted; the address
+        stays unavailable to anyone {quarantine}.
+      </p>
+      <button type="button" className="danger" onClick={onConfirm}>
+        Yes, delete {email}
+      </button>
+      <button type="button" ref={keep} onClick={onCancel}>
+        Keep it
+      </button>
+    </div>
   );
 }
 
 /** A counter the provider reports, or a dash where it cannot. */
 function count(value: number | null): string {
   return value === null ? "—" : String(value);
+}
+
+/** A timestamp's UTC day, as the API counts days. */
+function day(timestamp: string): string {
+  return timestamp.slice(0, 10);
 }

@@ -6,13 +6,15 @@ import type { Availability } from "../api/client";
 import { ApiError } from "../api/client";
 import { AvailabilityField } from "./AvailabilityField";
 
-function Harness({ check }: { check: (username: string, signal?: AbortSignal) => Promise<Availability> }) {
+type Check = (username: string, domain: string | undefined, signal?: AbortSignal) => Promise<Availability>;
+
+function Harness({ check, domain }: { check: Check; domain?: string }) {
   const [value, setValue] = useState("");
-  return <AvailabilityField api={{ check }} value={value} onChange={setValue} debounceMs={300} />;
+  return <AvailabilityField api={{ check }} value={value} domain={domain} onChange={setValue} debounceMs={300} />;
 }
 
-const free = (username: string): Availability => ({
-  email: `${username}@example.com`,
+const free = (username: string, domain = "example.com"): Availability => ({
+  email: `${username}@${domain}`,
   available: true,
   suggestions: [],
 });
@@ -73,7 +75,19 @@ describe("AvailabilityField", () => {
     expect(screen.getByRole("status")).toHaveTextContent("contact@example.com is already taken.");
     await user.click(screen.getByRole("button", { name: "Use contact-team@example.com" }));
     expect(screen.getByLabelText("Username")).toHaveValue("contact-team");
+    // The chosen button is gone with its answer: the focus is back in the input.
+    expect(screen.getByLabelText("Username")).toHaveFocus();
     await act(() => vi.advanceTimersByTimeAsync(400));
     expect(screen.getByRole("status")).toHaveTextContent("contact-team@example.com is available.");
+  });
+
+  it("checks on the chosen domain", async () => {
+    const check = vi.fn(async (username: string, domain?: string) => free(username, domain));
+    const user = userEvent.setup({ advanceTimers: vi.advanceTimersByTime });
+    render(<Harness check={check} domain="support.example.com" />);
+    await user.type(screen.getByLabelText("Username"), "help");
+    await act(() => vi.advanceTimersByTimeAsync(400));
+    expect(check.mock.calls[0].slice(0, 2)).toEqual(["help", "support.example.com"]);
+    expect(screen.getByRole("status")).toHaveTextContent("help@support.example.com is available.");
   });
 });

@@ -1,6 +1,8 @@
+import type { ReactNode, RefObject } from "react";
 import { useEffect, useId, useRef, useState } from "react";
 import type { Api, Availability } from "../api/client";
 import { describeError } from "../messages";
+import { Suggestions } from "./Suggestions";
 
 type Result =
   | { kind: "idle" }
@@ -15,22 +17,33 @@ const REASONS: Record<string, string> = {
 };
 
 /**
- * The username input: each pause in typing checks the address (earlier
- * answers that arrive late are ignored), and a taken or reserved one offers
- * the free suggestions as one-click choices.
+ * The username input: each pause in typing checks the address on `domain`
+ * (the default one when absent; earlier answers that arrive late are
+ * ignored), and a taken or reserved one offers the free suggestions as
+ * one-click choices (a choice puts the focus back in the input, since its
+ * button goes). `addon` sits after the input: the domain, or its picker.
  */
 export function AvailabilityField({
   api,
   value,
+  domain,
   onChange,
+  addon,
+  inputRef,
   debounceMs = 300,
 }: {
   api: Pick<Api, "check">;
   value: string;
+  domain?: string;
   onChange: (username: string) => void;
+  addon?: ReactNode;
+  /** The input, for a caller that moves the focus to it. */
+  inputRef?: RefObject<HTMLInputElement | null>;
   debounceMs?: number;
 }) {
   const inputId = useId();
+  const ownInput = useRef<HTMLInputElement>(null);
+  const input = inputRef ?? ownInput;
   const [result, setResult] = useState<Result>({ kind: "idle" });
   const latest = useRef(0);
 
@@ -45,7 +58,7 @@ export function AvailabilityField({
     const timer = setTimeout(() => {
       setResult({ kind: "checking" });
       api
-        .check(username, controller.signal)
+        .check(username, domain, controller.signal)
         .then((availability) => {
           if (request === latest.current) setResult({ kind: "answered", availability });
         })
@@ -58,31 +71,35 @@ export function AvailabilityField({
       clearTimeout(timer);
       controller.abort();
     };
-  }, [api, value, debounceMs]);
+  }, [api, value, domain, debounceMs]);
 
   return (
     <div className="availability">
       <label htmlFor={inputId}>Username</label>
-      <input
-        id={inputId}
-        name="username"
-        autoComplete="off"
-        value={value}
-        onChange={(event) => onChange(event.target.value)}
-      />
-      <p role="status" aria-live="polite" className="availability-result">
+      <div className="address-input">
+        <input
+          id={inputId}
+          ref={input}
+          name="username"
+          autoComplete="off"
+          autoCapitalize="none"
+          spellCheck={false}
+          value={value}
+          onChange={(event) => onChange(event.target.value)}
+        />
+        {addon}
+      </div>
+      <p role="status" className={`availability-result ${outcome(result)}`}>
         {statusText(result)}
       </p>
-      {result.kind === "answered" && result.availability.suggestions.length > 0 && (
-        <ul aria-label="Free alternatives" className="suggestions">
-          {result.availability.suggestions.map((suggestion) => (
-            <li key={suggestion}>
-              <button type="button" onClick={() => onChange(suggestion.split("@")[0])}>
-                Use {suggestion}
-              </button>
-            </li>
-          ))}
-        </ul>
+      {result.kind === "answered" && (
+        <Suggestions
+          suggestions={result.availability.suggestions}
+          onPick={(username) => {
+            onChange(username);
+            input.current?.focus();
+          }}
+        />
       )}
     </div>
   );
@@ -102,4 +119,11 @@ function statusText(result: Result): string {
       return `${email} ${REASONS[reason ?? "taken"] ?? "is not available"}.`;
     }
   }
+}
+
+/** The result's look: free, not free, or neither yet. */
+function outcome(result: Result): string {
+  if (result.kind === "refused") return "unavailable";
+  if (result.kind !== "answered") return "";
+  return result.availability.available ? "available" : "unavailable";
 }

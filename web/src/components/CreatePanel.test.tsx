@@ -1,42 +1,99 @@
-import { render, screen } from "@testing-library/react";
+import { render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import type { Created } from "../api/client";
 import { ApiError } from "../api/client";
 import { CreatePanel } from "./CreatePanel";
-import { created, fakeApi } from "./testing";
+import { created, fakeApi, policy } from "./testing";
 
 describe("CreatePanel", () => {
-  it("shows progress, then the credentials once, with the focus on them", async () => {
+  it("shows progress, then hands the credentials on and is ready for the next", async () => {
     let finish: (value: Created) => void = () => {};
     const api = fakeApi({
       create: vi.fn(() => new Promise<Created>((resolve) => (finish = resolve))),
     });
     const onCreated = vi.fn();
     const user = userEvent.setup();
-    render(<CreatePanel api={api} onCreated={onCreated} />);
+    render(<CreatePanel api={api} policy={policy()} onCreated={onCreated} />);
     await user.type(screen.getByLabelText("Username"), "contact");
     await user.click(screen.getByRole("button", { name: "Create address" }));
-    expect(screen.getByRole("button", { name: "Creating…" })).toBeDisabled();
+    const busy = screen.getByRole("button", { name: "Creating…" });
+    expect(busy).toHaveAttribute("aria-disabled", "true");
+    // A second press while it runs creates nothing more.
+    await user.click(busy);
+    expect(api.create).toHaveBeenCalledTimes(1);
 
-    finish(created("contact@example.com", "sandbox-First-1"));
-    const heading = await screen.findByRole("heading", { name: "Credentials of contact@example.com" });
-    expect(heading).toHaveFocus();
-    expect(screen.getByText("sandbox-First-1")).toBeInTheDocument();
-    expect(onCreated).toHaveBeenCalledTimes(1);
-    expect(api.create).toHaveBeenCalledWith("contact", "", expect.any(String));
+    const answer = created("contact@example.com", "sandbox-First-1");
+    finish(answer);
+    await screen.findByRole("button", { name: "Create address" });
+    expect(onCreated).toHaveBeenCalledWith(answer);
+    expect(api.create).toHaveBeenCalledWith(
+      { username: "contact", displayName: "", domain: undefined, provider: undefined },
+      expect.any(String),
+    );
+    expect(screen.getByLabelText("Username")).toHaveValue("");
   });
 
-  it("says in a sentence why a create was refused", async () => {
+  it("says in a sentence why a create was refused, and offers the suggestions it came with", async () => {
     const api = fakeApi({
       create: vi.fn(async () => {
         throw new ApiError(409, "address_taken", "contact@example.com is already taken", ["contact-team@example.com"]);
       }),
     });
     const user = userEvent.setup();
-    render(<CreatePanel api={api} onCreated={vi.fn()} />);
+    render(<CreatePanel api={api} policy={policy()} onCreated={vi.fn()} />);
     await user.type(screen.getByLabelText("Username"), "contact");
     await user.click(screen.getByRole("button", { name: "Create address" }));
     expect(await screen.findByRole("alert")).toHaveTextContent("That address is already taken.");
+    await user.click(screen.getByRole("button", { name: "Use contact-team@example.com" }));
+    expect(screen.getByLabelText("Username")).toHaveValue("contact-team");
+    expect(screen.getByLabelText("Username")).toHaveFocus();
+    expect(screen.queryByRole("alert")).not.toBeInTheDocument();
+  });
+
+  it("says how long to wait when the daily limit is reached", async () => {
+    const api = fakeApi({
+      create: vi.fn(async () => {
+        throw new ApiError(429, "rate_limited", "the daily limit of 10 new addresses is reached", [], 600);
+      }),
+    });
+    const user = userEvent.setup();
+    render(<CreatePanel api={api} policy={policy()} onCreated={vi.fn()} />);
+    await user.type(screen.getByLabelText("Username"), "contact");
+    await user.click(screen.getByRole("button", { name: "Create address" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("You can create more in 10 min.");
+  });
+
+  it("offers the policy's domains and providers, and sends the ones chosen", async () => {
+    const api = fakeApi();
+    const user = userEvent.setup();
+    const offered = policy({
+      domains: [
+        { domain: "example.com", provider: "sandbox" },
+        { domain: "support.example.com", provider: "ses" },
+      ],
+      providers: ["sandbox", "ses"],
+      daily_create_limit: 3,
+    });
+    render(<CreatePanel api={api} policy={offered} onCreated={vi.fn()} />);
+    expect(screen.getByText("Up to 3 new addresses a day.")).toBeInTheDocument();
+    await user.selectOptions(screen.getByRole("combobox", { name: "Domain" }), "support.example.com");
+    const provider = screen.getByRole("combobox", { name: "Provider" });
+    // The default option names where this domain's creates go.
+    expect(within(provider).getByRole("option", { name: "The domain's (Amazon SES)" })).toBeInTheDocument();
+    await user.selectOptions(provider, "sandbox");
+    await user.type(screen.getByLabelText("Username"), "help");
+    await user.type(screen.getByLabelText("Display name (optional)"), "Help desk");
+    await user.click(screen.getByRole("button", { name: "Create address" }));
+    expect(api.create).toHaveBeenCalledWith(
+      { username: "help", displayName: "Help desk", domain: "support.example.com", provider: "sandbox" },
+      expect.any(String),
+    );
+  });
+
+  it("shows no picker where there is nothing to pick", () => {
+    render(<CreatePanel api={fakeApi()} policy={policy()} onCreated={vi.fn()} />);
+    expect(screen.queryByRole("combobox")).not.toBeInTheDocument();
+    expect(screen.getByText("@example.com")).toBeInTheDocument();
   });
 });

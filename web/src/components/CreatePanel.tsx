@@ -1,59 +1,145 @@
-import { useEffect, useRef, useState } from "react";
-import type { Api, Created } from "../api/client";
-import { newIdempotencyKey } from "../api/client";
+import { useId, useRef, useState } from "react";
+import type { Api, Created, Policy } from "../api/client";
+import { ApiError, newIdempotencyKey } from "../api/client";
 import { describeError } from "../messages";
+import { providerLabel } from "../providers";
 import { AvailabilityField } from "./AvailabilityField";
-import { CredentialsCard } from "./CredentialsCard";
+import { Suggestions } from "./Suggestions";
 
 type State =
   | { kind: "editing" }
   | { kind: "creating" }
-  | { kind: "created"; created: Created }
-  | { kind: "failed"; message: string };
+  | { kind: "failed"; message: string; suggestions: string[] };
 
-/** Pick a free address, create it, see its credentials once. */
-export function CreatePanel({ api, onCreated }: { api: Api; onCreated: () => void }) {
+/**
+ * Pick a free address (on one of the offered domains, at one of the offered
+ * providers, as the policy says) and create it; `onCreated` shows its
+ * credentials.
+ */
+export function CreatePanel({
+  api,
+  policy,
+  onCreated,
+}: {
+  api: Api;
+  policy: Policy | null;
+  onCreated: (created: Created) => void;
+}) {
+  const ids = { displayName: useId(), provider: useId(), limit: useId() };
   const [username, setUsername] = useState("");
   const [displayName, setDisplayName] = useState("");
+  const [chosenDomain, setChosenDomain] = useState<string | undefined>();
+  const [provider, setProvider] = useState("");
   const [state, setState] = useState<State>({ kind: "editing" });
-  const credentialsHeading = useRef<HTMLDivElement>(null);
+  const usernameInput = useRef<HTMLInputElement>(null);
 
-  useEffect(() => {
-    if (state.kind === "created") credentialsHeading.current?.querySelector("h2")?.focus();
-  }, [state]);
+  const domains = policy?.domains ?? [];
+  const domain = chosenDomain ?? domains[0]?.domain;
+  const creating = state.kind === "creating";
 
   async function submit(event: React.FormEvent) {
     event.preventDefault();
+    if (creating || !username.trim()) return;
     setState({ kind: "creating" });
     try {
-      const created = await api.create(username.trim(), displayName.trim(), newIdempotencyKey());
-      setState({ kind: "created", created });
-      onCreated();
+      const created = await api.create(
+        {
+          username: username.trim(),
+          displayName: displayName.trim(),
+          domain: domains.length > 1 ? domain : undefined,
+          provider: provider || undefined,
+        },
+        newIdempotencyKey(),
+      );
+      setState({ kind: "editing" });
+      setUsername("");
+      setDisplayName("");
+      onCreated(created);
     } catch (error) {
-      setState({ kind: "failed", message: describeError(error) });
+      setState({
+        kind: "failed",
+        message: describeError(error, "create"),
+        suggestions: error instanceof ApiError ? error.suggestions : [],
+      });
     }
   }
 
-  const creating = state.kind === "creating";
+  const domainAddon =
+    domains.length > 1 ? (
+      <select
+        aria-label="Domain"
+        value={domain}
+        onChange={(event) => setChosenDomain(event.target.value)}
+      >
+        {domains.map(({ domain }) => (
+          <option key={domain} value={domain}>
+            @{domain}
+          </option>
+        ))}
+      </select>
+    ) : domain ? (
+      <span className="domain">@{domain}</span>
+    ) : null;
+  const domainDefault = domains.find((offered) => offered.domain === domain)?.provider;
+
   return (
-    <section aria-labelledby="create-title">
+    <section aria-labelledby="create-title" className="card create">
       <h2 id="create-title">New address</h2>
-      <form onSubmit={submit} aria-busy={creating}>
-        <AvailabilityField api={api} value={username} onChange={setUsername} />
-        <label htmlFor="display-name">Display name (optional)</label>
+      <form onSubmit={submit} aria-busy={creating} aria-describedby={policy ? ids.limit : undefined}>
+        <AvailabilityField
+          api={api}
+          value={username}
+          domain={domains.length > 1 ? domain : undefined}
+          onChange={setUsername}
+          addon={domainAddon}
+          inputRef={usernameInput}
+        />
+        <label htmlFor={ids.displayName}>Display name (optional)</label>
         <input
-          id="display-name"
+          id={ids.displayName}
           value={displayName}
+          maxLength={64}
           onChange={(event) => setDisplayName(event.target.value)}
         />
-        <button type="submit" disabled={creating || !username.trim()}>
+        {policy && policy.providers.length > 1 && (
+          <>
+            <label htmlFor={ids.provider}>Provider</label>
+            <select
+              id={ids.provider}
+              value={provider}
+              onChange={(event) => setProvider(event.target.value)}
+            >
+              <option value="">
+                The domain&apos;s ({providerLabel(domainDefault ?? policy.providers[0])})
+              </option>
+              {policy.providers.map((name) => (
+                <option key={name} value={name}>
+                  {providerLabel(name)}
+                </option>
+              ))}
+            </select>
+          </>
+        )}
+        {policy && (
+          <p id={ids.limit} className="hint">
+            Up to {policy.daily_create_limit} new addresses a day.
+          </p>
+        )}
+        <button type="submit" aria-disabled={creating || !username.trim()}>
           {creating ? "Creating…" : "Create address"}
         </button>
       </form>
-      {state.kind === "failed" && <p role="alert">{state.message}</p>}
-      {state.kind === "created" && (
-        <div ref={credentialsHeading}>
-          <CredentialsCard created={state.created} />
+      {state.kind === "failed" && (
+        <div className="refusal">
+          <p role="alert">{state.message}</p>
+          <Suggestions
+            suggestions={state.suggestions}
+            onPick={(picked) => {
+              setUsername(picked);
+              setState({ kind: "editing" });
+              usernameInput.current?.focus();
+            }}
+          />
         </div>
       )}
     </section>

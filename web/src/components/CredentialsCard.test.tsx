@@ -1,6 +1,6 @@
 import { render, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Created } from "../api/client";
 import { CredentialsCard } from "./CredentialsCard";
 
@@ -22,13 +22,30 @@ const created: Created = {
 };
 
 describe("CredentialsCard", () => {
-  it("says the password is shown once and copies each field", async () => {
+  it("says the password is shown once, copies each field and says so, and takes the focus", async () => {
     const user = userEvent.setup();
-    render(<CredentialsCard created={created} />);
+    const onDone = vi.fn();
+    render(<CredentialsCard created={created} title="Credentials of contact@example.com" onDone={onDone} />);
+    expect(screen.getByRole("heading", { name: "Credentials of contact@example.com" })).toHaveFocus();
     expect(screen.getByText("Shown only once.")).toBeInTheDocument();
-    await user.click(screen.getByRole("button", { name: "Copy password" }));
+    await user.click(screen.getByRole("button", { name: "Copy the password" }));
     expect(await navigator.clipboard.readText()).toBe("sandbox-Secret-123");
-    await user.click(screen.getByRole("button", { name: "Copy smtp server" }));
+    expect(screen.getByRole("status")).toHaveTextContent("Password copied.");
+    await user.click(screen.getByRole("button", { name: "Copy the smtp server" }));
     expect(await navigator.clipboard.readText()).toBe("smtp.sandbox.invalid");
+    await user.click(screen.getByRole("button", { name: /hide the password/ }));
+    expect(onDone).toHaveBeenCalledTimes(1);
+  });
+
+  it("tells a mailbox user that SMTP wants OAuth, and links the webmail", () => {
+    const mailbox: Created = {
+      ...created,
+      provider: "microsoft365",
+      credentials: { ...created.credentials, authentication: "xoauth2" },
+      webmail: "https://outlook.office.com/mail/",
+    };
+    render(<CredentialsCard created={mailbox} title="Credentials" onDone={vi.fn()} />);
+    expect(screen.getByText(/sign in with OAuth \(XOAUTH2\)/)).toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "https://outlook.office.com/mail/" })).toBeInTheDocument();
   });
 });

@@ -1,7 +1,24 @@
+import { useEffect, useId, useRef, useState } from "react";
 import type { Created } from "../api/client";
+import { LabelWithContext } from "./LabelWithContext";
 
-/** Credentials shown once (after a create or a rotation), each with a copy button. */
-export function CredentialsCard({ created }: { created: Created }) {
+/**
+ * Credentials shown once (after a create or a rotation), each with a copy
+ * button; the focus lands on the heading so a keyboard or screen-reader user
+ * starts there.
+ */
+export function CredentialsCard({
+  created,
+  title,
+  onDone,
+}: {
+  created: Created;
+  title: string;
+  onDone: () => void;
+}) {
+  const headingId = useId();
+  const heading = useRef<HTMLHeadingElement>(null);
+  const [copied, setCopied] = useState("");
   const { credentials } = created;
   const fields: [string, string][] = [
     ["SMTP server", credentials.smtp_server],
@@ -9,14 +26,26 @@ export function CredentialsCard({ created }: { created: Created }) {
     ["Username", credentials.username],
     ["Password", credentials.password],
   ];
+
+  useEffect(() => heading.current?.focus(), [created]);
+
+  async function copy(label: string, value: string) {
+    try {
+      await navigator.clipboard.writeText(value);
+      setCopied(`${label} copied.`);
+    } catch {
+      setCopied(`Could not copy the ${label.toLowerCase()}: select it and copy it by hand.`);
+    }
+  }
+
   return (
-    <section aria-labelledby="credentials-title" className="credentials">
-      <h2 id="credentials-title" tabIndex={-1}>
-        Credentials of {created.email}
-      </h2>
+    <section aria-labelledby={headingId} className="card credentials">
+      <h3 id={headingId} ref={heading} tabIndex={-1}>
+        {title}
+      </h3>
       <p className="notice">
-        <strong>Shown only once.</strong> Copy the password now: it cannot be shown again
-        (rotate the credentials to get a new one).
+        <strong>Shown only once.</strong> Copy the password now: it cannot be shown again (rotate
+        the credentials to get a new one).
       </p>
       <dl>
         {fields.map(([label, value]) => (
@@ -24,19 +53,30 @@ export function CredentialsCard({ created }: { created: Created }) {
             <dt>{label}</dt>
             <dd>
               <code>{value}</code>
-              <button type="button" onClick={() => void navigator.clipboard.writeText(value)}>
-                Copy {label.toLowerCase()}
+              <button type="button" onClick={() => void copy(label, value)}>
+                <LabelWithContext visible="Copy" context={`the ${label.toLowerCase()}`} />
               </button>
             </dd>
           </div>
         ))}
       </dl>
+      <p role="status" className="copied">
+        {copied}
+      </p>
       {credentials.authentication === "xoauth2" && (
         <p>
           This provider does not accept the password over SMTP: mail clients sign in with OAuth
           (XOAUTH2); the password opens the webmail.
         </p>
       )}
+      {created.webmail && (
+        <p>
+          Webmail: <a href={created.webmail}>{created.webmail}</a>
+        </p>
+      )}
+      <button type="button" onClick={onDone}>
+        I have saved it: hide the password
+      </button>
     </section>
   );
 }

@@ -1,16 +1,19 @@
 import { vi } from "vitest";
-import type { Account, Api, Created } from "../api/client";
+import type { Account, Api, Created, CreateRequest, Policy } from "../api/client";
 
 /** An `Api` whose every call is a mock, answering as the service would. */
 export function fakeApi(overrides: Partial<Api> = {}): Api {
   return {
-    check: vi.fn(async (username: string) => ({
-      email: `${username}@example.com`,
+    check: vi.fn(async (username: string, domain?: string) => ({
+      email: `${username}@${domain ?? "example.com"}`,
       available: true,
       suggestions: [],
     })),
-    create: vi.fn(async (username: string) => created(`${username}@example.com`, "sandbox-First-1")),
+    create: vi.fn(async ({ username, domain }: CreateRequest) =>
+      created(`${username}@${domain ?? "example.com"}`, "sandbox-First-1"),
+    ),
     list: vi.fn(async () => ({ accounts: [] })),
+    policy: vi.fn(async () => policy()),
     rotate: vi.fn(async (email: string) => created(email, "sandbox-Second-2")),
     setSending: vi.fn(async (email: string, allowed: boolean) => ({
       ...account(email),
@@ -64,4 +67,20 @@ export function account(email: string, overrides: Partial<Account> = {}): Accoun
     stats_unavailable_reason: null,
     ...overrides,
   };
+}
+
+export function policy(overrides: Partial<Policy> = {}): Policy {
+  return {
+    domains: [{ domain: "example.com", provider: "sandbox" }],
+    providers: ["sandbox"],
+    daily_create_limit: 10,
+    address_quarantine_days: 30,
+    ...overrides,
+  };
+}
+
+/** An unsigned JWT with these claims: the panel never checks signatures, API Gateway does. */
+export function jwt(claims: Record<string, unknown>): string {
+  const part = (value: unknown) => btoa(JSON.stringify(value)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+  return `${part({ alg: "RS256", typ: "JWT" })}.${part(claims)}.c2lnbmF0dXJl`;
 }

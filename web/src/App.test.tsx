@@ -1,0 +1,136 @@
+import { render, screen } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { App } from "./App";
+import { account, created, jwt } from "./components/testing";
+
+/** A fetch standing in for the API: `routes` answer by method and path. */
+function serving(routes: Record<string, (init: RequestInit) => Response>) {
+  return vi.fn(async (url: RequestInfo | URL, init: RequestInit = {}) => {
+    const path = String(url).split("?")[0];
+    const route = routes[`${init.method ?? "GET"} ${path}`];
+    return route ? route(init) : new Response(JSON.stringify({ message: "Not Found" }), { status: 404 });
+  });
+}
+
+const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status });
+const policy = {
+  domains: [{ domain: "example.com", provider: "sandbox" }],
+  providers: ["sandbox"],
+  daily_create_limit: 10,
+  address_quarantine_days: 30,
+};
+
+describe("App", () => {
+  beforeEach(() => {
+    sessionStorage.clear();
+    window.history.replaceState(null, "", "/");
+  });
+  afterEach(() => vi.unstubAllGlobals());
+
+  it("asks a signed-out visitor for a token, then calls the API with it", async () => {
+    const fetchImpl = serving({
+      "GET /api/email/policy": () => json(policy),
+      "GET /api/email/my-accounts": () => json({ accounts: [] }),
+    });
+    vi.stubGlobal("fetch", fetchImpl);
+    const user = userEvent.setup();
+    render(<App settings={{ apiBaseUrl: "" }} />);
+    const token = jwt({ sub: "user-1", exp: Math.floor(Date.now() / 1000) + 3600 });
+    await user.click(screen.getByLabelText("Or paste your sign-in token (JWT)"));
+    await user.paste(token);
+    await user.click(screen.getByRole("button", { name: "Use this token" }));
+    expect(await screen.findByText("You have no address yet.")).toBeInTheDocument();
+    expect(screen.getByText(/Signed in until/)).toBeInTheDocument();
+    const headers = fetchImpl.mock.calls.map(([, init]) => (init?.headers as Record<string, string>).Authorization);
+    expect(headers).toEqual([`Bearer ${token}`, `Bearer ${token}`]);
+    expect(sessionStorage.getItem("email-provisioning.token")).toBe(token);
+  });
+
+  it("goes back to the sign-in, saying why, when the API refuses the token", async () => {
+    sessionStorage.setItem("email-provisioning.token", jwt({ sub: "user-1" }));
+    vi.stubGlobal(
+      "fetch",
+      serving({
+        "GET /api/email/policy": () => json({ message: "Unauthorized" }, 401),
+        "GET /api/email/my-accounts": () => json({ message: "Unauthorized" }, 401),
+      }),
+    );
+    render(<App settings={{ apiBaseUrl: "", signInUrl: "https://app.example.com/login" }} />);
+    expect(await screen.findByRole("alert")).toHaveTextContent("Your session has expired or was refused.");
+    expect(screen.getByRole("link", { name: "Sign in with the product" })).toBeInTheDocument();
+    expect(sessionStorage.getItem("email-provisioning.token")).toBeNull();
+  });
+
+  it("in a local build acts as its user, lists, and signs nobody out", async () => {
+    const fetchImpl = serving({
+      "GET /api/email/policy": () => json(policy),
+      "GET /api/email/my-accounts": () =>
+        json({
+          accounts: [
+            {
+              email: "contact@example.com", display_name: "Contact", provider: "sandbox", status: "active",
+              smtp_server: "smtp.sandbox.invalid", smtp_port: 587, smtp_username: "contact@example.com",
+              smtp_authentication: "password", webmail: null, created_at: "2026-11-25T09:00:00Z",
+              emails_sent_today: 0, emails_sent_month: 3, bounces_month: 0, complaints_month: 0,
+              stats_updated_at: null, stats_unavailable_reason: null,
+            },
+          ],
+          next_cursor: "page-2",
+        }),
+    });
+    vi.stubGlobal("fetch", fetchImpl);
+    render(<App settings={{ apiBaseUrl: "", localUser: "alice" }} />);
+    expect(await screen.findByRole("article", { name: "contact@example.com" })).toBeInTheDocument();
+    expect(screen.getByText("Local run, acting as alice")).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Sign out" })).not.toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Show more addresses" })).toBeInTheDocument();
+    expect((fetchImpl.mock.calls[0][1]?.headers as Record<string, string>)["X-User-Id"]).toBe("alice");
+  });
+
+  it("shows one set of credentials at a time, with the focus on them, and hides them on request or on delete", async () => {
+    let accounts: unknown[] = [];
+    vi.stubGlobal(
+      "fetch",
+      serving({
+        "GET /api/email/policy": () => json(policy),
+        "GET /api/email/my-accounts": () => json({ accounts }),
+        "POST /api/email/create": () => {
+          accounts = [account("contact@example.com")];
+          return json(created("contact@example.com", "sandbox-First-1"), 201);
+        },
+        "POST /api/email/accounts/contact%40example.com/rotate-credentials": () =>
+          json(created("contact@example.com", "sandbox-Second-2")),
+        "DELETE /api/email/accounts/contact%40example.com": () => {
+          accounts = [];
+          return json({ email: "contact@example.com", status: "deleted", available_again_at: "2026-12-31T00:00:00Z" });
+        },
+      }),
+    );
+    const user = userEvent.setup();
+    render(<App settings={{ apiBaseUrl: "", localUser: "alice" }} />);
+    await user.type(await screen.findByLabelText("Username"), "contact");
+    await user.click(screen.getByRole("button", { name: "Create address" }));
+    expect(await screen.findByRole("heading", { name: "Credentials of contact@example.com" })).toHaveFocus();
+    expect(screen.getByText("sandbox-First-1")).toBeInTheDocument();
+    await user.click(screen.getByRole("button", { name: "Copy the password" }));
+    expect(screen.getByText("Password copied.")).toBeInTheDocument();
+
+    const rotate = await screen.findByRole("button", { name: "Rotate credentials of contact@example.com" });
+    await user.click(rotate);
+    expect(await screen.findByRole("heading", { name: "New credentials of contact@example.com" })).toHaveFocus();
+    // The create's password, no longer valid, is gone from the page, and what was said of it.
+    expect(screen.queryByText("sandbox-First-1")).not.toBeInTheDocument();
+    expect(screen.queryByText("Password copied.")).not.toBeInTheDocument();
+    await user.click(screen.getByRole("button", { name: /hide the password/ }));
+    expect(screen.queryByText("sandbox-Second-2")).not.toBeInTheDocument();
+    expect(rotate).toHaveFocus();
+
+    await user.click(rotate);
+    await screen.findByText("sandbox-Second-2");
+    await user.click(screen.getByRole("button", { name: "Delete contact@example.com" }));
+    await user.click(screen.getByRole("button", { name: "Yes, delete contact@example.com" }));
+    expect(await screen.findByText("You have no address yet.")).toBeInTheDocument();
+    expect(screen.queryByText("sandbox-Second-2")).not.toBeInTheDocument();
+  });
+});

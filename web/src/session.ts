@@ -1,0 +1,84 @@
+// How the panel learns who the user is. In production: the product's
+// sign-in token (a JWT), handed over in the address's fragment
+// (`#token=…`, or `#access_token=`/`#id_token=` as an OAuth implicit
+// redirect names it) or pasted by hand; API Gateway verifies it, the panel
+// only reads its expiry to say when to sign in again. In a local run: the
+// user id that VITE_LOCAL_USER names, sent as X-User-Id (AUTH_MODE=local).
+import type { Identity } from "./api/client";
+
+export interface Session {
+  identity: Identity;
+  /** When the token stops being accepted, if it says. */
+  expiresAt?: Date;
+}
+
+/** Kept for this tab only: closing it signs out. */
+const TOKEN_KEY = "email-provisioning.token";
+const FRAGMENT_NAMES = ["token", "access_token", "id_token"];
+
+export type TokenProblem = "malformed" | "expired";
+
+/** A JWT as a session, or why it cannot be one. Its signature is API Gateway's to check. */
+export function sessionFromToken(raw: string, now: Date = new Date()): Session | TokenProblem {
+  const token = raw.trim().replace(/^Bearer\s+/i, "");
+  const parts = token.split(".");
+  if (parts.length !== 3 || parts.some((part) => !/^[A-Za-z0-9_-]+$/.test(part))) return "malformed";
+  let claims: { exp?: unknown };
+  try {
+    claims = JSON.parse(decodeBase64Url(parts[1]));
+  } catch {
+    return "malformed";
+  }
+  if (typeof claims !== "object" || claims === null) return "malformed";
+  const expiresAt = typeof claims.exp === "number" ? new Date(claims.exp * 1000) : undefined;
+  if (expiresAt && expiresAt <= now) return "expired";
+  return { identity: { token }, expiresAt };
+}
+
+function decodeBase64Url(part: string): string {
+  const base64 = part.replace(/-/g, "+").replace(/_/g, "/");
+  const bytes = Uint8Array.from(atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, "=")), (c) =>
+    c.charCodeAt(0),
+  );
+  return new TextDecoder().decode(bytes);
+}
+
+/**
+ * The session this page opens with: the local user, else a token handed
+ * over in the fragment (taken out of the address bar at once, so it is not
+ * bookmarked or shared), else the one this tab kept.
+ */
+export function openingSession(
+  localUser: string | undefined,
+  location: Pick<Location, "hash" | "pathname" | "search">,
+  history: Pick<History, "replaceState">,
+  storage: Storage,
+): Session | null {
+  if (localUser) return { identity: { localUser } };
+  const fragment = new URLSearchParams(location.hash.replace(/^#/, ""));
+  const handedOver = FRAGMENT_NAMES.map((name) => fragment.get(name)).find(Boolean);
+  if (handedOver) {
+    history.replaceState(null, "", `${location.pathname}${location.search}`);
+    const session = sessionFromToken(handedOver);
+    if (typeof session !== "string") {
+      keep(storage, session);
+      return session;
+    }
+  }
+  const kept = storage.getItem(TOKEN_KEY);
+  if (!kept) return null;
+  const session = sessionFromToken(kept);
+  if (typeof session === "string") {
+    storage.removeItem(TOKEN_KEY);
+    return null;
+  }
+  return session;
+}
+
+export function keep(storage: Storage, session: Session): void {
+  if ("token" in session.identity) storage.setItem(TOKEN_KEY, session.identity.token);
+}
+
+export function forget(storage: Storage): void {
+  storage.removeItem(TOKEN_KEY);
+}

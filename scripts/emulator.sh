@@ -6,7 +6,7 @@
 
 start_emulator() {
   local port
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  port=$(free_port)
   setsid python3 "$repo_root/scripts/moto_serial.py" 127.0.0.1 "$port" >"${EMULATOR_LOG:-/dev/null}" 2>&1 &
   emulator_pid=$!
   for _ in $(seq 1 100); do

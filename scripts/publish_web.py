@@ -50,9 +50,8 @@ def build(out_dir: Path, sign_in_url: str | None) -> None:
     env["VITE_API_BASE_URL"] = ""
     if sign_in_url:
         env["VITE_SIGN_IN_URL"] = sign_in_url
-    installed = WEB / "node_modules" / ".package-lock.json"
-    if not installed.exists() or installed.stat().st_mtime < (WEB / "package-lock.json").stat().st_mtime:
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=WEB, env=env, check=True)
+    # Exactly the lock file's dependencies, whatever node_modules held before.
+    subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=WEB, env=env, check=True)
     subprocess.run(
         ["npm", "run", "--silent", "build", "--", "--outDir", str(out_dir), "--emptyOutDir", "--logLevel", "warn"],
         cwd=WEB,

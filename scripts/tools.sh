@@ -22,6 +22,9 @@ if [ ! -f "$tools_venv/.installed" ]; then
 fi
 export PATH="$tools_venv/bin:$PATH"
 
+# A loopback port nobody listens on now, for a server this run starts.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
 if command -v rustup >/dev/null 2>&1; then
   rustup component add rustfmt clippy >/dev/null 2>&1 ||
     echo "warning: could not add the rustfmt/clippy components with rustup" >&2

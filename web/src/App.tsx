@@ -126,26 +126,21 @@ function Panel({
     if (target instanceof HTMLElement && target.isConnected) target.focus();
   }
 
-  const refresh = useCallback(() => {
-    api
-      .list()
-      .then((page) => {
-        setAccounts(page.accounts);
-        setNextCursor(page.next_cursor ?? undefined);
-        setProblem(null);
-      })
-      .catch((error: unknown) => setProblem(describeError(error)));
-  }, [api]);
-
-  function more() {
-    api
-      .list(nextCursor)
-      .then((page) => {
-        setAccounts((shown) => [...shown, ...page.accounts]);
-        setNextCursor(page.next_cursor ?? undefined);
-      })
-      .catch((error: unknown) => setProblem(describeError(error)));
-  }
+  /** The first page afresh, or (given a cursor) the next one after those shown. */
+  const load = useCallback(
+    (after?: string) => {
+      api
+        .list(after)
+        .then((page) => {
+          setAccounts((shown) => (after ? [...shown, ...page.accounts] : page.accounts));
+          setNextCursor(page.next_cursor ?? undefined);
+          setProblem(null);
+        })
+        .catch((error: unknown) => setProblem(describeError(error)));
+    },
+    [api],
+  );
+  const refresh = useCallback(() => load(), [load]);
 
   useEffect(refresh, [refresh]);
   useEffect(() => {
@@ -192,7 +187,7 @@ function Panel({
           }}
         />
         {nextCursor && (
-          <button type="button" onClick={more}>
+          <button type="button" onClick={() => load(nextCursor)}>
             Show more addresses
           </button>
         )}

@@ -41,16 +41,10 @@ pub struct ProviderOffer {
 }
 
 impl ProviderOffer {
-    /// `default` first; a provider named twice is offered once.
+    /// `default` first, then `others` (the configuration lists each once).
     pub fn new(default: &'static str, others: impl IntoIterator<Item = &'static str>) -> Self {
-        let mut names = vec![default];
-        for name in others {
-            if !names.contains(&name) {
-                names.push(name);
-            }
-        }
         Self {
-            names,
+            names: std::iter::once(default).chain(others).collect(),
             by_domain: Vec::new(),
         }
     }

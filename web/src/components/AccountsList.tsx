@@ -3,6 +3,7 @@ import type { Account, Api, Created } from "../api/client";
 import { newIdempotencyKey } from "../api/client";
 import { describeError } from "../messages";
 import { providerLabel } from "../providers";
+import { ActionButton } from "./ActionButton";
 import { LabelWithContext } from "./LabelWithContext";
 
 type Busy = { email: string; action: string } | null;
@@ -48,11 +49,10 @@ export function AccountsList({
     setDone("");
     try {
       setDone((await run()) ?? "");
-      onChanged();
     } catch (error) {
       setMessage(describeError(error, "change"));
-      onChanged();
     } finally {
+      onChanged();
       setBusy(null);
     }
   }
@@ -115,10 +115,9 @@ export function AccountsList({
                 <p className="display-name">{account.display_name}</p>
                 <AccountFacts account={account} />
                 <div className="actions">
-                  <button
-                    type="button"
-                    aria-disabled={busy !== null || account.status !== "active"}
-                    onClick={() => account.status === "active" && void rotate(account.email)}
+                  <ActionButton
+                    unavailable={busy !== null || account.status !== "active"}
+                    onPress={() => void rotate(account.email)}
                   >
                     <LabelWithContext
                       visible={
@@ -128,30 +127,28 @@ export function AccountsList({
                       }
                       context={`of ${account.email}`}
                     />
-                  </button>
-                  <button
-                    type="button"
-                    aria-disabled={busy !== null || account.status === "pending"}
-                    onClick={() => account.status !== "pending" && void setSending(account)}
+                  </ActionButton>
+                  <ActionButton
+                    unavailable={busy !== null || account.status === "pending"}
+                    onPress={() => void setSending(account)}
                   >
                     <LabelWithContext
                       visible={account.status === "disabled" ? "Enable" : "Disable"}
                       context={account.email}
                     />
-                  </button>
-                  <button
-                    type="button"
+                  </ActionButton>
+                  <ActionButton
                     className="danger"
                     ref={(button) => {
                       if (button) deleteButtons.current.set(account.email, button);
                       else deleteButtons.current.delete(account.email);
                     }}
-                    aria-disabled={busy !== null}
+                    unavailable={busy !== null}
                     aria-expanded={confirming === account.email}
-                    onClick={() => busy === null && setConfirming(account.email)}
+                    onPress={() => setConfirming(account.email)}
                   >
                     <LabelWithContext visible="Delete" context={account.email} />
-                  </button>
+                  </ActionButton>
                 </div>
                 {confirming === account.email && (
                   <DeleteConfirmation
@@ -170,28 +167,38 @@ export function AccountsList({
   );
 }
 
+/** One fact of an account's card; a wide one takes the card's whole width. */
+type Fact = { label: string; value: React.ReactNode; wide?: boolean };
+
 function AccountFacts({ account }: { account: Account }) {
-  const facts: [string, React.ReactNode][] = [
-    ["Provider", providerLabel(account.provider)],
-    [
-      "Status",
-      <span className={`status status-${account.status}`}>{STATUS_LABELS[account.status]}</span>,
-    ],
-    [
-      "Created",
-      <time dateTime={account.created_at}>{day(account.created_at)}</time>,
-    ],
-    ["Sent today / this month", `${count(account.emails_sent_today)} / ${count(account.emails_sent_month)}`],
-    ["Bounces / complaints this month", `${count(account.bounces_month)} / ${count(account.complaints_month)}`],
+  const facts: Fact[] = [
+    { label: "Provider", value: providerLabel(account.provider) },
+    {
+      label: "Status",
+      value: <span className={`status status-${account.status}`}>{STATUS_LABELS[account.status]}</span>,
+    },
+    { label: "Created", value: <time dateTime={account.created_at}>{day(account.created_at)}</time> },
+    {
+      label: "Sent today / this month",
+      value: `${count(account.emails_sent_today)} / ${count(account.emails_sent_month)}`,
+    },
+    {
+      label: "Bounces / complaints this month",
+      value: `${count(account.bounces_month)} / ${count(account.complaints_month)}`,
+    },
   ];
   if (account.smtp_server) {
-    facts.push(["SMTP", `${account.smtp_server}:${account.smtp_port ?? 587}, user ${account.smtp_username ?? "—"}`]);
+    facts.push({
+      label: "SMTP",
+      value: `${account.smtp_server}:${account.smtp_port ?? 587}, user ${account.smtp_username ?? "—"}`,
+      wide: true,
+    });
   }
   return (
     <>
       <dl className="facts">
-        {facts.map(([label, value]) => (
-          <div key={label} className={label === "SMTP" ? "wide" : undefined}>
+        {facts.map(({ label, value, wide }) => (
+          <div key={label} className={wide ? "wide" : undefined}>
             <dt>{label}</dt>
             <dd>{value}</dd>
           </div>

@@ -35,6 +35,8 @@ export function CreatePanel({
 
   const domains = policy?.domains ?? [];
   const domain = chosenDomain ?? domains[0]?.domain;
+  // Named in requests only where there is a choice: otherwise the server's default.
+  const requestedDomain = domains.length > 1 ? domain : undefined;
   const creating = state.kind === "creating";
 
   async function submit(event: React.FormEvent) {
@@ -46,7 +48,7 @@ export function CreatePanel({
         {
           username: username.trim(),
           displayName: displayName.trim(),
-          domain: domains.length > 1 ? domain : undefined,
+          domain: requestedDomain,
           provider: provider || undefined,
         },
         newIdempotencyKey(),
@@ -89,7 +91,7 @@ export function CreatePanel({
         <AvailabilityField
           api={api}
           value={username}
-          domain={domains.length > 1 ? domain : undefined}
+          domain={requestedDomain}
           onChange={setUsername}
           addon={domainAddon}
           inputRef={usernameInput}

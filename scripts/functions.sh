@@ -1,0 +1,33 @@
+# Sourced (after scripts/tools.sh): the functions under `cargo lambda watch`
+# for a test run. start_functions LOG ARGS... serves them on a free loopback
+# port in their own process group, with AUTH_MODE=local and
+# --ignore-changes (nothing the run writes may restart them), ARGS passed
+# on; it sets functions_port and functions_pid and returns once
+# /api/health answers. stop_functions ends them.
+
+# wait_for_url URL PID LOG: until URL answers, or else (PID gone, or 10
+# minutes: the first request may compile the workspace) print LOG and fail.
+wait_for_url() {
+  for _ in $(seq 1 300); do
+    if curl -fs "$1" >/dev/null 2>&1; then return 0; fi
+    if ! kill -0 "$2" 2>/dev/null; then break; fi
+    sleep 2
+  done
+  curl -fs "$1" >/dev/null 2>&1 && return 0
+  cat "$3"
+  return 1
+}
+
+start_functions() {
+  local log=$1
+  shift
+  functions_port=$(free_port)
+  setsid cargo lambda watch --ignore-changes --quiet -A 127.0.0.1 -P "$functions_port" \
+    --env-var AUTH_MODE=local "$@" >"$log" 2>&1 &
+  functions_pid=$!
+  wait_for_url "http://127.0.0.1:$functions_port/api/health" "$functions_pid" "$log"
+}
+
+stop_functions() {
+  if [ -n "${functions_pid:-}" ]; then kill -- "-$functions_pid" 2>/dev/null || true; fi
+}

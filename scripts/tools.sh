@@ -11,7 +11,9 @@ tools_venv="${EMAIL_PROVISIONING_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/email-pr
 if [ ! -f "$tools_venv/.installed" ]; then
   echo "Installing the development tools into $tools_venv (once, about a minute)..." >&2
   rm -rf "$tools_venv"
-  # Tool sets of older requirement files are of no further use.
+  # Tool sets of older requirement files are of no further use. On a fresh
+  # machine the cache folder (even ~/.cache) does not exist yet.
+  mkdir -p "$(dirname "$tools_venv")"
   case "$tools_venv" in
     */email-provisioning/tools-*) find "$(dirname "$tools_venv")" -maxdepth 1 -name 'tools-*' -exec rm -rf {} + ;;
   esac

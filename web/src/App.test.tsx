@@ -1,8 +1,10 @@
 import { render, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
+import { StrictMode } from "react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { App } from "./App";
 import { account, created, jwt } from "./components/testing";
+import { signInRequest } from "./session";
 
 /** A fetch standing in for the API: `routes` answer by method and path. */
 function serving(routes: Record<string, (init: RequestInit) => Response>) {
@@ -17,6 +19,7 @@ const json = (body: unknown, status = 200) => new Response(JSON.stringify(body),
 const policy = {
   domains: [{ domain: "example.com", provider: "sandbox" }],
   providers: ["sandbox"],
+  provider_details: [{ name: "sandbox", least_privilege: true, note: null }],
   daily_create_limit: 10,
   address_quarantine_days: 30,
 };
@@ -45,6 +48,47 @@ describe("App", () => {
     const headers = fetchImpl.mock.calls.map(([, init]) => (init?.headers as Record<string, string>).Authorization);
     expect(headers).toEqual([`Bearer ${token}`, `Bearer ${token}`]);
     expect(sessionStorage.getItem("email-provisioning.token")).toBe(token);
+  });
+
+  it("signs in with a token handed back from the sign-in it started", async () => {
+    const fetchImpl = serving({
+      "GET /api/email/policy": () => json(policy),
+      "GET /api/email/my-accounts": () => json({ accounts: [] }),
+    });
+    vi.stubGlobal("fetch", fetchImpl);
+    const state = new URL(signInRequest("https://app.example.com/login", sessionStorage)).searchParams.get("state");
+    const token = jwt({ sub: "user-1", exp: Math.floor(Date.now() / 1000) + 3600 });
+    window.history.replaceState(null, "", `/?x=1#token=${token}&state=${state}`);
+    // As main.tsx renders it: StrictMode's second read of the address (now bare) must not undo the first.
+    render(
+      <StrictMode>
+        <App settings={{ apiBaseUrl: "", signInUrl: "https://app.example.com/login" }} />
+      </StrictMode>,
+    );
+    expect(await screen.findByText("You have no address yet.")).toBeInTheDocument();
+    expect(window.location.hash).toBe("");
+    expect(window.location.search).toBe("?x=1");
+    expect(sessionStorage.getItem("email-provisioning.token")).toBe(token);
+    expect((fetchImpl.mock.calls[0][1]?.headers as Record<string, string>).Authorization).toBe(`Bearer ${token}`);
+  });
+
+  it("refuses a token in a link that no sign-in here started, and says why", async () => {
+    const fetchImpl = serving({});
+    vi.stubGlobal("fetch", fetchImpl);
+    const token = jwt({ sub: "someone-else", exp: Math.floor(Date.now() / 1000) + 3600 });
+    window.history.replaceState(null, "", `/#token=${token}&state=guessed`);
+    render(
+      <StrictMode>
+        <App settings={{ apiBaseUrl: "", signInUrl: "https://app.example.com/login" }} />
+      </StrictMode>,
+    );
+    expect(screen.getByRole("alert")).toHaveTextContent(
+      "That sign-in link did not come from a sign-in started here, so it was not used. Sign in again.",
+    );
+    expect(screen.getByRole("link", { name: "Sign in with the product" })).toBeInTheDocument();
+    expect(window.location.hash).toBe("");
+    expect(sessionStorage.getItem("email-provisioning.token")).toBeNull();
+    expect(fetchImpl).not.toHaveBeenCalled();
   });
 
   it("goes back to the sign-in, saying why, when the API refuses the token", async () => {

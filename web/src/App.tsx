@@ -13,7 +13,7 @@ import { forget, keep, openingSession } from "./session";
 export interface Settings {
   /** A local run's user id (AUTH_MODE=local); never set for production. */
   localUser?: string;
-  /** The product's sign-in page, which sends the user back with `#token=…`. */
+  /** The product's sign-in page, which sends the user back with `#token=…&state=…`. */
   signInUrl?: string;
   apiBaseUrl?: string;
 }
@@ -24,11 +24,27 @@ const BUILD_SETTINGS: Settings = {
   apiBaseUrl: import.meta.env.VITE_API_BASE_URL,
 };
 
-export function App({ settings = BUILD_SETTINGS }: { settings?: Settings }) {
-  const [session, setSession] = useState<Session | null>(() =>
-    openingSession(settings.localUser, window.location, window.history, window.sessionStorage),
+const HAND_OVER_REFUSED =
+  "That sign-in link did not come from a sign-in started here, so it was not used. Sign in again.";
+
+/** The session the page opens with, and what the sign-in says when a hand-over was refused. */
+function opening(settings: Settings): { session: Session | null; notice?: string } {
+  let notice: string | undefined;
+  const session = openingSession(
+    settings.localUser,
+    window.location,
+    window.history,
+    window.sessionStorage,
+    () => (notice = HAND_OVER_REFUSED),
   );
-  const [notice, setNotice] = useState<string | undefined>();
+  return { session, notice };
+}
+
+export function App({ settings = BUILD_SETTINGS }: { settings?: Settings }) {
+  // Read once: the hand-over is taken out of the address (and its state used up) at the first read.
+  const [opened] = useState(() => opening(settings));
+  const [session, setSession] = useState<Session | null>(opened.session);
+  const [notice, setNotice] = useState<string | undefined>(opened.notice);
 
   const signOut = useCallback((why?: string) => {
     forget(window.sessionStorage);

@@ -1,10 +1,14 @@
 import { ApiError } from "./api/client";
 
-/** What the refused call was about: a create leaves nothing, a change leaves the address as it was. */
-export type Attempt = "create" | "change" | "read";
+/**
+ * What the refused call was about: a create leaves nothing, a change (a
+ * rotation among them) leaves the address as it was.
+ */
+export type Attempt = "create" | "rotate" | "change" | "read";
 
 const AFTERMATH: Record<Attempt, string> = {
   create: " Nothing was created.",
+  rotate: " The address is as it was.",
   change: " The address is as it was.",
   read: "",
 };
@@ -20,12 +24,25 @@ export function describeError(error: unknown, attempt: Attempt = "read"): string
       return "That address is already taken. Pick one of the suggestions, or try another name.";
     case "address_reserved":
       return "That name is reserved for the company. Pick one of the suggestions, or try another name.";
+    case "address_lookalike":
+      return "That name looks too much like a reserved or taken address. Pick one of the suggestions, or try another name.";
     case "rate_limited":
-      return `You have created as many addresses as allowed today. You can create more in ${wait(error.retryAfterSeconds)}.`;
+      // Creates and rotations each have their own daily limit.
+      return attempt === "rotate"
+        ? `You have rotated credentials as many times as allowed today. You can rotate again in ${wait(error.retryAfterSeconds)}.${aftermath}`
+        : `You have created as many addresses as allowed today. You can create more in ${wait(error.retryAfterSeconds)}.`;
+    case "forbidden":
+      // The server says what is not allowed (creating at all, or that provider); only an administrator can change it.
+      return `You are not allowed to do this: ${clause(error.message)}. Ask an administrator if you need it.${aftermath}`;
+    case "credentials_rotated":
+      // A retried request whose credentials were replaced since: the old password is gone, and is not shown.
+      return attempt === "create"
+        ? "That address exists (this request created it earlier), but its credentials have been rotated since, so no password is shown. If you lost the password, rotate its credentials from your list."
+        : "These credentials have been rotated again since this request, so no password is shown. If you lost the password, rotate the credentials again.";
     case "throttled":
       return `The service is busy. Try again in a few seconds.${aftermath}`;
     case "provider_error":
-      return `The mail provider refused: ${error.message}.${aftermath}`;
+      return `The mail provider refused: ${clause(error.message)}.${aftermath}`;
     case "provider_unavailable":
     case "service_unavailable":
       return `The mail provider cannot be reached right now. Try again in a few minutes.${aftermath}`;
@@ -40,6 +57,11 @@ export function describeError(error: unknown, attempt: Attempt = "read"): string
     default:
       return error.message;
   }
+}
+
+/** Someone else's words inside our sentence: without their own closing full stop. */
+function clause(message: string): string {
+  return message.trim().replace(/\.+$/, "");
 }
 
 function wait(seconds: number | undefined): string {

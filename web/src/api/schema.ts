@@ -192,13 +192,16 @@ export interface components {
             available: boolean;
             /** Format: email */
             email: string;
-            /** @enum {string} */
-            reason?: "taken" | "reserved" | "quarantined";
+            /**
+             * @description `taken`: someone holds it here; `reserved`: a role or function name nobody creates; `quarantined`: deleted lately; `exists`: the company's directory already has a mailbox, alias or group at it; `lookalike`: it passes for a reserved or taken address (`supp0rt`, `adm1n`, `suppport`, `rn` for `m`).
+             * @enum {string}
+             */
+            reason?: "taken" | "reserved" | "quarantined" | "exists" | "lookalike";
             suggestions: string[];
         };
         CreateRequest: {
             username: components["schemas"]["Username"];
-            /** @description At most 64 characters, white space collapsed, no control or invisible characters; derived from the username when absent or blank. */
+            /** @description At most 64 characters, white space collapsed; derived from the username when absent or blank. Refused (422 `invalid_display_name`): control, format, private-use and unassigned characters, Hangul fillers, the combining grapheme joiner, an email address (`<a@b>` or bare), and Latin mixed with look-alike letters of another script (UTS #39). */
             display_name?: string | null;
             /** @description One of the providers this deployment offers. */
             provider?: string | null;
@@ -269,7 +272,16 @@ export interface components {
                 domain: string;
                 provider: components["schemas"]["ProviderName"];
             }[];
+            /** @description The providers this caller may name, the default first (SendGrid only for administrators when SENDGRID_SELF_SERVICE=false). */
             providers: components["schemas"]["ProviderName"][];
+            /** @description What to know of each provider in `providers`, in the same order. */
+            provider_details: {
+                name: components["schemas"]["ProviderName"];
+                /** @description false when the credentials it hands out can do more than send as their own address (a SendGrid key can send as any address of the domain, and its API cannot narrow that). */
+                least_privilege: boolean;
+                /** @description A sentence to show before a create with it, when there is something to say. */
+                note: string | null;
+            }[];
             daily_create_limit: number;
             address_quarantine_days: number;
         };
@@ -291,7 +303,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "malformed_json" | "invalid_body" | "invalid_content_type" | "invalid_query" | "invalid_idempotency_key" | "unauthorized" | "method_not_allowed" | "payload_too_large" | "invalid_username" | "invalid_display_name" | "domain_not_allowed" | "provider_not_available" | "idempotency_key_reused" | "address_taken" | "address_reserved" | "request_in_progress" | "rate_limited" | "provider_error" | "provider_unavailable" | "service_unavailable" | "account_not_found" | "account_deleted" | "account_disabled" | "route_not_found" | "invalid_signature" | "internal_error";
+                code: "malformed_json" | "invalid_body" | "invalid_content_type" | "invalid_query" | "invalid_idempotency_key" | "unauthorized" | "method_not_allowed" | "payload_too_large" | "invalid_username" | "invalid_display_name" | "domain_not_allowed" | "provider_not_available" | "idempotency_key_reused" | "address_taken" | "address_reserved" | "address_lookalike" | "request_in_progress" | "forbidden" | "credentials_rotated" | "rate_limited" | "provider_error" | "provider_unavailable" | "service_unavailable" | "account_not_found" | "account_deleted" | "account_disabled" | "route_not_found" | "invalid_signature" | "internal_error";
                 message: string;
                 request_id: string;
                 suggestions?: string[];
@@ -421,8 +433,17 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            /** @description `forbidden`: the caller is not in a group that may create (`CREATOR_GROUPS`), or asked for a provider offered to administrators only (SendGrid with `SENDGRID_SELF_SERVICE=false`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             405: components["responses"]["MethodNotAllowed"];
-            /** @description `address_taken` or `address_reserved` (with free `suggestions`), or `request_in_progress` (the same Idempotency-Key is still running). */
+            /** @description `address_taken` (someone holds it here, or the company's directory already has a mailbox, alias or group at it), `address_reserved` or `address_lookalike` (it passes for a reserved or taken address, such as `supp0rt` for `support`), each with free `suggestions`; `request_in_progress` (the same Idempotency-Key is still running); `credentials_rotated`: a replay (same Idempotency-Key) of a create whose credentials have been rotated since, so no password is shown. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -626,7 +647,7 @@ export interface operations {
                 };
             };
             405: components["responses"]["MethodNotAllowed"];
-            /** @description `request_in_progress`: another change of this address (or a request with this key) is under way; `account_disabled`: enable it first. */
+            /** @description `request_in_progress`: another change of this address (or a request with this key) is under way; `account_disabled`: enable it first; `credentials_rotated`: a replay (same Idempotency-Key) of a rotation whose credentials have been rotated again since, so no password is shown. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -636,6 +657,17 @@ export interface operations {
                 };
             };
             422: components["responses"]["Unprocessable"];
+            /** @description `rate_limited`: the caller's daily rotation limit (`DAILY_ROTATION_LIMIT`) is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until the next UTC day. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             500: components["responses"]["InternalError"];
             /** @description `provider_error`: the provider refused; the account and its credentials are as they were. Or the new credentials are in place but the provider did not revoke the old ones: rotate again. */
             502: {

@@ -125,6 +125,22 @@ describe("AccountsList", () => {
     expect(shown.onRotated).not.toHaveBeenCalled();
   });
 
+  it("says how long to wait when the daily rotation limit is reached, speaking of rotations", async () => {
+    const api = fakeApi({
+      rotate: vi.fn(async () => {
+        throw new ApiError(429, "rate_limited", "the daily limit of 20 rotations is reached", [], 1800);
+      }),
+    });
+    const shown = props(api, [account("contact@example.com")]);
+    const user = userEvent.setup();
+    render(<AccountsList {...shown} />);
+    await user.click(screen.getByRole("button", { name: "Rotate credentials of contact@example.com" }));
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent("You have rotated credentials as many times as allowed today. You can rotate again in 30 min.");
+    expect(alert).not.toHaveTextContent(/new addresses/);
+    expect(shown.onRotated).not.toHaveBeenCalled();
+  });
+
   it("says so when there is no address yet", () => {
     render(<AccountsList {...props(fakeApi(), [])} />);
     expect(screen.getByText("You have no address yet.")).toBeInTheDocument();

@@ -50,7 +50,7 @@ export function AccountsList({
     try {
       setDone((await run()) ?? "");
     } catch (error) {
-      setMessage(describeError(error, "change"));
+      setMessage(describeError(error, action === "rotate" ? "rotate" : "change"));
     } finally {
       onChanged();
       setBusy(null);

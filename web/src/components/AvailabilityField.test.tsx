@@ -81,6 +81,24 @@ describe("AvailabilityField", () => {
     expect(screen.getByRole("status")).toHaveTextContent("contact-team@example.com is available.");
   });
 
+  it.each([
+    ["exists", "sales@example.com already exists in the company's directory (as a mailbox, alias or group)."],
+    ["lookalike", "sales@example.com looks too much like a reserved or taken address."],
+  ] as const)("says why a name the answer calls %s is not free, and offers its suggestions", async (reason, sentence) => {
+    const check = vi.fn(async (): Promise<Availability> => ({
+      email: "sales@example.com",
+      available: false,
+      reason,
+      suggestions: ["sales-team@example.com"],
+    }));
+    const user = userEvent.setup({ advanceTimers: vi.advanceTimersByTime });
+    render(<Harness check={check} />);
+    await user.type(screen.getByLabelText("Username"), "sales");
+    await act(() => vi.advanceTimersByTimeAsync(400));
+    expect(screen.getByRole("status")).toHaveTextContent(sentence);
+    expect(screen.getByRole("button", { name: "Use sales-team@example.com" })).toBeInTheDocument();
+  });
+
   it("checks on the chosen domain", async () => {
     const check = vi.fn(async (username: string, domain?: string) => free(username, domain));
     const user = userEvent.setup({ advanceTimers: vi.advanceTimersByTime });

@@ -10,16 +10,19 @@ type Result =
   | { kind: "answered"; availability: Availability }
   | { kind: "refused"; message: string };
 
-const REASONS: Record<string, string> = {
+// Every reason the contract names: a new one fails the typecheck until it has its words.
+const REASONS: Record<NonNullable<Availability["reason"]>, string> = {
   taken: "is already taken",
   reserved: "is reserved",
   quarantined: "was deleted lately and is not available yet",
+  exists: "already exists in the company's directory (as a mailbox, alias or group)",
+  lookalike: "looks too much like a reserved or taken address",
 };
 
 /**
  * The username input: each pause in typing checks the address on `domain`
  * (the default one when absent; earlier answers that arrive late are
- * ignored), and a taken or reserved one offers the free suggestions as
+ * ignored), and one that is not free offers the free suggestions as
  * one-click choices (a choice puts the focus back in the input, since its
  * button goes). `addon` sits after the input: the domain, or its picker.
  */

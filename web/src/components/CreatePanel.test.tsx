@@ -51,6 +51,56 @@ describe("CreatePanel", () => {
     expect(screen.queryByRole("alert")).not.toBeInTheDocument();
   });
 
+  it("offers the suggestions of a name refused as a look-alike", async () => {
+    const api = fakeApi({
+      create: vi.fn(async () => {
+        throw new ApiError(409, "address_lookalike", "supp0rt passes for support", ["supp0rt-desk@example.com"]);
+      }),
+    });
+    const user = userEvent.setup();
+    render(<CreatePanel api={api} policy={policy()} onCreated={vi.fn()} />);
+    await user.type(screen.getByLabelText("Username"), "supp0rt");
+    await user.click(screen.getByRole("button", { name: "Create address" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent(
+      "That name looks too much like a reserved or taken address.",
+    );
+    expect(screen.getByRole("button", { name: "Use supp0rt-desk@example.com" })).toBeInTheDocument();
+  });
+
+  it("passes on why the user may not create, and sends them to an administrator", async () => {
+    const api = fakeApi({
+      create: vi.fn(async () => {
+        throw new ApiError(403, "forbidden", "you are not in a group that may create addresses");
+      }),
+    });
+    const onCreated = vi.fn();
+    const user = userEvent.setup();
+    render(<CreatePanel api={api} policy={policy()} onCreated={onCreated} />);
+    await user.type(screen.getByLabelText("Username"), "contact");
+    await user.click(screen.getByRole("button", { name: "Create address" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent(
+      "You are not allowed to do this: you are not in a group that may create addresses. Ask an administrator if you need it. Nothing was created.",
+    );
+    expect(onCreated).not.toHaveBeenCalled();
+  });
+
+  it("shows no password for a retried create whose credentials were rotated since, and says what to do", async () => {
+    const api = fakeApi({
+      create: vi.fn(async () => {
+        throw new ApiError(409, "credentials_rotated", "the credentials have been rotated since");
+      }),
+    });
+    const onCreated = vi.fn();
+    const user = userEvent.setup();
+    render(<CreatePanel api={api} policy={policy()} onCreated={onCreated} />);
+    await user.type(screen.getByLabelText("Username"), "contact");
+    await user.click(screen.getByRole("button", { name: "Create address" }));
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent("That address exists");
+    expect(alert).toHaveTextContent("rotate its credentials from your list");
+    expect(onCreated).not.toHaveBeenCalled();
+  });
+
   it("says how long to wait when the daily limit is reached", async () => {
     const api = fakeApi({
       create: vi.fn(async () => {
@@ -89,6 +139,55 @@ describe("CreatePanel", () => {
       { username: "help", displayName: "Help desk", domain: "support.example.com", provider: "sandbox" },
       expect.any(String),
     );
+  });
+
+  describe("before a create whose credentials reach beyond the address", () => {
+    const fallback = "A SendGrid key can send as any address of the domain, not only this one.";
+    const button = () => screen.getByRole("button", { name: "Create address" });
+
+    it("shows the provider's note, tied to the button, when the domain's provider is SendGrid", () => {
+      const offered = policy({
+        domains: [{ domain: "example.com", provider: "sendgrid" }],
+        providers: ["sendgrid"],
+        provider_details: [
+          { name: "sendgrid", least_privilege: false, note: "This key can send as anyone at example.com." },
+        ],
+      });
+      render(<CreatePanel api={fakeApi()} policy={offered} onCreated={vi.fn()} />);
+      expect(screen.getByText("This key can send as anyone at example.com.")).toBeVisible();
+      expect(button()).toHaveAccessibleDescription("This key can send as anyone at example.com.");
+    });
+
+    it("falls back to its own sentence when the policy has no note", () => {
+      const offered = policy({ domains: [{ domain: "example.com", provider: "sendgrid" }], providers: ["sendgrid"] });
+      render(<CreatePanel api={fakeApi()} policy={offered} onCreated={vi.fn()} />);
+      expect(screen.getByText(fallback)).toBeVisible();
+      expect(button()).toHaveAccessibleDescription(fallback);
+    });
+
+    it("follows the provider picked, and the domain's when none is", async () => {
+      const user = userEvent.setup();
+      const offered = policy({
+        domains: [
+          { domain: "example.com", provider: "ses" },
+          { domain: "news.example.com", provider: "sendgrid" },
+        ],
+        providers: ["ses", "sendgrid"],
+      });
+      render(<CreatePanel api={fakeApi()} policy={offered} onCreated={vi.fn()} />);
+      // SES hands out credentials for their own address only: nothing to say.
+      expect(screen.queryByText(fallback)).not.toBeInTheDocument();
+      expect(button()).not.toHaveAttribute("aria-describedby");
+      const provider = screen.getByRole("combobox", { name: "Provider" });
+      await user.selectOptions(provider, "sendgrid");
+      expect(button()).toHaveAccessibleDescription(fallback);
+      await user.selectOptions(provider, "");
+      expect(screen.queryByText(fallback)).not.toBeInTheDocument();
+      await user.selectOptions(screen.getByRole("combobox", { name: "Domain" }), "news.example.com");
+      expect(button()).toHaveAccessibleDescription(fallback);
+      await user.selectOptions(provider, "ses");
+      expect(screen.queryByText(fallback)).not.toBeInTheDocument();
+    });
   });
 
   it("shows no picker where there is nothing to pick", () => {

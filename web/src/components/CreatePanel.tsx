@@ -1,8 +1,8 @@
 import { useId, useRef, useState } from "react";
-import type { Api, Created, Policy } from "../api/client";
+import type { Api, Created, Policy, ProviderName } from "../api/client";
 import { ApiError, newIdempotencyKey } from "../api/client";
 import { describeError } from "../messages";
-import { providerLabel } from "../providers";
+import { providerLabel, widerReachNote } from "../providers";
 import { AvailabilityField } from "./AvailabilityField";
 import { Suggestions } from "./Suggestions";
 
@@ -25,11 +25,11 @@ export function CreatePanel({
   policy: Policy | null;
   onCreated: (created: Created) => void;
 }) {
-  const ids = { displayName: useId(), provider: useId(), limit: useId() };
+  const ids = { displayName: useId(), provider: useId(), limit: useId(), reach: useId() };
   const [username, setUsername] = useState("");
   const [displayName, setDisplayName] = useState("");
   const [chosenDomain, setChosenDomain] = useState<string | undefined>();
-  const [provider, setProvider] = useState("");
+  const [provider, setProvider] = useState<ProviderName | "">("");
   const [state, setState] = useState<State>({ kind: "editing" });
   const usernameInput = useRef<HTMLInputElement>(null);
 
@@ -37,6 +37,11 @@ export function CreatePanel({
   const domain = chosenDomain ?? domains[0]?.domain;
   // Named in requests only where there is a choice: otherwise the server's default.
   const requestedDomain = domains.length > 1 ? domain : undefined;
+  const domainDefault = domains.find((offered) => offered.domain === domain)?.provider;
+  // Where the create goes: the provider picked, else the domain's.
+  const target = provider || domainDefault || policy?.providers[0];
+  // Said before the button (and read with it) when that provider's credentials reach beyond this address.
+  const reach = policy && target ? widerReachNote(policy, target) : null;
   const creating = state.kind === "creating";
 
   async function submit(event: React.FormEvent) {
@@ -82,7 +87,6 @@ export function CreatePanel({
     ) : domain ? (
       <span className="domain">@{domain}</span>
     ) : null;
-  const domainDefault = domains.find((offered) => offered.domain === domain)?.provider;
 
   return (
     <section aria-labelledby="create-title" className="card create">
@@ -109,7 +113,8 @@ export function CreatePanel({
             <select
               id={ids.provider}
               value={provider}
-              onChange={(event) => setProvider(event.target.value)}
+              // The options are the policy's providers, and "" for the domain's.
+              onChange={(event) => setProvider(event.target.value as ProviderName | "")}
             >
               <option value="">
                 The domain&apos;s ({providerLabel(domainDefault ?? policy.providers[0])})
@@ -127,7 +132,16 @@ export function CreatePanel({
             Up to {policy.daily_create_limit} new addresses a day.
           </p>
         )}
-        <button type="submit" aria-disabled={creating || !username.trim()}>
+        {reach && (
+          <p id={ids.reach} className="notice">
+            {reach}
+          </p>
+        )}
+        <button
+          type="submit"
+          aria-disabled={creating || !username.trim()}
+          aria-describedby={reach ? ids.reach : undefined}
+        >
           {creating ? "Creating…" : "Create address"}
         </button>
       </form>

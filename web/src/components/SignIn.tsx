@@ -1,6 +1,6 @@
 import { useId, useState } from "react";
 import type { Session } from "../session";
-import { sessionFromToken } from "../session";
+import { sessionFromToken, signInRequest } from "../session";
 
 const PROBLEMS = {
   malformed: "That is not a sign-in token: a JWT is three parts separated by dots.",
@@ -9,16 +9,20 @@ const PROBLEMS = {
 
 /**
  * No session yet: a link to the product's sign-in (which hands the token
- * back in the address), or a token pasted by hand.
+ * back in the address, with the `state` this link stored), or a token
+ * pasted by hand (the user chose it: no state to check).
  */
 export function SignIn({
   signInUrl,
   notice,
   onSession,
+  navigate = (url) => window.location.assign(url),
 }: {
   signInUrl?: string;
   notice?: string;
   onSession: (session: Session) => void;
+  /** Leaves for the sign-in; a test's stand-in records where to. */
+  navigate?: (url: string) => void;
 }) {
   const fieldId = useId();
   const hintId = useId();
@@ -39,7 +43,17 @@ export function SignIn({
       <p>This panel acts for the user signed in to the product.</p>
       {signInUrl && (
         <p>
-          <a className="button" href={signInUrl}>
+          <a
+            className="button"
+            href={signInUrl}
+            onClick={(event) => {
+              // A fresh state at each press, and always in this tab: the
+              // state is kept in this tab's sessionStorage, which the tab a
+              // modified click would open cannot read.
+              event.preventDefault();
+              navigate(signInRequest(signInUrl, window.sessionStorage));
+            }}
+          >
             Sign in with the product
           </a>
         </p>

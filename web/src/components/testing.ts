@@ -69,10 +69,17 @@ export function account(email: string, overrides: Partial<Account> = {}): Accoun
   };
 }
 
+/**
+ * A policy; unless `overrides` give them, the providers' details say what
+ * the service says: only SendGrid's keys reach beyond their address (with
+ * no note of its own, so the panel's sentence shows).
+ */
 export function policy(overrides: Partial<Policy> = {}): Policy {
+  const providers = overrides.providers ?? ["sandbox"];
   return {
     domains: [{ domain: "example.com", provider: "sandbox" }],
-    providers: ["sandbox"],
+    providers,
+    provider_details: providers.map((name) => ({ name, least_privilege: name !== "sendgrid", note: null })),
     daily_create_limit: 10,
     address_quarantine_days: 30,
     ...overrides,

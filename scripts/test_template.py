@@ -1,0 +1,385 @@
+"""Rules template.yaml must keep that cfn-lint and sam validate do not know:
+no function can make an IAM user with more than the right to send mail, SES
+identities are created and deleted only for addresses, every API route is
+throttled, the table has the lookalike index.
+
+Reads TEMPLATE_PATH if set, else the repository's template.yaml. Run with
+`python3 -m unittest scripts/test_template.py` (after `source scripts/tools.sh`,
+for cfnlint)."""
+
+import os
+import re
+import unittest
+from pathlib import Path
+
+from cfnlint.decode import cfn_yaml
+
+TEMPLATE_PATH = Path(
+    os.environ.get("TEMPLATE_PATH")
+    or Path(__file__).resolve().parent.parent / "template.yaml"
+)
+
+# Actions that make a user or give it rights; each needs the boundary.
+BOUNDED_ACTIONS = ("iam:CreateUser", "iam:PutUserPolicy", "iam:AttachUserPolicy")
+# Actions that would take the boundary off or attach a managed policy.
+FORBIDDEN_ACTIONS = (
+    "iam:AttachUserPolicy",
+    "iam:PutUserPermissionsBoundary",
+    "iam:DeleteUserPermissionsBoundary",
+)
+BOUNDARY_ACTIONS = {"ses:sendrawemail", "ses:sendemail"}
+IDENTITY_ACTIONS = ("ses:DeleteEmailIdentity", "ses:CreateEmailIdentity")
+# Functions that make or remove SES users.
+SES_USER_FUNCTIONS = ("CreateFunction", "ManageFunction", "ReconcileFunction")
+LOOKALIKE_FUNCTIONS = ("CheckFunction", "CreateFunction")
+
+UNKNOWN = "<unresolved>"
+
+
+def load():
+    return cfn_yaml.load(str(TEMPLATE_PATH))
+
+
+def branches(value):
+    """The plain values a template value can take: lists flattened, both
+    branches of Fn::If, AWS::NoValue dropped."""
+    if isinstance(value, list):
+        for item in value:
+            yield from branches(item)
+    elif isinstance(value, dict) and list(value) == ["Fn::If"]:
+        _, when_true, when_false = value["Fn::If"]
+        yield from branches(when_true)
+        yield from branches(when_false)
+    elif value == {"Ref": "AWS::NoValue"}:
+        return
+    else:
+        yield value
+
+
+def action_pattern(action):
+    """IAM's matching: case-insensitive, `*` any run of characters, `?` one."""
+    text = re.escape(action).replace(r"\*", ".*").replace(r"\?", ".")
+    return re.compile(text, re.IGNORECASE)
+
+
+def actions_of(statement):
+    """Action strings of a statement; intrinsics that cannot be read count as
+    "*", so they are never taken as harmless."""
+    out = []
+    for value in branches(statement.get("Action", [])):
+        out.append(value if isinstance(value, str) else "*")
+    return out
+
+
+def allows(statement, action):
+    """Whether an Allow statement grants `action` (wildcards included)."""
+    if statement.get("Effect") != "Allow":
+        return False
+    if "NotAction" in statement:
+        excluded = [
+            value if isinstance(value, str) else UNKNOWN
+            for value in branches(statement["NotAction"])
+        ]
+        return not any(action_pattern(pattern).fullmatch(action) for pattern in excluded)
+    return any(action_pattern(pattern).fullmatch(action) for pattern in actions_of(statement))
+
+
+def statements(node, path):
+    """Every policy statement under node (anything with Effect and Action or
+    NotAction), with where it is, Fn::If branches and all."""
+    if isinstance(node, dict):
+        if "Effect" in node and ("Action" in node or "NotAction" in node):
+            sid = node.get("Sid")
+            yield (f"{path} (Sid {sid})" if sid else path), node
+            return
+        for key, value in node.items():
+            yield from statements(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from statements(value, f"{path}[{index}]")
+
+
+def all_statements(template):
+    yield from statements(template.get("Resources", {}), "Resources")
+    yield from statements(template.get("Globals", {}), "Globals")
+
+
+def resources_of_type(template, kind):
+    return {
+        name: resource
+        for name, resource in template.get("Resources", {}).items()
+        if isinstance(resource, dict) and resource.get("Type") == kind
+    }
+
+
+def boundary_problems(template, name):
+    """Why `name` is not a managed policy that only allows sending mail
+    (empty if it is)."""
+    resource = template.get("Resources", {}).get(name)
+    if not isinstance(resource, dict) or resource.get("Type") != "AWS::IAM::ManagedPolicy":
+        return [f"{name} is not an AWS::IAM::ManagedPolicy of this template"]
+    document = resource.get("Properties", {}).get("PolicyDocument", {})
+    found = list(statements(document, f"Resources.{name}.Properties.PolicyDocument"))
+    if not found:
+        return [f"{name} has no statement"]
+    problems = []
+    for where, statement in found:
+        if statement.get("Effect") != "Allow" or "NotAction" in statement:
+            problems.append(f"{where}: a boundary statement must be Effect Allow with Action")
+            continue
+        extra = [a for a in actions_of(statement) if a.lower() not in BOUNDARY_ACTIONS]
+        if extra:
+            problems.append(f"{where}: boundary allows {extra}, only ses:SendRawEmail/ses:SendEmail")
+    return problems
+
+
+def resource_of(template, name):
+    """The type of resource `name`, or None."""
+    resource = template.get("Resources", {}).get(name) if name else None
+    return resource.get("Type") if isinstance(resource, dict) else None
+
+
+def boundary_ref(value):
+    """The logical id a `{"Ref": X}` names, else None."""
+    if isinstance(value, dict) and list(value) == ["Ref"] and isinstance(value["Ref"], str):
+        return value["Ref"]
+    return None
+
+
+def resource_texts(statement):
+    """Resource strings of a statement (Fn::Sub's text); None for one that
+    cannot be read."""
+    out = []
+    for value in branches(statement.get("Resource", [])):
+        if isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, dict) and list(value) == ["Fn::Sub"]:
+            sub = value["Fn::Sub"]
+            if isinstance(sub, list) and sub:
+                sub = sub[0]
+            out.append(sub if isinstance(sub, str) else None)
+        else:
+            out.append(None)
+    return out
+
+
+def http_routes(template):
+    """(function, event, api logical id or None, route key) of every HttpApi
+    event of a function."""
+    for name, function in resources_of_type(template, "AWS::Serverless::Function").items():
+        events = function.get("Properties", {}).get("Events", {}) or {}
+        for event_name, event in events.items():
+            if not isinstance(event, dict) or event.get("Type") != "HttpApi":
+                continue
+            props = event.get("Properties", {}) or {}
+            path, method = props.get("Path"), props.get("Method")
+            if path is None and method is None:
+                key = "$default"
+            else:
+                method = "ANY" if method is None or str(method).lower() == "any" else str(method).upper()
+                key = f"{method} {path}"
+            yield name, event_name, boundary_ref(props.get("ApiId")), key
+
+
+def api_properties(template, api):
+    """An HttpApi's properties, over Globals.HttpApi as SAM merges them."""
+    merged = dict(template.get("Globals", {}).get("HttpApi", {}) or {})
+    merged.update(template["Resources"][api].get("Properties", {}) or {})
+    return merged
+
+
+def environment(template, function):
+    """A function's environment variables: Globals' with its own on top."""
+    merged = dict(
+        ((template.get("Globals", {}).get("Function", {}) or {}).get("Environment", {}) or {}).get(
+            "Variables", {}
+        )
+        or {}
+    )
+    own = template["Resources"][function].get("Properties", {}).get("Environment", {}) or {}
+    merged.update(own.get("Variables", {}) or {})
+    return merged
+
+
+class TemplateTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.template = load()
+
+    def fail_with(self, problems):
+        if problems:
+            self.fail(f"{TEMPLATE_PATH}:\n  " + "\n  ".join(problems))
+
+    def test_users_are_made_and_given_policies_only_under_the_send_only_boundary(self):
+        problems = []
+        for where, statement in all_statements(self.template):
+            granted = [a for a in BOUNDED_ACTIONS if allows(statement, a)]
+            if not granted:
+                continue
+            condition = statement.get("Condition", {}) or {}
+            value = (condition.get("StringEquals", {}) or {}).get("iam:PermissionsBoundary")
+            name = boundary_ref(value)
+            if name is None:
+                problems.append(
+                    f"{where} allows {granted} without "
+                    'Condition.StringEquals["iam:PermissionsBoundary"] = !Ref <boundary policy>'
+                )
+                continue
+            for problem in boundary_problems(self.template, name):
+                problems.append(f"{where} allows {granted} under boundary {name}, but {problem}")
+        self.fail_with(problems)
+
+    def test_nothing_attaches_policies_or_lifts_the_boundary(self):
+        problems = [
+            f"{where} allows {action}"
+            for where, statement in all_statements(self.template)
+            for action in FORBIDDEN_ACTIONS
+            if allows(statement, action)
+        ]
+        self.fail_with(problems)
+
+    def test_every_grant_is_written_out_in_the_template(self):
+        # A managed policy attached by name or ARN (IAMFullAccess, say) has no
+        # statement here for the tests above to read.
+        problems = []
+        for name, resource in (self.template.get("Resources", {}) or {}).items():
+            props = resource.get("Properties", {}) or {}
+            if resource.get("Type") == "AWS::Serverless::Function":
+                attached = [p for p in branches(props.get("Policies", [])) if not isinstance(p, dict)]
+            elif resource.get("Type") in ("AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"):
+                attached = [
+                    p
+                    for p in branches(props.get("ManagedPolicyArns", []))
+                    if resource_of(self.template, boundary_ref(p)) != "AWS::IAM::ManagedPolicy"
+                ]
+            else:
+                continue
+            for policy in attached:
+                problems.append(
+                    f"{name} is given the managed policy {policy!r}: write its statements out "
+                    "(Policies: - Statement: ...) so these tests can read them"
+                )
+        self.fail_with(problems)
+
+    def test_ses_identities_are_created_and_deleted_only_for_addresses(self):
+        problems = []
+        for where, statement in all_statements(self.template):
+            granted = [a for a in IDENTITY_ACTIONS if allows(statement, a)]
+            if not granted:
+                continue
+            if "NotResource" in statement:
+                problems.append(f"{where} allows {granted} with NotResource")
+            for text in resource_texts(statement):
+                if text is None:
+                    problems.append(f"{where} allows {granted} on a resource that is not a string or Fn::Sub")
+                    continue
+                _, marker, identity = text.partition("identity/")
+                if not marker or "@" not in identity:
+                    problems.append(
+                        f"{where} allows {granted} on {text!r}, not only address identities (identity/…@…)"
+                    )
+        self.fail_with(problems)
+
+    def test_every_route_is_throttled(self):
+        problems = []
+        declared = {}
+        for function, event, api, key in http_routes(self.template):
+            if api is None or api not in self.template.get("Resources", {}):
+                problems.append(
+                    f"{function}.Events.{event} ({key}) is not on an HttpApi of this template "
+                    "(ApiId: !Ref <HttpApi>), so nothing throttles it"
+                )
+                continue
+            declared.setdefault(api, set()).add(key)
+        for api, keys in declared.items():
+            props = api_properties(self.template, api)
+            default = props.get("DefaultRouteSettings") or {}
+            for limit in ("ThrottlingBurstLimit", "ThrottlingRateLimit"):
+                if default.get(limit) is None:
+                    problems.append(f"{api}.DefaultRouteSettings has no {limit}")
+            settings = props.get("RouteSettings") or {}
+            for key in sorted(keys):
+                entry = settings.get(key)
+                if not isinstance(entry, dict):
+                    problems.append(f'{api}.RouteSettings has no entry "{key}"')
+                    continue
+                for limit in ("ThrottlingBurstLimit", "ThrottlingRateLimit"):
+                    if entry.get(limit) is None:
+                        problems.append(f'{api}.RouteSettings."{key}" has no {limit}')
+            # API Gateway refuses settings of a route that does not exist.
+            for key in sorted(set(settings) - keys):
+                problems.append(f'{api}.RouteSettings."{key}" names no route of a function event')
+        self.fail_with(problems)
+
+    def test_table_has_the_lookalike_index(self):
+        tables = resources_of_type(self.template, "AWS::DynamoDB::Table")
+        self.assertIn("Table", tables, "no AWS::DynamoDB::Table named Table")
+        props = tables["Table"].get("Properties", {})
+        problems = []
+        indexes = {i.get("IndexName"): i for i in props.get("GlobalSecondaryIndexes", []) or []}
+        index = indexes.get("lookalike")
+        if index is None:
+            problems.append("Table has no GlobalSecondaryIndexes entry named lookalike")
+        else:
+            keys = [(k.get("AttributeName"), k.get("KeyType")) for k in index.get("KeySchema", [])]
+            if keys != [("lookalike_key", "HASH")]:
+                problems.append(f"Table index lookalike is keyed on {keys}, not lookalike_key (HASH)")
+            projection = (index.get("Projection") or {}).get("ProjectionType")
+            if projection != "ALL":
+                problems.append(f"Table index lookalike projects {projection}, not ALL")
+        types = {a.get("AttributeName"): a.get("AttributeType") for a in props.get("AttributeDefinitions", [])}
+        if types.get("lookalike_key") != "S":
+            problems.append("Table.AttributeDefinitions has no lookalike_key of type S")
+        self.fail_with(problems)
+
+    def test_check_and_create_may_query_the_lookalike_index(self):
+        problems = []
+        for function in LOOKALIKE_FUNCTIONS:
+            resource = self.template.get("Resources", {}).get(function)
+            if resource is None:
+                problems.append(f"no {function}")
+                continue
+            found = statements(resource.get("Properties", {}).get("Policies", []), f"{function}.Policies")
+            if not any(
+                allows(statement, "dynamodb:Query")
+                and any(t is not None and t.endswith("/index/lookalike") for t in resource_texts(statement))
+                for _, statement in found
+            ):
+                problems.append(f'{function} has no dynamodb:Query on !Sub "${{Table.Arn}}/index/lookalike"')
+        self.fail_with(problems)
+
+    def test_ses_user_functions_are_told_the_boundary(self):
+        used = {
+            boundary_ref(((s.get("Condition") or {}).get("StringEquals") or {}).get("iam:PermissionsBoundary"))
+            for _, s in all_statements(self.template)
+            if any(allows(s, a) for a in BOUNDED_ACTIONS)
+        } - {None}
+        problems = []
+        for function in SES_USER_FUNCTIONS:
+            if function not in self.template.get("Resources", {}):
+                problems.append(f"no {function}")
+                continue
+            value = environment(self.template, function).get("SES_PERMISSIONS_BOUNDARY")
+            if value is None:
+                problems.append(f"{function} (nor Globals.Function) has no SES_PERMISSIONS_BOUNDARY")
+                continue
+            names = [boundary_ref(v) for v in branches(value)]
+            if not names or None in names:
+                problems.append(
+                    f"{function}: SES_PERMISSIONS_BOUNDARY is {value!r}, not !Ref <boundary policy> "
+                    "(or !If [cond, !Ref <boundary policy>, !Ref AWS::NoValue])"
+                )
+                continue
+            for name in names:
+                for problem in boundary_problems(self.template, name):
+                    problems.append(f"{function}: SES_PERMISSIONS_BOUNDARY refers to {name}, but {problem}")
+                if used and name not in used:
+                    problems.append(
+                        f"{function}: SES_PERMISSIONS_BOUNDARY refers to {name}, but IAM users may only "
+                        f"be created under {sorted(used)}"
+                    )
+        self.fail_with(problems)
+
+
+if __name__ == "__main__":
+    unittest.main()

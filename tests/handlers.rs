@@ -44,6 +44,7 @@ async fn the_event_files_drive_the_handlers_as_written() {
                 { "domain": "support.example.com", "provider": "sandbox" }
             ],
             "providers": ["sandbox"],
+            "provider_details": [{ "name": "sandbox", "least_privilege": true, "note": null }],
             "daily_create_limit": 10,
             "address_quarantine_days": 30
         })
@@ -243,19 +244,31 @@ async fn a_taken_address_gets_free_valid_suggestions() {
 async fn reserved_names_are_never_created() {
     let world = SqliteWorld::new();
     let app = world.app();
-    for name in ["postmaster", "abuse", "ceo", "NoReply"] {
+    for name in [
+        "postmaster",
+        "abuse",
+        "ceo",
+        "NoReply",
+        "security",
+        "payroll",
+        "hr",
+    ] {
         let (status, body) = check(&app, "alice", name).await;
         assert_eq!(status, 200);
         assert_eq!(body["reason"], "reserved", "{name}");
-        assert!(!body["suggestions"].as_array().unwrap().is_empty());
+        // Nothing built on a reserved name is offered (no `security-team`).
+        assert_eq!(body["suggestions"], json!([]), "{name}");
         let refused = create_as(&app, "alice", json!({ "username": name })).await;
         assert_error(&refused, 409, "address_reserved");
-        assert!(!refused.1["error"]["suggestions"]
-            .as_array()
-            .unwrap()
-            .is_empty());
+        assert_eq!(refused.1["error"]["suggestions"], json!([]), "{name}");
     }
-    assert_eq!(check(&app, "alice", "info").await.1["available"], true);
+    for wanted in ["info", "support", "sales", "contact"] {
+        assert_eq!(
+            check(&app, "alice", wanted).await.1["available"],
+            true,
+            "{wanted}"
+        );
+    }
 }
 
 #[tokio::test]

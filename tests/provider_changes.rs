@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use integration_tests::provider_fakes::{fixture, google_at, http, settings, support};
+use integration_tests::provider_fakes::{fixture, google_at, http, mark, settings, support};
 use provisioning::providers::{
     Credential, GoogleProvider, MailProvider, Microsoft365Provider, ProviderError,
     ProvisionedAccount, SendGridProvider, SmtpPassword,
@@ -17,7 +17,8 @@ use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const ADMIN_KEY: &str = "SG.admin-key-that-must-never-leak";
-const KEY_NAME: &str = "email-provisioning support@example.com";
+/// The name the adapter gives the keys of `mark()`: the address and the mark's token.
+const KEY_NAME: &str = "email-provisioning support@example.com test-create";
 const TENANT: &str = "tenant-1";
 const CLIENT_SECRET: &str = "app-secret";
 const GRAPH_TOKEN: &str = "graph-token";
@@ -285,11 +286,14 @@ async fn send_with(server: &MockServer, key: &SmtpPassword) -> u16 {
 async fn sendgrid_keeps_the_old_key_working_until_it_is_revoked() {
     let (server, _fake, provider) = sendgrid().await;
     let (address, name) = support();
-    let account = provider.provision(&address, &name).await.unwrap();
+    let account = provider.provision(&address, &name, &mark()).await.unwrap();
     let old = credential(&account);
     assert_eq!(send_with(&server, &account.password).await, 202);
 
-    let issued = provider.issue_credential(&address, &old).await.unwrap();
+    let issued = provider
+        .issue_credential(&address, &old, &mark())
+        .await
+        .unwrap();
     assert_ne!(issued.password, account.password);
     assert_ne!(issued.credential.provider_ref, old.provider_ref);
     assert_eq!(issued.credential.smtp_username, "apikey");
@@ -310,7 +314,7 @@ async fn sendgrid_keeps_the_old_key_working_until_it_is_revoked() {
 async fn sendgrid_stops_and_restarts_a_key_without_changing_it() {
     let (server, fake, provider) = sendgrid().await;
     let (address, name) = support();
-    let account = provider.provision(&address, &name).await.unwrap();
+    let account = provider.provision(&address, &name, &mark()).await.unwrap();
     let current = credential(&account);
     // A spare of a rotation that died must stop too.
     let (spare_id, spare) = fake.add_key(KEY_NAME);
@@ -343,12 +347,15 @@ async fn sendgrid_stops_and_restarts_a_key_without_changing_it() {
 async fn sendgrid_removes_the_leftover_of_a_rotation_that_died_first() {
     let (server, fake, provider) = sendgrid().await;
     let (address, name) = support();
-    let account = provider.provision(&address, &name).await.unwrap();
+    let account = provider.provision(&address, &name, &mark()).await.unwrap();
     let current = credential(&account);
     let (_, leftover) = fake.add_key(KEY_NAME);
     let (other, _) = fake.add_key("email-provisioning sales@example.com");
 
-    let issued = provider.issue_credential(&address, &current).await.unwrap();
+    let issued = provider
+        .issue_credential(&address, &current, &mark())
+        .await
+        .unwrap();
     let mut expected = vec![
         current.provider_ref,
         other,
@@ -365,7 +372,7 @@ async fn sendgrid_removes_the_leftover_of_a_rotation_that_died_first() {
 async fn sendgrid_finds_keys_by_name_and_passes_errors_on_without_a_key() {
     let (server, fake, provider) = sendgrid().await;
     let (address, name) = support();
-    let account = provider.provision(&address, &name).await.unwrap();
+    let account = provider.provision(&address, &name, &mark()).await.unwrap();
 
     // Keys are found by the address's name: a stale id in the table does
     // not matter, and another address's key is never touched.
@@ -389,7 +396,7 @@ async fn sendgrid_finds_keys_by_name_and_passes_errors_on_without_a_key() {
         settings(&[("SENDGRID_API_KEY", refused_key)]),
     );
     let error = misconfigured
-        .issue_credential(&address, &credential(&account))
+        .issue_credential(&address, &credential(&account), &mark())
         .await
         .unwrap_err();
     assert!(
@@ -649,12 +656,15 @@ async fn sign_in(
 async fn microsoft365_a_new_password_replaces_the_old_one_at_once() {
     let (server, provider) = microsoft().await;
     let (address, name) = support();
-    let account = provider.provision(&address, &name).await.unwrap();
+    let account = provider.provision(&address, &name, &mark()).await.unwrap();
     let upn = account.smtp.username.as_str();
     let old = credential(&account);
     sign_in(&server, upn, &account.password).await.unwrap();
 
-    let issued = provider.issue_credential(&address, &old).await.unwrap();
+    let issued = provider
+        .issue_credential(&address, &old, &mark())
+        .await
+        .unwrap();
     assert_ne!(issued.password, account.password);
     assert_eq!(issued.credential, old, "the same user, the same login");
     let refusal = sign_in(&server, upn, &account.password).await.unwrap_err();
@@ -669,7 +679,7 @@ async fn microsoft365_a_new_password_replaces_the_old_one_at_once() {
 async fn microsoft365_a_disabled_account_cannot_sign_in_until_enabled() {
     let (server, provider) = microsoft().await;
     let (address, name) = support();
-    let account = provider.provision(&address, &name).await.unwrap();
+    let account = provider.provision(&address, &name, &mark()).await.unwrap();
     let upn = account.smtp.username.as_str();
     let current = credential(&account);
 
@@ -690,7 +700,7 @@ async fn microsoft365_a_disabled_account_cannot_sign_in_until_enabled() {
 async fn microsoft365_errors_are_passed_on_without_a_secret() {
     let (server, provider) = microsoft().await;
     let (address, name) = support();
-    let account = provider.provision(&address, &name).await.unwrap();
+    let account = provider.provision(&address, &name, &mark()).await.unwrap();
     let upn = account.smtp.username.as_str();
     let secrets = [CLIENT_SECRET, GRAPH_TOKEN, account.password.expose()];
 
@@ -704,7 +714,7 @@ async fn microsoft365_errors_are_passed_on_without_a_secret() {
     assert_nothing_leaks(&error, &secrets);
 
     let error = provider
-        .issue_credential(&address, &unknown(upn))
+        .issue_credential(&address, &unknown(upn), &mark())
         .await
         .unwrap_err();
     assert!(matches!(error, ProviderError::Rejected { .. }), "{error:?}");
@@ -892,12 +902,15 @@ async fn google() -> (MockServer, Google, GoogleProvider) {
 async fn google_a_new_password_replaces_the_old_one_at_once() {
     let (_server, fake, provider) = google().await;
     let (address, name) = support();
-    let account = provider.provision(&address, &name).await.unwrap();
+    let account = provider.provision(&address, &name, &mark()).await.unwrap();
     let email = account.smtp.username.as_str();
     let old = credential(&account);
     assert!(fake.signs_in(email, &account.password));
 
-    let issued = provider.issue_credential(&address, &old).await.unwrap();
+    let issued = provider
+        .issue_credential(&address, &old, &mark())
+        .await
+        .unwrap();
     assert_ne!(issued.password, account.password);
     assert_eq!(issued.credential, old, "the same user, the same login");
     assert!(!fake.signs_in(email, &account.password));
@@ -911,7 +924,7 @@ async fn google_a_new_password_replaces_the_old_one_at_once() {
 async fn google_a_suspended_user_cannot_sign_in_until_restored() {
     let (_server, fake, provider) = google().await;
     let (address, name) = support();
-    let account = provider.provision(&address, &name).await.unwrap();
+    let account = provider.provision(&address, &name, &mark()).await.unwrap();
     let email = account.smtp.username.as_str();
     let current = credential(&account);
 
@@ -931,7 +944,7 @@ async fn google_a_suspended_user_cannot_sign_in_until_restored() {
 async fn google_errors_are_passed_on_without_a_secret() {
     let (_server, fake, provider) = google().await;
     let (address, name) = support();
-    let account = provider.provision(&address, &name).await.unwrap();
+    let account = provider.provision(&address, &name, &mark()).await.unwrap();
     let email = account.smtp.username.as_str();
     let secrets = [GOOGLE_TOKEN, "PRIVATE KEY", account.password.expose()];
 
@@ -949,7 +962,7 @@ async fn google_errors_are_passed_on_without_a_secret() {
     assert_nothing_leaks(&error, &secrets);
 
     let error = provider
-        .issue_credential(&address, &unknown(email))
+        .issue_credential(&address, &unknown(email), &mark())
         .await
         .unwrap_err();
     assert!(matches!(error, ProviderError::Rejected { .. }), "{error:?}");

@@ -87,7 +87,7 @@ async fn a_request_picks_an_offered_provider_by_name() {
     let refused = create_as(
         &app,
         "alice",
-        json!({ "username": "billing", "provider": "google" }),
+        json!({ "username": "invoices", "provider": "google" }),
     )
     .await;
     assert_error(&refused, 422, "provider_not_available");

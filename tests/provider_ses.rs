@@ -3,9 +3,11 @@
 //! rotation (a second key, then the old one deleted), sending stopped by an
 //! explicit deny and restarted, and a removal that leaves nothing.
 
+use aws_sdk_iam::types::Tag;
 use aws_sdk_iam::Client as Iam;
 use aws_sdk_sesv2::Client as Ses;
 use integration_tests::moto;
+use integration_tests::provider_fakes::{mark, ses_provider};
 use provisioning::domain::{DisplayName, EmailAddress, SmtpAuthentication};
 use provisioning::providers::{
     iam_user_name, Credential, MailProvider, ProvisionedAccount, SesProvider,
@@ -18,13 +20,7 @@ async fn clients() -> (Ses, Iam) {
 }
 
 fn provider(ses: &Ses, iam: &Iam) -> SesProvider {
-    SesProvider::new(
-        ses.clone(),
-        iam.clone(),
-        "eu-west-1",
-        "/email-provisioning/",
-        None,
-    )
+    ses_provider(ses, iam, None)
 }
 
 /// A domain no other test uses, so tests share the emulator safely.
@@ -41,7 +37,11 @@ async fn provisions_an_identity_and_an_iam_user_that_may_only_send_as_the_addres
     let (ses, iam) = clients().await;
     let address = address();
     let account = provider(&ses, &iam)
-        .provision(&address, &DisplayName::default_for(address.username()))
+        .provision(
+            &address,
+            &DisplayName::default_for(address.username()),
+            &mark(),
+        )
         .await
         .unwrap();
 
@@ -104,7 +104,7 @@ async fn provisions_an_identity_and_an_iam_user_that_may_only_send_as_the_addres
     );
 
     provider(&ses, &iam)
-        .deprovision(&account.provider_ref)
+        .deprovision(&address, &account.provider_ref)
         .await
         .unwrap();
     assert!(
@@ -120,7 +120,7 @@ async fn provisions_an_identity_and_an_iam_user_that_may_only_send_as_the_addres
         "the identity is gone"
     );
     provider(&ses, &iam)
-        .deprovision(&account.provider_ref)
+        .deprovision(&address, &account.provider_ref)
         .await
         .unwrap();
 }
@@ -137,15 +137,13 @@ async fn the_address_identity_is_put_on_the_statistics_configuration_set() {
         .send()
         .await
         .unwrap();
-    let provider = SesProvider::new(
-        ses.clone(),
-        iam.clone(),
-        "eu-west-1",
-        "/email-provisioning/",
-        Some(set.clone()),
-    );
+    let provider = ses_provider(&ses, &iam, Some(set.clone()));
     let account = provider
-        .provision(&address, &DisplayName::default_for(address.username()))
+        .provision(
+            &address,
+            &DisplayName::default_for(address.username()),
+            &mark(),
+        )
         .await
         .unwrap();
     let identity = ses
@@ -155,7 +153,10 @@ async fn the_address_identity_is_put_on_the_statistics_configuration_set() {
         .await
         .unwrap();
     assert_eq!(identity.configuration_set_name(), Some(set.as_str()));
-    provider.deprovision(&account.provider_ref).await.unwrap();
+    provider
+        .deprovision(&address, &account.provider_ref)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -176,7 +177,11 @@ async fn a_verified_domain_identity_is_reused_and_never_removed() {
         .verified_for_sending_status();
 
     let account = provider(&ses, &iam)
-        .provision(&address, &DisplayName::default_for(address.username()))
+        .provision(
+            &address,
+            &DisplayName::default_for(address.username()),
+            &mark(),
+        )
         .await
         .unwrap();
     let own_identity = ses
@@ -191,7 +196,7 @@ async fn a_verified_domain_identity_is_reused_and_never_removed() {
     );
 
     provider(&ses, &iam)
-        .deprovision(&account.provider_ref)
+        .deprovision(&address, &account.provider_ref)
         .await
         .unwrap();
     assert!(ses
@@ -207,9 +212,17 @@ async fn a_leftover_user_of_a_crashed_attempt_is_reused_within_the_two_key_limit
     let (ses, iam) = clients().await;
     let address = address();
     let user = iam_user_name(&address);
+    // What this create made before its answer was lost: the user, with its mark.
     iam.create_user()
         .user_name(&user)
         .path("/email-provisioning/")
+        .tags(
+            Tag::builder()
+                .key("email-provisioning:mark")
+                .value(mark().label())
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
@@ -221,7 +234,11 @@ async fn a_leftover_user_of_a_crashed_attempt_is_reused_within_the_two_key_limit
             .unwrap();
     }
     let account = provider(&ses, &iam)
-        .provision(&address, &DisplayName::default_for(address.username()))
+        .provision(
+            &address,
+            &DisplayName::default_for(address.username()),
+            &mark(),
+        )
         .await
         .unwrap();
     let keys = iam
@@ -236,7 +253,7 @@ async fn a_leftover_user_of_a_crashed_attempt_is_reused_within_the_two_key_limit
         Some(account.smtp.username.as_str())
     );
     provider(&ses, &iam)
-        .deprovision(&account.provider_ref)
+        .deprovision(&address, &account.provider_ref)
         .await
         .unwrap();
 }
@@ -256,7 +273,11 @@ async fn provisioned() -> Provisioned {
     let address = address();
     let ses_provider = provider(&ses, &iam);
     let account = ses_provider
-        .provision(&address, &DisplayName::default_for(address.username()))
+        .provision(
+            &address,
+            &DisplayName::default_for(address.username()),
+            &mark(),
+        )
         .await
         .unwrap();
     let credential = Credential {
@@ -300,7 +321,10 @@ async fn a_rotation_makes_a_second_key_and_the_old_one_is_deleted_when_revoked()
         .unwrap();
     let leftover_id = leftover.access_key().unwrap().access_key_id().to_string();
 
-    let issued = ses_provider.issue_credential(&address, &old).await.unwrap();
+    let issued = ses_provider
+        .issue_credential(&address, &old, &mark())
+        .await
+        .unwrap();
     assert_ne!(issued.credential.smtp_username, old.smtp_username);
     assert_ne!(issued.password, account.password);
     assert_eq!(issued.credential.provider_ref, old.provider_ref);
@@ -337,7 +361,7 @@ async fn a_rotation_makes_a_second_key_and_the_old_one_is_deleted_when_revoked()
         .await
         .unwrap();
     ses_provider
-        .deprovision(&account.provider_ref)
+        .deprovision(&address, &account.provider_ref)
         .await
         .unwrap();
 }
@@ -399,7 +423,7 @@ async fn stopping_puts_an_explicit_deny_on_the_user_and_restarting_removes_it() 
         .await
         .unwrap();
     ses_provider
-        .deprovision(&account.provider_ref)
+        .deprovision(&address, &account.provider_ref)
         .await
         .unwrap();
     assert!(iam.get_user().user_name(&user).send().await.is_err());

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use integration_tests::provider_fakes::{
-    fixture, google_at, http, settings, support, SignedAssertion,
+    fixture, google_at, http, mark, settings, support, SignedAssertion,
 };
 use provisioning::domain::{DisplayName, EmailAddress, SmtpAuthentication};
 use provisioning::providers::{
@@ -55,7 +55,7 @@ fn create_key_request() -> wiremock::MockBuilder {
             format!("Bearer {ADMIN_KEY}").as_str(),
         ))
         .and(body_partial_json(
-            json!({ "name": "email-provisioning support@example.com", "scopes": ["mail.send"] }),
+            json!({ "name": "email-provisioning support@example.com test-create", "scopes": ["mail.send"] }),
         ))
 }
 
@@ -66,7 +66,7 @@ async fn sendgrid_creates_a_send_only_key_and_deletes_it() {
     create_key_request()
         .respond_with(ResponseTemplate::new(201).set_body_json(json!({
             "api_key": "SG.new-key.secret", "api_key_id": "key-id-1",
-            "name": "email-provisioning support@example.com", "scopes": ["mail.send"]
+            "name": "email-provisioning support@example.com test-create", "scopes": ["mail.send"]
         })))
         .expect(1)
         .mount(&server)
@@ -89,17 +89,25 @@ async fn sendgrid_creates_a_send_only_key_and_deletes_it() {
         .mount(&server)
         .await;
 
+    // Removing the account removes every key named for its address too (none left here).
+    Mock::given(method("GET"))
+        .and(path("/v3/api_keys"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "result": [] })))
+        .expect(2)
+        .mount(&server)
+        .await;
+
     let provider = sendgrid(&server).await;
     let (address, name) = support();
-    let account = provider.provision(&address, &name).await.unwrap();
+    let account = provider.provision(&address, &name, &mark()).await.unwrap();
     assert_eq!(account.smtp.server, "smtp.sendgrid.net");
     assert_eq!(account.smtp.port, 587);
     assert_eq!(account.smtp.username, "apikey");
     assert_eq!(account.smtp.authentication, SmtpAuthentication::Password);
     assert_eq!(account.password.expose(), "SG.new-key.secret");
     assert_eq!(account.provider_ref, "key-id-1");
-    provider.deprovision("key-id-1").await.unwrap();
-    provider.deprovision("gone").await.unwrap();
+    provider.deprovision(&address, "key-id-1").await.unwrap();
+    provider.deprovision(&address, "gone").await.unwrap();
 }
 
 #[tokio::test]
@@ -114,7 +122,7 @@ async fn sendgrid_refuses_a_domain_it_has_not_authenticated() {
     let (address, name) = support();
     let error = sendgrid(&server)
         .await
-        .provision(&address, &name)
+        .provision(&address, &name, &mark())
         .await
         .unwrap_err();
     assert!(
@@ -141,7 +149,7 @@ async fn sendgrid_errors_carry_its_message_and_never_a_key() {
     let (address, name) = support();
     let error = sendgrid(&server)
         .await
-        .provision(&address, &name)
+        .provision(&address, &name, &mark())
         .await
         .unwrap_err();
     assert!(matches!(error, ProviderError::Rejected { .. }), "{error:?}");
@@ -163,7 +171,7 @@ async fn sendgrid_refusing_our_key_is_unavailable_not_retried() {
     let (address, name) = support();
     let error = sendgrid(&server)
         .await
-        .provision(&address, &name)
+        .provision(&address, &name, &mark())
         .await
         .unwrap_err();
     assert!(
@@ -201,7 +209,7 @@ async fn a_429_is_retried_after_the_wait_it_asks_for() {
     let (address, name) = support();
     sendgrid(&server)
         .await
-        .provision(&address, &name)
+        .provision(&address, &name, &mark())
         .await
         .unwrap();
     assert!(
@@ -222,10 +230,18 @@ async fn server_errors_are_retried_a_bounded_number_of_times() {
         .expect(3)
         .mount(&server)
         .await;
+    // A 5xx may come after the key was made: before each new try the
+    // adapter looks for a key of this create's mark (none here).
+    Mock::given(method("GET"))
+        .and(path("/v3/api_keys"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "result": [] })))
+        .expect(3)
+        .mount(&server)
+        .await;
     let (address, name) = support();
     let error = sendgrid(&server)
         .await
-        .provision(&address, &name)
+        .provision(&address, &name, &mark())
         .await
         .unwrap_err();
     assert!(
@@ -250,7 +266,7 @@ async fn a_provider_that_does_not_answer_in_time_is_unavailable() {
     let (address, name) = support();
     let error = sendgrid(&server)
         .await
-        .provision(&address, &name)
+        .provision(&address, &name, &mark())
         .await
         .unwrap_err();
     assert!(
@@ -265,7 +281,10 @@ async fn a_provider_without_its_settings_says_which_is_missing() {
     let server = MockServer::start().await;
     let provider = SendGridProvider::new(http(), &server.uri(), settings(&[]));
     let (address, name) = support();
-    let error = provider.provision(&address, &name).await.unwrap_err();
+    let error = provider
+        .provision(&address, &name, &mark())
+        .await
+        .unwrap_err();
     assert!(
         message(&error).contains("SENDGRID_API_KEY is not configured"),
         "{error}"
@@ -367,7 +386,7 @@ async fn microsoft365_creates_a_licensed_user_with_a_cached_token() {
         ],
     );
     let (address, name) = support();
-    let account = provider.provision(&address, &name).await.unwrap();
+    let account = provider.provision(&address, &name, &mark()).await.unwrap();
     assert_eq!(
         (account.smtp.server.as_str(), account.smtp.port),
         ("smtp.office365.com", 587)
@@ -380,12 +399,15 @@ async fn microsoft365_creates_a_licensed_user_with_a_cached_token() {
     );
     assert_eq!(account.provider_ref, "87d349ed-44d7-43e1-9a83-5f2406dee5bd");
     assert!(account.webmail.is_some());
-    let again = provider.provision(&address, &name).await.unwrap();
+    let again = provider.provision(&address, &name, &mark()).await.unwrap();
     assert_ne!(
         again.password, account.password,
         "every user gets its own password"
     );
-    provider.deprovision(&account.provider_ref).await.unwrap();
+    provider
+        .deprovision(&address, &account.provider_ref)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -430,14 +452,17 @@ async fn microsoft365_passes_graph_errors_on_and_undoes_an_unlicensed_user() {
     );
     let taken = EmailAddress::parse("taken@example.com").unwrap();
     let error = provider
-        .provision(&taken, &DisplayName::default_for(taken.username()))
+        .provision(&taken, &DisplayName::default_for(taken.username()), &mark())
         .await
         .unwrap_err();
     assert!(matches!(error, ProviderError::Rejected { .. }), "{error:?}");
     assert!(message(&error).contains("already exists"));
 
     let (address, name) = support();
-    let error = provider.provision(&address, &name).await.unwrap_err();
+    let error = provider
+        .provision(&address, &name, &mark())
+        .await
+        .unwrap_err();
     assert!(message(&error).contains("mutually exclusive"), "{error}");
     assert!(!format!("{error:?}").contains("app-secret"));
 }
@@ -487,14 +512,17 @@ async fn google_signs_a_delegated_token_request_and_creates_the_user() {
 
     let provider = google_at(&server.uri());
     let (address, name) = support();
-    let account = provider.provision(&address, &name).await.unwrap();
+    let account = provider.provision(&address, &name, &mark()).await.unwrap();
     assert_eq!(
         (account.smtp.server.as_str(), account.smtp.port),
         ("smtp.gmail.com", 587)
     );
     assert_eq!(account.smtp.authentication, SmtpAuthentication::Xoauth2);
     assert_eq!(account.provider_ref, "104277630492395066537");
-    provider.deprovision(&account.provider_ref).await.unwrap();
+    provider
+        .deprovision(&address, &account.provider_ref)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -521,7 +549,10 @@ async fn google_without_delegation_is_unavailable_with_googles_message() {
         ]),
     );
     let (address, name) = support();
-    let error = provider.provision(&address, &name).await.unwrap_err();
+    let error = provider
+        .provision(&address, &name, &mark())
+        .await
+        .unwrap_err();
     assert!(
         matches!(error, ProviderError::Unavailable { .. }),
         "{error:?}"

@@ -10,7 +10,9 @@ use integration_tests::moto;
 use integration_tests::provider_fakes::{http, settings};
 use integration_tests::worlds::{app_offering, SqliteWorld, World};
 use lambda_http::lambda_runtime::{Context, LambdaEvent};
-use provisioning::providers::{MailProvider, SandboxProvider, SendGridProvider, SesProvider};
+use provisioning::providers::{
+    MailProvider, SandboxProvider, SendGridProvider, SesProvider, SesSettings,
+};
 use provisioning::scheduled::publish_quotas;
 use provisioning::telemetry::captured_metrics;
 use serde_json::{json, Value};
@@ -44,9 +46,12 @@ async fn ses_fake() -> (MockServer, SesProvider) {
     let provider = SesProvider::new(
         aws_sdk_sesv2::Client::new(&config),
         aws_sdk_iam::Client::new(&config),
-        "us-east-1",
-        "/email-provisioning/",
-        None,
+        SesSettings {
+            region: "us-east-1".into(),
+            iam_path: "/email-provisioning/".into(),
+            configuration_set: None,
+            permissions_boundary: None,
+        },
     );
     (server, provider)
 }

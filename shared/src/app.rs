@@ -1,7 +1,7 @@
 //! The state a function builds once per execution environment: `ReadApp`
-//! for `check`, `list` and `events` (the store only, so they link no
-//! provider SDK and no vault), `WebhookApp` for `webhooks`, `App` for
-//! `create`, `manage` and `reconcile`.
+//! for `check`, `list` and `events` (the store, and for `check` the
+//! company's directory: no mail provider to change anything, no vault),
+//! `WebhookApp` for `webhooks`, `App` for `create`, `manage` and the jobs.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,25 +11,28 @@ use tokio::sync::OnceCell;
 
 use crate::aws::AwsSetupError;
 use crate::clock::SystemClock;
-use crate::config::{AuthMode, Backend, Config, ConfigError, ProviderKind};
+use crate::config::{AuthMode, Backend, Config, ConfigError, ProviderKind, DEFAULT_GROUPS_CLAIM};
 use crate::events::SendGridWebhookKey;
 use crate::providers::http::{ProviderHttp, RetryPolicy};
 use crate::providers::{
-    GoogleProvider, MailProvider, Microsoft365Provider, Providers, SandboxProvider,
-    SendGridProvider, SesProvider,
+    CompanyDirectory, GoogleProvider, MailProvider, Microsoft365Provider, Providers,
+    SandboxProvider, SendGridProvider, SesProvider, SesSettings,
 };
 use crate::secrets::{
     LocalVault, ProviderSettings, SecretVault, SecretsManagerVault, PROVIDER_SETTINGS_TTL,
 };
-use crate::service::{Directory, Domains, Policy, ProviderOffer, Provisioning};
+use crate::service::{
+    Access, CompanyDirectories, Directory, Domains, Policy, ProviderOffer, Provisioning,
+};
 use crate::store::{AccountStore, DynamoStore, SqliteStore, StoreError};
 
 /// The read side: what `check` and `list` need.
 pub struct ReadApp {
     pub directory: Directory,
     pub auth_mode: AuthMode,
+    /// The verified token's claim that lists the caller's groups.
+    pub groups_claim: String,
 }
-
 /// What the `webhooks` function needs: the store (through the read side's
 /// use cases) and the keys that verify each provider's signed requests.
 pub struct WebhookApp {
@@ -91,17 +94,37 @@ impl ReadApp {
         Self {
             directory,
             auth_mode,
+            groups_claim: DEFAULT_GROUPS_CLAIM.into(),
         }
     }
 
+    /// The read side of `list`, `events` and `webhooks`: it never asks the
+    /// company's directory, so it builds no client for it.
     pub async fn from_env() -> Result<Self, StartupError> {
         Self::from_config(&Config::from_env()?).await
     }
 
+    /// The read side of `check`, which asks the company's directory too.
+    pub async fn checking_from_env() -> Result<Self, StartupError> {
+        let config = Config::from_env()?;
+        let aws = Aws::new(&config);
+        let mut app = Self::with_aws(&config, &aws).await?;
+        let company = Adapters::new(&config, &aws).company_directories().await?;
+        app.directory = app.directory.with_company_directories(company);
+        Ok(app)
+    }
+
     pub async fn from_config(config: &Config) -> Result<Self, StartupError> {
+        Self::with_aws(config, &Aws::new(config)).await
+    }
+
+    async fn with_aws(config: &Config, aws: &Aws) -> Result<Self, StartupError> {
         warn_if_local_auth(config);
-        let store = open_store(config, &Aws::new(config)).await?;
-        Ok(Self::new(directory(config, store)?, config.auth_mode))
+        let store = open_store(config, aws).await?;
+        Ok(Self {
+            groups_claim: config.groups_claim.clone(),
+            ..Self::new(directory(config, store)?, config.auth_mode)
+        })
     }
 }
 
@@ -109,6 +132,12 @@ impl App {
     pub fn new(service: Provisioning, auth_mode: AuthMode) -> Self {
         let read = ReadApp::new(service.directory().clone(), auth_mode);
         Self { service, read }
+    }
+
+    /// This write side, reading the caller's groups from `groups_claim`.
+    pub fn with_groups_claim(mut self, groups_claim: &str) -> Self {
+        self.read.groups_claim = groups_claim.to_string();
+        self
     }
 
     /// The read routes' view of the same state.
@@ -133,9 +162,12 @@ impl App {
                 secret_prefix,
             )),
         };
-        let providers = build_providers(&config, &aws).await?;
-        let service = Provisioning::new(directory(&config, store)?, providers, vault);
-        Ok(Self::new(service, config.auth_mode))
+        let mut adapters = Adapters::new(&config, &aws);
+        let providers = adapters.providers().await?;
+        let directory = directory(&config, store)?
+            .with_company_directories(adapters.company_directories().await?);
+        let service = Provisioning::new(directory, providers, vault);
+        Ok(Self::new(service, config.auth_mode).with_groups_claim(&config.groups_claim))
     }
 }
 
@@ -170,7 +202,13 @@ fn directory(config: &Config, store: Arc<dyn AccountStore>) -> Result<Directory,
         providers: provider_offer(config)?,
         reserved: config.reserved.clone(),
         daily_create_limit: config.daily_create_limit,
+        daily_rotation_limit: config.daily_rotation_limit,
         quarantine: chrono::Duration::days(i64::from(config.quarantine_days)),
+        access: Access {
+            creator_groups: config.creator_groups.clone(),
+            admin_groups: config.admin_groups.clone(),
+            sendgrid_administrators_only: !config.sendgrid_self_service,
+        },
     };
     Ok(Directory::new(store, Arc::new(SystemClock), policy))
 }
@@ -191,77 +229,175 @@ fn provider_offer(config: &Config) -> Result<ProviderOffer, ConfigError> {
     Ok(offer)
 }
 
-async fn build_providers(config: &Config, aws: &Aws) -> Result<Providers, StartupError> {
-    // Only the HTTP providers read keys: without one, no AWS configuration
-    // is loaded and no Secrets Manager client made for them at start-up.
-    let reads_keys = config
-        .providers
-        .iter()
-        .any(|kind| !matches!(kind, ProviderKind::Sandbox | ProviderKind::Ses));
-    let secret = match &config.provider_secret_id {
-        Some(id) if reads_keys => Some((
-            aws_sdk_secretsmanager::Client::new(aws.config().await?),
-            id.clone(),
-        )),
-        _ => None,
-    };
-    let settings = Arc::new(ProviderSettings::new(
-        secret,
-        |name| std::env::var(name).ok(),
-        PROVIDER_SETTINGS_TTL,
-    ));
-    // One HTTP client for every HTTP provider, built only if one is configured.
-    let mut shared_http: Option<ProviderHttp> = None;
-    let mut http = || {
-        shared_http
+/// The provider adapters of one function, each made once, when first
+/// needed, and shared: a mailbox provider is also its addresses' directory.
+/// Only an adapter that calls an HTTP API reads the providers' keys, so a
+/// deployment of SES or the sandbox loads no AWS configuration for them.
+struct Adapters<'a> {
+    config: &'a Config,
+    aws: &'a Aws,
+    settings: Option<Arc<ProviderSettings>>,
+    http: Option<ProviderHttp>,
+    sandbox: Option<Arc<SandboxProvider>>,
+    microsoft365: Option<Arc<Microsoft365Provider>>,
+    google: Option<Arc<GoogleProvider>>,
+}
+
+impl<'a> Adapters<'a> {
+    fn new(config: &'a Config, aws: &'a Aws) -> Self {
+        Self {
+            config,
+            aws,
+            settings: None,
+            http: None,
+            sandbox: None,
+            microsoft365: None,
+            google: None,
+        }
+    }
+
+    async fn settings(&mut self) -> Result<Arc<ProviderSettings>, StartupError> {
+        if let Some(settings) = &self.settings {
+            return Ok(Arc::clone(settings));
+        }
+        let secret = match &self.config.provider_secret_id {
+            Some(id) => Some((
+                aws_sdk_secretsmanager::Client::new(self.aws.config().await?),
+                id.clone(),
+            )),
+            None => None,
+        };
+        let settings = Arc::new(ProviderSettings::new(
+            secret,
+            |name| std::env::var(name).ok(),
+            PROVIDER_SETTINGS_TTL,
+        ));
+        self.settings = Some(Arc::clone(&settings));
+        Ok(settings)
+    }
+
+    fn http(&mut self) -> ProviderHttp {
+        self.http
             .get_or_insert_with(|| ProviderHttp::new(RetryPolicy::default()))
             .clone()
-    };
-    let endpoints = &config.endpoints;
-    let mut built: Vec<Arc<dyn MailProvider>> = Vec::new();
-    for kind in &config.providers {
-        built.push(match kind {
-            ProviderKind::Sandbox => Arc::new(SandboxProvider::default()),
+    }
+
+    fn sandbox(&mut self) -> Arc<SandboxProvider> {
+        let existing = &self.config.sandbox_existing;
+        Arc::clone(
+            self.sandbox
+                .get_or_insert_with(|| Arc::new(SandboxProvider::with_existing(existing.clone()))),
+        )
+    }
+
+    async fn microsoft365(&mut self) -> Result<Arc<Microsoft365Provider>, StartupError> {
+        if let Some(built) = &self.microsoft365 {
+            return Ok(Arc::clone(built));
+        }
+        let endpoints = &self.config.endpoints;
+        let built = Arc::new(Microsoft365Provider::new(
+            self.http(),
+            &endpoints.microsoft_login,
+            &endpoints.microsoft_graph,
+            self.settings().await?,
+        ));
+        self.microsoft365 = Some(Arc::clone(&built));
+        Ok(built)
+    }
+
+    async fn google(&mut self) -> Result<Arc<GoogleProvider>, StartupError> {
+        if let Some(built) = &self.google {
+            return Ok(Arc::clone(built));
+        }
+        let endpoints = &self.config.endpoints;
+        let built = Arc::new(GoogleProvider::new(
+            self.http(),
+            &endpoints.google_token,
+            &endpoints.google_admin,
+            self.settings().await?,
+        ));
+        self.google = Some(Arc::clone(&built));
+        Ok(built)
+    }
+
+    async fn mail(&mut self, kind: ProviderKind) -> Result<Arc<dyn MailProvider>, StartupError> {
+        Ok(match kind {
+            ProviderKind::Sandbox => self.sandbox(),
+            ProviderKind::Microsoft365 => self.microsoft365().await?,
+            ProviderKind::Google => self.google().await?,
             ProviderKind::Sendgrid => Arc::new(SendGridProvider::new(
-                http(),
-                &endpoints.sendgrid_api,
-                Arc::clone(&settings),
-            )),
-            ProviderKind::Microsoft365 => Arc::new(Microsoft365Provider::new(
-                http(),
-                &endpoints.microsoft_login,
-                &endpoints.microsoft_graph,
-                Arc::clone(&settings),
-            )),
-            ProviderKind::Google => Arc::new(GoogleProvider::new(
-                http(),
-                &endpoints.google_token,
-                &endpoints.google_admin,
-                Arc::clone(&settings),
+                self.http(),
+                &self.config.endpoints.sendgrid_api,
+                self.settings().await?,
             )),
             ProviderKind::Ses => {
-                let aws = aws.config().await?;
+                let aws = self.aws.config().await?;
                 Arc::new(SesProvider::new(
                     aws_sdk_sesv2::Client::new(aws),
                     aws_sdk_iam::Client::new(aws),
-                    aws.region().map_or("us-east-1", |r| r.as_ref()),
-                    &config.ses_iam_path,
-                    config.ses_configuration_set.clone(),
+                    SesSettings {
+                        region: aws.region().map_or("us-east-1", |r| r.as_ref()).into(),
+                        iam_path: self.config.ses_iam_path.clone(),
+                        configuration_set: self.config.ses_configuration_set.clone(),
+                        permissions_boundary: self.config.ses_permissions_boundary.clone(),
+                    },
                 ))
             }
-        });
+        })
     }
-    let default = built.remove(0);
-    let mut providers = Providers::new(default, built);
-    for offered in &config.domains {
-        if let Some(kind) = offered.provider {
-            providers = providers
-                .with_domain_provider(offered.name.clone(), kind.as_str())
-                .ok_or(ConfigError::Invalid {
-                    name: "EMAIL_DOMAINS",
-                    reason: format!("provider {} is not offered", kind.as_str()),
-                })?;
+
+    /// The directory a provider keeps, if it keeps one.
+    async fn directory(
+        &mut self,
+        kind: ProviderKind,
+    ) -> Result<Option<Arc<dyn CompanyDirectory>>, StartupError> {
+        Ok(match kind {
+            ProviderKind::Sandbox => Some(self.sandbox()),
+            ProviderKind::Microsoft365 => Some(self.microsoft365().await?),
+            ProviderKind::Google => Some(self.google().await?),
+            ProviderKind::Sendgrid | ProviderKind::Ses => None,
+        })
+    }
+
+    /// `DIRECTORY_PROVIDER`'s directory for every address, or else each
+    /// offered provider's own.
+    async fn company_directories(&mut self) -> Result<CompanyDirectories, StartupError> {
+        let budget = self.config.directory_check_budget;
+        if let Some(kind) = self.config.directory_provider {
+            let fixed = self
+                .directory(kind)
+                .await?
+                .map(|found| (kind.as_str(), found));
+            return Ok(CompanyDirectories::new(fixed, Vec::new(), budget));
         }
+        let mut own = Vec::new();
+        for &kind in &self.config.providers {
+            if let Some(found) = self.directory(kind).await? {
+                own.push((kind.as_str(), found));
+            }
+        }
+        Ok(CompanyDirectories::new(None, own, budget))
     }
-    Ok(providers)
+
+    /// The offered providers, the default first, with the domains that
+    /// have their own.
+    async fn providers(&mut self) -> Result<Providers, StartupError> {
+        let mut built = Vec::new();
+        for &kind in &self.config.providers {
+            built.push(self.mail(kind).await?);
+        }
+        let default = built.remove(0);
+        let mut providers = Providers::new(default, built);
+        for offered in &self.config.domains {
+            if let Some(kind) = offered.provider {
+                providers = providers
+                    .with_domain_provider(offered.name.clone(), kind.as_str())
+                    .ok_or(ConfigError::Invalid {
+                        name: "EMAIL_DOMAINS",
+                        reason: format!("provider {} is not offered", kind.as_str()),
+                    })?;
+            }
+        }
+        Ok(providers)
+    }
 }

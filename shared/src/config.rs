@@ -61,6 +61,15 @@ impl ProviderKind {
             .into_iter()
             .find(|kind| kind.as_str() == raw.trim())
     }
+
+    /// Whether it keeps a directory of mailboxes, aliases and groups
+    /// (the sandbox keeps `SANDBOX_EXISTING`'s).
+    pub fn hosts_mailboxes(self) -> bool {
+        match self {
+            Self::Microsoft365 | Self::Google | Self::Sandbox => true,
+            Self::Sendgrid | Self::Ses => false,
+        }
+    }
 }
 
 /// Where the HTTP providers' APIs are (overridable so tests can point them at fakes).
@@ -104,6 +113,25 @@ pub struct Config {
     pub auth_mode: AuthMode,
     /// `SENDGRID_WEBHOOK_PUBLIC_KEY`: verifies SendGrid's signed Event Webhook.
     pub sendgrid_webhook_key: Option<SendGridWebhookKey>,
+    /// `GROUPS_CLAIM`: the verified token's claim that lists the caller's groups.
+    pub groups_claim: String,
+    /// `CREATOR_GROUPS`: who may create; empty, anyone signed in.
+    pub creator_groups: Vec<String>,
+    /// `ADMIN_GROUPS`: whose members are administrators.
+    pub admin_groups: Vec<String>,
+    /// `SENDGRID_SELF_SERVICE`: `false` offers SendGrid to administrators only.
+    pub sendgrid_self_service: bool,
+    /// `DAILY_ROTATION_LIMIT`: credential rotations per user per UTC day.
+    pub daily_rotation_limit: u32,
+    /// `DIRECTORY_PROVIDER`: the one company directory for every address;
+    /// `None`, each address's own provider when it hosts mailboxes.
+    pub directory_provider: Option<ProviderKind>,
+    /// `DIRECTORY_CHECK_BUDGET_MS`: how long a check waits for the directory.
+    pub directory_check_budget: std::time::Duration,
+    /// `SANDBOX_EXISTING`: local parts the sandbox's directory already has.
+    pub sandbox_existing: Vec<Username>,
+    /// `SES_PERMISSIONS_BOUNDARY`: the managed policy every SES user is made with.
+    pub ses_permissions_boundary: Option<String>,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -122,6 +150,19 @@ fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
 pub const DEFAULT_DATABASE_PATH: &str = ".data/email-provisioning.sqlite3";
 pub const DEFAULT_SECRET_PREFIX: &str = "email-provisioning/smtp/";
 pub const DEFAULT_DAILY_CREATE_LIMIT: u32 = 10;
+pub const DEFAULT_DAILY_ROTATION_LIMIT: u32 = 10;
+pub const DEFAULT_GROUPS_CLAIM: &str = "cognito:groups";
+pub const DEFAULT_DIRECTORY_CHECK_BUDGET_MS: u32 = 1500;
+
+/// What Lambda sets in every function's environment and `cargo lambda
+/// watch` does not: local mode must never run there (`provided.al2023`
+/// sets no `AWS_EXECUTION_ENV`).
+const SET_BY_LAMBDA: [&str; 4] = [
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "LAMBDA_TASK_ROOT",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_EXECUTION_ENV",
+];
 pub const DEFAULT_QUARANTINE_DAYS: u32 = 30;
 
 impl Config {
@@ -267,6 +308,59 @@ impl Config {
         )?;
         let quarantine_days =
             whole_number("ADDRESS_QUARANTINE_DAYS", DEFAULT_QUARANTINE_DAYS, 0..=3650)?;
+        let daily_rotation_limit = whole_number(
+            "DAILY_ROTATION_LIMIT",
+            DEFAULT_DAILY_ROTATION_LIMIT,
+            1..=u32::MAX,
+        )?;
+        let directory_check_budget = whole_number(
+            "DIRECTORY_CHECK_BUDGET_MS",
+            DEFAULT_DIRECTORY_CHECK_BUDGET_MS,
+            50..=10_000,
+        )?;
+        let directory_provider = match get("DIRECTORY_PROVIDER") {
+            None => None,
+            Some(raw) => match provider("DIRECTORY_PROVIDER", &raw)? {
+                kind if kind.hosts_mailboxes() => Some(kind),
+                kind => {
+                    return Err(invalid(
+                        "DIRECTORY_PROVIDER",
+                        format!(
+                            "{} keeps no directory of mailboxes; expected microsoft365 or google",
+                            kind.as_str()
+                        ),
+                    ))
+                }
+            },
+        };
+        let list = |name: &str| -> Vec<String> {
+            get(name)
+                .map(|raw| {
+                    raw.split(',')
+                        .map(str::trim)
+                        .filter(|item| !item.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let sendgrid_self_service = match get("SENDGRID_SELF_SERVICE").as_deref().map(str::trim) {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(other) => {
+                return Err(invalid(
+                    "SENDGRID_SELF_SERVICE",
+                    format!("{other:?} is neither true nor false"),
+                ))
+            }
+        };
+        let sandbox_existing = list("SANDBOX_EXISTING")
+            .iter()
+            .map(|name| {
+                Username::parse(name)
+                    .map_err(|error| invalid("SANDBOX_EXISTING", error.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
 
         let reserved = get("RESERVED_USERNAMES")
             .map(|raw| {
@@ -285,7 +379,7 @@ impl Config {
 
         let auth_mode = match get("AUTH_MODE").as_deref().map(str::trim) {
             None | Some("jwt") => AuthMode::Jwt,
-            Some("local") if get("AWS_EXECUTION_ENV").is_some() => {
+            Some("local") if SET_BY_LAMBDA.iter().any(|name| get(name).is_some()) => {
                 return Err(invalid(
                     "AUTH_MODE",
                     "local mode trusts the X-User-Id header and is refused inside AWS Lambda",
@@ -319,6 +413,17 @@ impl Config {
             quarantine_days,
             reserved,
             auth_mode,
+            groups_claim: get("GROUPS_CLAIM").unwrap_or_else(|| DEFAULT_GROUPS_CLAIM.into()),
+            creator_groups: list("CREATOR_GROUPS"),
+            admin_groups: list("ADMIN_GROUPS"),
+            sendgrid_self_service,
+            daily_rotation_limit,
+            directory_provider,
+            directory_check_budget: std::time::Duration::from_millis(u64::from(
+                directory_check_budget,
+            )),
+            sandbox_existing,
+            ses_permissions_boundary: get("SES_PERMISSIONS_BOUNDARY"),
         })
     }
 }
@@ -362,21 +467,75 @@ mod tests {
 
     #[test]
     fn local_auth_is_refused_inside_lambda() {
-        assert_eq!(
-            config(&[("AUTH_MODE", "local")]).unwrap().auth_mode,
-            AuthMode::Local
-        );
-        let refused = config(&[
+        // What `cargo lambda watch` sets: local mode stays possible.
+        let watch = [
             ("AUTH_MODE", "local"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "check"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "4096"),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "1"),
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9000/.rt"),
+            ("AWS_REGION", "us-east-1"),
+        ];
+        assert_eq!(config(&watch).unwrap().auth_mode, AuthMode::Local);
+        // What the provided.al2023 runtime sets (it sets no AWS_EXECUTION_ENV):
+        // each one alone is enough to refuse.
+        for (name, value) in [
+            (
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                "/aws/lambda/stack-CheckFunction-x",
+            ),
+            ("LAMBDA_TASK_ROOT", "/var/task"),
+            ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
             ("AWS_EXECUTION_ENV", "AWS_Lambda_rust"),
-        ]);
-        assert!(matches!(
-            refused,
-            Err(ConfigError::Invalid {
-                name: "AUTH_MODE",
-                ..
-            })
-        ));
+        ] {
+            let mut lambda = watch.to_vec();
+            lambda.push((name, value));
+            assert!(
+                matches!(
+                    config(&lambda),
+                    Err(ConfigError::Invalid {
+                        name: "AUTH_MODE",
+                        ..
+                    })
+                ),
+                "{name} should reveal Lambda"
+            );
+        }
+    }
+
+    #[test]
+    fn access_settings_are_read_as_lists_and_checked() {
+        let config = config(&[
+            ("CREATOR_GROUPS", " staff, ops ,"),
+            ("ADMIN_GROUPS", "email-admins"),
+            ("SENDGRID_SELF_SERVICE", "false"),
+            ("DIRECTORY_PROVIDER", "google"),
+            ("SANDBOX_EXISTING", "jane.doe, Payroll-Team"),
+        ])
+        .unwrap();
+        assert_eq!(config.creator_groups, ["staff", "ops"]);
+        assert_eq!(config.admin_groups, ["email-admins"]);
+        assert_eq!(config.groups_claim, "cognito:groups");
+        assert!(!config.sendgrid_self_service);
+        assert_eq!(config.daily_rotation_limit, 10);
+        assert_eq!(config.directory_provider, Some(ProviderKind::Google));
+        assert_eq!(config.sandbox_existing[1].as_str(), "payroll-team");
+        for (name, value) in [
+            ("DIRECTORY_PROVIDER", "sendgrid"),
+            ("SENDGRID_SELF_SERVICE", "maybe"),
+            ("DAILY_ROTATION_LIMIT", "0"),
+            ("SANDBOX_EXISTING", "not ok"),
+            ("DIRECTORY_CHECK_BUDGET_MS", "10"),
+        ] {
+            assert!(
+                matches!(config_of(name, value), Err(ConfigError::Invalid { name: reported, .. }) if reported == name),
+                "{name}={value} should be refused"
+            );
+        }
+    }
+
+    fn config_of(name: &str, value: &str) -> Result<Config, ConfigError> {
+        config(&[(name, value)])
     }
 
     #[test]

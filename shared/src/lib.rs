@@ -5,6 +5,7 @@ pub mod app;
 pub mod aws;
 pub mod clock;
 pub mod config;
+pub mod deadline;
 pub mod domain;
 pub mod events;
 pub mod http;

@@ -4,6 +4,7 @@
 use lambda_http::lambda_runtime::LambdaEvent;
 use serde_json::{json, Value};
 
+use crate::deadline;
 use crate::domain::SendEventKind;
 use crate::events::{parse_ses_event, ProviderReport, ReportError};
 use crate::store::SendEventOutcome;
@@ -41,11 +42,15 @@ impl Job {
         app: &App,
         event: LambdaEvent<Value>,
     ) -> Result<Value, lambda_http::Error> {
-        match self {
-            Self::Reconcile => reconcile(app, event).await,
-            Self::Quotas => publish_quotas(app, event).await,
-            Self::UsageReports => read_usage_reports(app, event).await,
-        }
+        let deadline_ms = Some(event.context.deadline);
+        deadline::within(deadline_ms, async {
+            match self {
+                Self::Reconcile => reconcile(app, event).await,
+                Self::Quotas => publish_quotas(app, event).await,
+                Self::UsageReports => read_usage_reports(app, event).await,
+            }
+        })
+        .await
     }
 }
 

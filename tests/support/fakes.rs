@@ -6,8 +6,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use provisioning::clock::Clock;
 use provisioning::domain::{DisplayName, EmailAddress, IdempotencyKey, UserId};
 use provisioning::providers::{
-    Credential, IssuedCredential, MailProvider, ProviderError, ProvisionedAccount, SandboxProvider,
-    SmtpPassword,
+    Credential, IssuedCredential, MailProvider, Mark, ProviderError, ProvisionedAccount,
+    SandboxProvider, SmtpPassword,
 };
 use provisioning::secrets::{SecretVault, SecretsError};
 use provisioning::store::{
@@ -99,18 +99,27 @@ impl MailProvider for BrokenProvider {
         &self,
         address: &EmailAddress,
         display_name: &DisplayName,
+        mark: &Mark,
     ) -> Result<ProvisionedAccount, ProviderError> {
         match &self.creates_with {
-            Some(sandbox) => sandbox.provision(address, display_name).await,
+            Some(sandbox) => sandbox.provision(address, display_name, mark).await,
             None => Err(self.error.clone()),
         }
     }
 
-    async fn deprovision(&self, _provider_ref: &str) -> Result<(), ProviderError> {
+    async fn deprovision(
+        &self,
+        _address: &EmailAddress,
+        _provider_ref: &str,
+    ) -> Result<(), ProviderError> {
         self.removal()
     }
 
-    async fn deprovision_address(&self, _address: &EmailAddress) -> Result<(), ProviderError> {
+    async fn deprovision_marked(
+        &self,
+        _address: &EmailAddress,
+        _mark: &Mark,
+    ) -> Result<(), ProviderError> {
         self.removal()
     }
 
@@ -118,6 +127,7 @@ impl MailProvider for BrokenProvider {
         &self,
         _address: &EmailAddress,
         _current: &Credential,
+        _mark: &Mark,
     ) -> Result<IssuedCredential, ProviderError> {
         Err(self.error.clone())
     }
@@ -220,6 +230,7 @@ impl MailProvider for ObservedProvider {
         &self,
         address: &EmailAddress,
         display_name: &DisplayName,
+        mark: &Mark,
     ) -> Result<ProvisionedAccount, ProviderError> {
         self.provisions.fetch_add(1, Ordering::SeqCst);
         self.pass_gate(false).await;
@@ -231,24 +242,33 @@ impl MailProvider for ObservedProvider {
                 message: "injected refusal".into(),
             });
         }
-        self.inner.provision(address, display_name).await
+        self.inner.provision(address, display_name, mark).await
     }
 
-    async fn deprovision(&self, provider_ref: &str) -> Result<(), ProviderError> {
-        self.inner.deprovision(provider_ref).await
+    async fn deprovision(
+        &self,
+        address: &EmailAddress,
+        provider_ref: &str,
+    ) -> Result<(), ProviderError> {
+        self.inner.deprovision(address, provider_ref).await
     }
 
-    async fn deprovision_address(&self, address: &EmailAddress) -> Result<(), ProviderError> {
-        self.inner.deprovision_address(address).await
+    async fn deprovision_marked(
+        &self,
+        address: &EmailAddress,
+        mark: &Mark,
+    ) -> Result<(), ProviderError> {
+        self.inner.deprovision_marked(address, mark).await
     }
 
     async fn issue_credential(
         &self,
         address: &EmailAddress,
         current: &Credential,
+        mark: &Mark,
     ) -> Result<IssuedCredential, ProviderError> {
         self.pass_gate(true).await;
-        self.inner.issue_credential(address, current).await
+        self.inner.issue_credential(address, current, mark).await
     }
 
     async fn revoke_credential(
@@ -306,6 +326,23 @@ pub struct FailingActivation(pub Arc<dyn AccountStore>);
 
 #[async_trait]
 impl AccountStore for FailingActivation {
+    async fn lookalike_claims(&self, key: &str) -> Result<Vec<Claim>, StoreError> {
+        self.0.lookalike_claims(key).await
+    }
+
+    async fn count_rotation(
+        &self,
+        owner: &UserId,
+        day: &str,
+        limit: u32,
+    ) -> Result<(), StoreError> {
+        self.0.count_rotation(owner, day, limit).await
+    }
+
+    async fn refund_rotation(&self, owner: &UserId, day: &str) -> Result<(), StoreError> {
+        self.0.refund_rotation(owner, day).await
+    }
+
     async fn claims(&self, addresses: &[EmailAddress]) -> Result<Vec<Claim>, StoreError> {
         self.0.claims(addresses).await
     }
@@ -463,26 +500,36 @@ impl MailProvider for DiesAfterProvisioning {
         &self,
         address: &EmailAddress,
         display_name: &DisplayName,
+        mark: &Mark,
     ) -> Result<ProvisionedAccount, ProviderError> {
-        self.inner.provision(address, display_name).await?;
+        self.inner.provision(address, display_name, mark).await?;
         self.provisioned.notify_one();
         std::future::pending().await
     }
 
-    async fn deprovision(&self, provider_ref: &str) -> Result<(), ProviderError> {
-        self.inner.deprovision(provider_ref).await
+    async fn deprovision(
+        &self,
+        address: &EmailAddress,
+        provider_ref: &str,
+    ) -> Result<(), ProviderError> {
+        self.inner.deprovision(address, provider_ref).await
     }
 
-    async fn deprovision_address(&self, address: &EmailAddress) -> Result<(), ProviderError> {
-        self.inner.deprovision_address(address).await
+    async fn deprovision_marked(
+        &self,
+        address: &EmailAddress,
+        mark: &Mark,
+    ) -> Result<(), ProviderError> {
+        self.inner.deprovision_marked(address, mark).await
     }
 
     async fn issue_credential(
         &self,
         address: &EmailAddress,
         current: &Credential,
+        mark: &Mark,
     ) -> Result<IssuedCredential, ProviderError> {
-        self.inner.issue_credential(address, current).await
+        self.inner.issue_credential(address, current, mark).await
     }
 
     async fn revoke_credential(

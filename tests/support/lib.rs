@@ -17,7 +17,7 @@ use provisioning::config::AuthMode;
 use provisioning::domain::{DomainName, ReservedNames, Username};
 use provisioning::providers::{MailProvider, Providers};
 use provisioning::secrets::{LocalVault, SecretVault};
-use provisioning::service::{Directory, Domains, Policy, ProviderOffer, Provisioning};
+use provisioning::service::{Access, Directory, Domains, Policy, ProviderOffer, Provisioning};
 use provisioning::store::{AccountStore, SqliteStore};
 use provisioning::App;
 
@@ -36,7 +36,9 @@ pub fn policy(daily_create_limit: u32) -> Policy {
         providers: ProviderOffer::new("sandbox", []),
         reserved: ReservedNames::with_extra([Username::parse("ceo").unwrap()]),
         daily_create_limit,
+        daily_rotation_limit: 10,
         quarantine: chrono::Duration::days(30),
+        access: Access::default(),
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use provisioning::domain::{DisplayName, EmailAddress, Username};
 use provisioning::providers::http::{ProviderHttp, RetryPolicy};
-use provisioning::providers::GoogleProvider;
+use provisioning::providers::{GoogleProvider, Mark, SesProvider, SesSettings};
 use provisioning::secrets::ProviderSettings;
 use serde_json::Value;
 use wiremock::{Match, Request};
@@ -33,6 +33,30 @@ pub fn http() -> ProviderHttp {
         max_delay: Duration::from_secs(2),
         timeout: Duration::from_millis(500),
     })
+}
+
+/// The mark of the create the adapter tests provision for.
+pub fn mark() -> Mark {
+    Mark::new("test-create")
+}
+
+/// The SES adapter on `ses` and `iam`, in eu-west-1, users under
+/// `/email-provisioning/`, identities on `configuration_set`.
+pub fn ses_provider(
+    ses: &aws_sdk_sesv2::Client,
+    iam: &aws_sdk_iam::Client,
+    configuration_set: Option<String>,
+) -> SesProvider {
+    SesProvider::new(
+        ses.clone(),
+        iam.clone(),
+        SesSettings {
+            region: "eu-west-1".into(),
+            iam_path: "/email-provisioning/".into(),
+            configuration_set,
+            permissions_boundary: None,
+        },
+    )
 }
 
 /// `support@example.com`, "Support Team".

@@ -4,6 +4,6 @@ use provisioning::{http, telemetry, ReadApp};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    let app = ReadApp::from_env().await?;
+    let app = ReadApp::checking_from_env().await?;
     lambda_http::run(service_fn(|req| http::check_availability(&app, req))).await
 }

@@ -3,14 +3,19 @@ use super::{username::MAX_USERNAME_LEN, DomainName, ReservedNames, Username};
 /// A check or a refused create offers at most this many alternatives.
 pub const MAX_SUGGESTIONS: usize = 5;
 
-/// Alternatives to `wanted`, most natural first: deterministic, each a valid,
-/// non-reserved username different from `wanted`. Which are free is the
+/// Alternatives to `wanted`, most natural first: deterministic, each a valid
+/// username different from `wanted` that neither is, passes for, nor carries
+/// a reserved name (no `security-team` for `security`). Which are free is the
 /// store's answer, asked for all of them at once.
 pub fn suggestion_candidates(
     wanted: &Username,
     domain: &DomainName,
     reserved: &ReservedNames,
 ) -> Vec<Username> {
+    // Anything built on a reserved name is that name with a suffix.
+    if reserved.covers(wanted) {
+        return Vec::new();
+    }
     let company = domain.company();
     let mut patterns: Vec<(String, String)> = vec![
         (String::new(), "-team".into()),
@@ -34,9 +39,7 @@ pub fn suggestion_candidates(
         let Ok(candidate) = Username::parse(&format!("{prefix}{stem}{suffix}")) else {
             continue;
         };
-        if &candidate != wanted
-            && !reserved.contains(&candidate)
-            && !candidates.contains(&candidate)
+        if &candidate != wanted && !reserved.covers(&candidate) && !candidates.contains(&candidate)
         {
             candidates.push(candidate);
         }
@@ -76,6 +79,15 @@ mod tests {
     }
 
     #[test]
+    fn a_reserved_name_gets_no_suggestion_built_on_it() {
+        let reserved = ReservedNames::default();
+        for wanted in ["security", "adm1n", "mailer-daemon"] {
+            let wanted = Username::parse(wanted).unwrap();
+            assert_eq!(suggestion_candidates(&wanted, &example(), &reserved), []);
+        }
+    }
+
+    #[test]
     fn a_name_at_the_length_limit_still_gets_suggestions() {
         let wanted = Username::parse(&"a".repeat(64)).unwrap();
         let candidates = suggestion_candidates(&wanted, &example(), &ReservedNames::default());
@@ -92,11 +104,13 @@ mod tests {
             let Ok(wanted) = Username::parse(&raw) else { return Ok(()); };
             let reserved = ReservedNames::with_extra(extra.iter().filter_map(|e| Username::parse(e).ok()));
             let candidates = suggestion_candidates(&wanted, &example(), &reserved);
-            prop_assert!(candidates.len() >= MAX_SUGGESTIONS);
+            if !reserved.covers(&wanted) {
+                prop_assert!(candidates.len() >= MAX_SUGGESTIONS);
+            }
             for candidate in &candidates {
                 prop_assert_eq!(&Username::parse(candidate.as_str()).unwrap(), candidate);
                 prop_assert!(candidate != &wanted);
-                prop_assert!(!reserved.contains(candidate));
+                prop_assert!(!reserved.covers(candidate));
             }
             prop_assert_eq!(candidates.clone(), suggestion_candidates(&wanted, &example(), &reserved));
         }

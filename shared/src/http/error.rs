@@ -90,7 +90,12 @@ impl ApiError {
                 }
                 S::AddressTaken { .. } => (StatusCode::CONFLICT, "address_taken"),
                 S::AddressReserved { .. } => (StatusCode::CONFLICT, "address_reserved"),
-                S::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+                S::AddressLookalike { .. } => (StatusCode::CONFLICT, "address_lookalike"),
+                S::RateLimited { .. } | S::RotationsLimited { .. } => {
+                    (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+                }
+                S::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+                S::CredentialsRotated(_) => (StatusCode::CONFLICT, "credentials_rotated"),
                 S::Provider(ProviderError::Rejected { .. }) => {
                     (StatusCode::BAD_GATEWAY, "provider_error")
                 }
@@ -103,7 +108,9 @@ impl ApiError {
                 S::AccountNotFound(_) | S::Store(StoreError::AccountNotFound) => {
                     (StatusCode::NOT_FOUND, "account_not_found")
                 }
-                S::Store(StoreError::AccountBusy) => (StatusCode::CONFLICT, "request_in_progress"),
+                S::Store(StoreError::AccountBusy | StoreError::Contended) => {
+                    (StatusCode::CONFLICT, "request_in_progress")
+                }
                 S::CreatedThenDeleted(_) => (StatusCode::GONE, "account_deleted"),
                 S::AccountDisabled(_) => (StatusCode::CONFLICT, "account_disabled"),
                 S::OldCredentialKept(_) => (StatusCode::BAD_GATEWAY, "provider_error"),
@@ -128,6 +135,10 @@ impl ApiError {
             _ if status == StatusCode::INTERNAL_SERVER_ERROR => {
                 "an internal error occurred; quote the request id when reporting it".to_string()
             }
+            // A provider's own words may name this deployment's resources.
+            Self::Service(S::Provider(_) | S::OldCredentialKept(_)) => {
+                without_resource_names(&self.to_string())
+            }
             other => other.to_string(),
         };
         Mapped {
@@ -150,7 +161,8 @@ impl ApiError {
         match self {
             Self::Service(
                 ServiceError::AddressTaken { suggestions, .. }
-                | ServiceError::AddressReserved { suggestions, .. },
+                | ServiceError::AddressReserved { suggestions, .. }
+                | ServiceError::AddressLookalike { suggestions, .. },
             ) => Some(suggestions),
             _ => None,
         }
@@ -171,10 +183,16 @@ impl ApiError {
         let mut response = json_response(status, &json!({ "error": error }));
         let headers = response.headers_mut();
         match &self {
-            Self::Service(ServiceError::RateLimited {
-                retry_after_seconds,
-                ..
-            }) => {
+            Self::Service(
+                ServiceError::RateLimited {
+                    retry_after_seconds,
+                    ..
+                }
+                | ServiceError::RotationsLimited {
+                    retry_after_seconds,
+                    ..
+                },
+            ) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
             }
             Self::MethodNotAllowed { allowed, .. } => {
@@ -185,5 +203,68 @@ impl ApiError {
             _ => {}
         }
         response
+    }
+}
+
+/// `text` with every ARN and every 12-digit AWS account id replaced by
+/// `…`: what a provider or AWS says may name this deployment's account,
+/// roles and resources, which are no caller's business (the logs keep them).
+fn without_resource_names(text: &str) -> String {
+    let mut cleaned = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("arn:") {
+        let starts_word = rest[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|before| !before.is_ascii_alphanumeric());
+        cleaned.push_str(&rest[..at]);
+        if starts_word {
+            let end = rest[at..]
+                .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ')' | ']'))
+                .map_or(rest.len(), |length| at + length);
+            cleaned.push('…');
+            rest = &rest[end..];
+        } else {
+            cleaned.push_str("arn:");
+            rest = &rest[at + 4..];
+        }
+    }
+    cleaned.push_str(rest);
+    let mut result = String::with_capacity(cleaned.len());
+    let mut digits = String::new();
+    for c in cleaned.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        result.push_str(if digits.len() == 12 { "…" } else { &digits });
+        digits.clear();
+        result.push(c);
+    }
+    result.pop();
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arns_and_account_ids_never_reach_a_caller() {
+        let said =
+            "AccessDenied: User: arn:aws:sts::123456789012:assumed-role/stack-CreateRole/fn \
+                    is not authorized to perform: iam:CreateUser on resource: \
+                    arn:aws:iam::123456789012:user/email-provisioning/x (account 123456789012)";
+        let cleaned = without_resource_names(said);
+        assert!(!cleaned.contains("arn:"), "{cleaned}");
+        assert!(!cleaned.contains("123456789012"), "{cleaned}");
+        assert!(
+            cleaned.contains("not authorized to perform: iam:CreateUser"),
+            "{cleaned}"
+        );
+        assert_eq!(
+            without_resource_names("quota 1000 of 50000, HTTP 503, barn:x"),
+            "quota 1000 of 50000, HTTP 503, barn:x"
+        );
     }
 }

@@ -20,30 +20,72 @@ pub fn expect_method(req: &Request, allowed: Method) -> Result<(), ApiError> {
     })
 }
 
+/// Who is calling, as the verified token says (or, locally, the headers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub user: UserId,
+    /// The groups the token lists in the groups claim.
+    pub groups: Vec<String>,
+}
+
 /// The caller's identity: the `sub` claim that API Gateway's JWT authorizer
-/// verified, or, only in local mode, the `X-User-Id` header.
-pub fn caller(req: &Request, mode: AuthMode) -> Result<UserId, ApiError> {
-    let verified_sub = match req.request_context_ref() {
+/// verified and the groups in its `groups_claim`, or, only in local mode
+/// and only without verified claims, the `X-User-Id` and `X-User-Groups`
+/// (comma-separated) headers.
+pub fn caller(req: &Request, mode: AuthMode, groups_claim: &str) -> Result<Caller, ApiError> {
+    let claims = match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => context
             .authorizer
             .as_ref()
             .and_then(|authorizer| authorizer.jwt.as_ref())
-            .and_then(|jwt| jwt.claims.get("sub"))
-            .cloned(),
+            .map(|jwt| &jwt.claims),
         _ => None,
     };
-    let local_header = || {
+    let verified = claims.and_then(|claims| {
+        let sub = claims.get("sub")?.clone();
+        let groups = claims
+            .get(groups_claim)
+            .map_or_else(Vec::new, |raw| groups_in(raw));
+        Some((sub, groups))
+    });
+    let header = |name: &str| {
         req.headers()
-            .get("x-user-id")
+            .get(name)
             .and_then(|value| value.to_str().ok())
             .map(str::to_string)
     };
-    let raw = match mode {
-        AuthMode::Jwt => verified_sub,
-        AuthMode::Local => verified_sub.or_else(local_header),
+    let local = || {
+        let sub = header("x-user-id")?;
+        let groups = header("x-user-groups").map_or_else(Vec::new, |raw| groups_in(&raw));
+        Some((sub, groups))
+    };
+    let (sub, groups) = match mode {
+        AuthMode::Jwt => verified,
+        AuthMode::Local => verified.or_else(local),
     }
     .ok_or(ApiError::Unauthorized)?;
-    UserId::parse(&raw).map_err(|_| ApiError::Unauthorized)
+    let user = UserId::parse(&sub).map_err(|_| ApiError::Unauthorized)?;
+    Ok(Caller { user, groups })
+}
+
+/// The groups a claim lists. API Gateway hands an array claim over as one
+/// string (`[admins staff]`); other issuers put a space- or comma-separated
+/// string, or a JSON array.
+fn groups_in(raw: &str) -> Vec<String> {
+    if let Ok(serde_json::Value::Array(items)) = serde_json::from_str(raw) {
+        return items
+            .iter()
+            .filter_map(|item| item.as_str().map(str::to_string))
+            .collect();
+    }
+    raw.trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .split([' ', ','])
+        .map(|group| group.trim().trim_matches('"'))
+        .filter(|group| !group.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// API Gateway's request id (the one in its access logs), else Lambda's.
@@ -122,4 +164,24 @@ pub fn account_path<'r>(req: &'r Request, prefix: &str) -> Option<(String, Optio
         .ok()?
         .into_owned();
     Some((email, action))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_are_read_in_every_shape_a_claim_takes() {
+        for raw in [
+            "[admins staff]",
+            "admins staff",
+            "admins,staff",
+            " admins , staff ",
+            r#"["admins","staff"]"#,
+        ] {
+            assert_eq!(groups_in(raw), ["admins", "staff"], "{raw:?}");
+        }
+        assert!(groups_in("[]").is_empty());
+        assert!(groups_in("").is_empty());
+    }
 }

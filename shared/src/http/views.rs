@@ -8,7 +8,9 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 
 use crate::domain::{Account, EmailAddress};
-use crate::service::{stats_coverage, Availability, Created, Deleted, Policy, Tally};
+use crate::service::{
+    least_privilege, stats_coverage, Availability, Created, Deleted, Policy, Tally,
+};
 use crate::store::Page;
 
 pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {
@@ -235,8 +237,17 @@ impl From<Tally> for TallyView {
 pub struct PolicyView {
     domains: Vec<DomainView>,
     providers: Vec<&'static str>,
+    provider_details: Vec<ProviderDetailView>,
     daily_create_limit: u32,
     address_quarantine_days: i64,
+}
+
+#[derive(Serialize)]
+struct ProviderDetailView {
+    name: &'static str,
+    /// `false` when its credentials can do more than send as their own address.
+    least_privilege: bool,
+    note: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -246,8 +257,16 @@ struct DomainView {
     provider: &'static str,
 }
 
-impl From<&Policy> for PolicyView {
-    fn from(policy: &Policy) -> Self {
+impl PolicyView {
+    /// The policy as a caller in `groups` meets it: the providers they may use.
+    pub fn for_caller(policy: &Policy, groups: &[String]) -> Self {
+        let providers: Vec<&'static str> = policy
+            .providers
+            .names()
+            .iter()
+            .copied()
+            .filter(|name| policy.access.may_use(name, groups))
+            .collect();
         Self {
             domains: policy
                 .domains
@@ -258,7 +277,18 @@ impl From<&Policy> for PolicyView {
                     provider: policy.providers.default_for(domain),
                 })
                 .collect(),
-            providers: policy.providers.names().to_vec(),
+            provider_details: providers
+                .iter()
+                .map(|&name| {
+                    let (least_privilege, note) = least_privilege(name);
+                    ProviderDetailView {
+                        name,
+                        least_privilege,
+                        note,
+                    }
+                })
+                .collect(),
+            providers,
             daily_create_limit: policy.daily_create_limit,
             address_quarantine_days: policy.quarantine.num_days(),
         }

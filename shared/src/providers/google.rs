@@ -3,6 +3,12 @@
 //! `GOOGLE_ADMIN_EMAIL`). Gmail refuses a plain account password over SMTP
 //! (app passwords need 2-Step Verification and cannot be made through the
 //! Admin SDK): the credentials say `xoauth2`, the password signs in to Gmail.
+//!
+//! Each user it makes carries its mark as an external id (`type: custom`,
+//! `customType: email-provisioning`, the create's token as `value`). The
+//! Directory API finds a user by an alias as well as by its primary
+//! address, so a clean-up deletes only a user whose primary address is the
+//! address and whose mark is the dead create's.
 
 use std::sync::Arc;
 
@@ -13,11 +19,11 @@ use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::http::ProviderHttp;
+use super::http::{Created, ProviderHttp};
 use super::oauth::{CachedToken, TokenResponse};
 use super::{
-    new_password, required, Credential, IssuedCredential, MailProvider, MailboxSends,
-    ProviderError, ProvisionedAccount,
+    new_password, required, CompanyDirectory, Credential, IssuedCredential, MailProvider,
+    MailboxSends, Mark, ProviderError, ProvisionedAccount,
 };
 use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings};
 use crate::secrets::ProviderSettings;
@@ -29,6 +35,10 @@ const DIRECTORY_USER_SCOPE: &str = "https://www.googleapis.com/auth/admin.direct
 /// For the daily usage reports only: its own token, so a delegation that
 /// does not grant it never stops creates.
 const USAGE_REPORTS_SCOPE: &str = "https://www.googleapis.com/auth/admin.reports.usage.readonly";
+/// For the look-ups of addresses the directory already has: users and groups, read only.
+const DIRECTORY_READ_SCOPES: &str =
+    "https://www.googleapis.com/auth/admin.directory.user.readonly \
+    https://www.googleapis.com/auth/admin.directory.group.readonly";
 
 pub struct GoogleProvider {
     http: ProviderHttp,
@@ -37,6 +47,7 @@ pub struct GoogleProvider {
     settings: Arc<ProviderSettings>,
     token: CachedToken,
     reports_token: CachedToken,
+    directory_token: CachedToken,
 }
 
 /// The fields of a service account key file this adapter uses.
@@ -102,8 +113,35 @@ impl UsageReport {
 }
 
 #[derive(Deserialize)]
-struct CreatedUser {
+#[serde(rename_all = "camelCase")]
+struct DirectoryUser {
     id: String,
+    primary_email: Option<String>,
+    #[serde(default)]
+    external_ids: Vec<ExternalId>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ExternalId {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    custom_type: Option<String>,
+    value: Option<String>,
+}
+
+impl DirectoryUser {
+    /// This service made it, for the create `mark` names, at `address` itself (not an alias).
+    fn is_marked(&self, address: &EmailAddress, mark: &Mark) -> bool {
+        self.primary_email
+            .as_deref()
+            .is_some_and(|primary| primary.eq_ignore_ascii_case(&address.to_string()))
+            && self.external_ids.iter().any(|id| {
+                id.kind.as_deref() == Some("custom")
+                    && id.custom_type.as_deref() == Some(Mark::SERVICE)
+                    && id.value.as_deref() == Some(mark.token())
+            })
+    }
 }
 
 fn unavailable(message: String) -> ProviderError {
@@ -127,6 +165,7 @@ impl GoogleProvider {
             settings,
             token: CachedToken::default(),
             reports_token: CachedToken::default(),
+            directory_token: CachedToken::default(),
         }
     }
 
@@ -202,6 +241,7 @@ impl MailProvider for GoogleProvider {
         &self,
         address: &EmailAddress,
         display_name: &DisplayName,
+        mark: &Mark,
     ) -> Result<ProvisionedAccount, ProviderError> {
         let token = self.access_token().await?;
         let password = new_password(NAME)?;
@@ -215,18 +255,38 @@ impl MailProvider for GoogleProvider {
             "name": { "givenName": given, "familyName": family },
             "password": password.expose(),
             "changePasswordAtNextLogin": false,
+            "externalIds": [{ "type": "custom", "customType": Mark::SERVICE, "value": mark.token() }],
         });
-        let response = self
+        let find = || self.marked_user(&token, address, mark);
+        let created = match self
             .http
-            .send(NAME, &[], || {
-                self.http
-                    .client()
-                    .post(format!("{}/admin/directory/v1/users", self.admin_url))
-                    .bearer_auth(&token)
-                    .json(&user)
-            })
-            .await?;
-        let created: CreatedUser = ProviderHttp::json(NAME, response).await?;
+            .create(
+                NAME,
+                &[],
+                || {
+                    self.http
+                        .client()
+                        .post(format!("{}/admin/directory/v1/users", self.admin_url))
+                        .bearer_auth(&token)
+                        .json(&user)
+                },
+                find,
+            )
+            .await
+        {
+            Ok(Created::Answered(response)) => ProviderHttp::json(NAME, response).await?,
+            Ok(Created::Found(user)) => user,
+            // "Entity already exists.": ours if it carries this create's mark.
+            Err(ProviderError::Rejected { message, .. }) if message.contains("HTTP 409") => {
+                find().await?.ok_or_else(|| ProviderError::Rejected {
+                    provider: NAME,
+                    message: format!(
+                        "a user or alias at {address} already exists in the domain and this service did not make it"
+                    ),
+                })?
+            }
+            Err(error) => return Err(error),
+        };
         Ok(ProvisionedAccount {
             smtp: SmtpSettings {
                 server: "smtp.gmail.com".into(),
@@ -240,13 +300,28 @@ impl MailProvider for GoogleProvider {
         })
     }
 
-    async fn deprovision(&self, provider_ref: &str) -> Result<(), ProviderError> {
-        self.delete_user(provider_ref).await
+    /// The user the account's record names, by its id: one password, no spares.
+    async fn deprovision(
+        &self,
+        _address: &EmailAddress,
+        provider_ref: &str,
+    ) -> Result<(), ProviderError> {
+        let token = self.access_token().await?;
+        self.delete_user(&token, provider_ref).await
     }
 
-    /// The Directory API takes the primary email as a user key too.
-    async fn deprovision_address(&self, address: &EmailAddress) -> Result<(), ProviderError> {
-        self.delete_user(&address.to_string()).await
+    /// By its id, and only a user whose primary address is the address and
+    /// which carries the mark: `users.get` by address also finds aliases.
+    async fn deprovision_marked(
+        &self,
+        address: &EmailAddress,
+        mark: &Mark,
+    ) -> Result<(), ProviderError> {
+        let token = self.access_token().await?;
+        match self.marked_user(&token, address, mark).await? {
+            Some(user) => self.delete_user(&token, &user.id).await,
+            None => Ok(()),
+        }
     }
 
     /// A new password replaces the old one at once.
@@ -254,6 +329,7 @@ impl MailProvider for GoogleProvider {
         &self,
         _address: &EmailAddress,
         current: &Credential,
+        _mark: &Mark,
     ) -> Result<IssuedCredential, ProviderError> {
         let password = new_password(NAME)?;
         let body = json!({ "password": password.expose(), "changePasswordAtNextLogin": false });
@@ -323,9 +399,75 @@ impl MailProvider for GoogleProvider {
     }
 }
 
+/// `users.get` and `groups.get` by the address: each finds a primary
+/// address or an alias (404 when neither has it). Two requests, sent
+/// together, on a token of the read-only directory scopes (the delegation
+/// must grant `admin.directory.user.readonly` and
+/// `admin.directory.group.readonly`).
+#[async_trait]
+impl CompanyDirectory for GoogleProvider {
+    async fn holds(&self, address: &EmailAddress) -> Result<bool, ProviderError> {
+        let token = self
+            .token_for(&self.directory_token, DIRECTORY_READ_SCOPES)
+            .await?;
+        let (user, group) = tokio::try_join!(
+            self.found(&token, "users", address),
+            self.found(&token, "groups", address)
+        )?;
+        Ok(user || group)
+    }
+}
+
 impl GoogleProvider {
-    async fn delete_user(&self, user_key: &str) -> Result<(), ProviderError> {
-        let token = self.access_token().await?;
+    /// Whether `GET /admin/directory/v1/{collection}/{address}` finds it.
+    async fn found(
+        &self,
+        token: &str,
+        collection: &str,
+        address: &EmailAddress,
+    ) -> Result<bool, ProviderError> {
+        let response = self
+            .http
+            .send(NAME, &[StatusCode::NOT_FOUND], || {
+                self.http
+                    .client()
+                    .get(format!(
+                        "{}/admin/directory/v1/{collection}/{address}",
+                        self.admin_url
+                    ))
+                    .bearer_auth(token)
+            })
+            .await?;
+        Ok(response.status() != StatusCode::NOT_FOUND)
+    }
+
+    /// The user `users.get` finds at `address`, if this service made it there for `mark`.
+    async fn marked_user(
+        &self,
+        token: &str,
+        address: &EmailAddress,
+        mark: &Mark,
+    ) -> Result<Option<DirectoryUser>, ProviderError> {
+        let response = self
+            .http
+            .send(NAME, &[StatusCode::NOT_FOUND], || {
+                self.http
+                    .client()
+                    .get(format!(
+                        "{}/admin/directory/v1/users/{address}",
+                        self.admin_url
+                    ))
+                    .bearer_auth(token)
+            })
+            .await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let user: DirectoryUser = ProviderHttp::json(NAME, response).await?;
+        Ok(user.is_marked(address, mark).then_some(user))
+    }
+
+    async fn delete_user(&self, token: &str, user_key: &str) -> Result<(), ProviderError> {
         self.http
             .send(NAME, &[StatusCode::NOT_FOUND], || {
                 self.http
@@ -334,7 +476,7 @@ impl GoogleProvider {
                         "{}/admin/directory/v1/users/{user_key}",
                         self.admin_url
                     ))
-                    .bearer_auth(&token)
+                    .bearer_auth(token)
             })
             .await?;
         Ok(())

@@ -3,6 +3,11 @@
 //! Exchange Online turns SMTP AUTH with passwords off by default: unless the
 //! administrator says it is allowed (`MICROSOFT_SMTP_AUTH=password`), the
 //! credentials say `xoauth2` and the password is for signing in to Outlook.
+//!
+//! Each user it makes carries its mark in `employeeType`
+//! (`email-provisioning:<token>`): a crash's clean-up deletes a user only
+//! when it carries the dead create's mark, never by address alone, which
+//! could be an employee's mailbox.
 
 use std::sync::Arc;
 
@@ -12,11 +17,11 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::http::ProviderHttp;
+use super::http::{Created, ProviderHttp};
 use super::oauth::{CachedToken, TokenResponse};
 use super::{
-    new_password, optional, required, Credential, IssuedCredential, MailProvider, MailboxSends,
-    ProviderError, ProvisionedAccount,
+    new_password, optional, required, CompanyDirectory, Credential, IssuedCredential, MailProvider,
+    MailboxSends, Mark, ProviderError, ProvisionedAccount,
 };
 use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings};
 use crate::secrets::ProviderSettings;
@@ -34,8 +39,16 @@ pub struct Microsoft365Provider {
 }
 
 #[derive(Deserialize)]
-struct CreatedUser {
+#[serde(rename_all = "camelCase")]
+struct GraphUser {
     id: String,
+    employee_type: Option<String>,
+}
+
+/// A page of a `$filter` query: only whether it found anything matters.
+#[derive(Deserialize)]
+struct Found {
+    value: Vec<serde_json::Value>,
 }
 
 impl Microsoft365Provider {
@@ -78,6 +91,61 @@ impl Microsoft365Provider {
                 ProviderHttp::json::<TokenResponse>(NAME, response).await
             })
             .await
+    }
+
+    /// The user at `address` if it carries `mark`; `None` for no user, or
+    /// one this create did not make (an employee's, say).
+    async fn marked_user(
+        &self,
+        token: &str,
+        address: &EmailAddress,
+        mark: &Mark,
+    ) -> Result<Option<GraphUser>, ProviderError> {
+        let response = self
+            .http
+            .send(NAME, &[StatusCode::NOT_FOUND], || {
+                self.http
+                    .client()
+                    .get(format!("{}/v1.0/users/{address}", self.graph_url))
+                    .query(&[("$select", "id,employeeType")])
+                    .bearer_auth(token)
+            })
+            .await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let user: GraphUser = ProviderHttp::json(NAME, response).await?;
+        let label = mark.label();
+        Ok((user.employee_type.as_deref() == Some(label.as_str())).then_some(user))
+    }
+
+    /// Whether a `$filter` over `collection` (`users`, `groups`) finds
+    /// anything. Filtering on `proxyAddresses` is an advanced query:
+    /// Graph wants `ConsistencyLevel: eventual` and `$count`.
+    async fn any_match(
+        &self,
+        token: &str,
+        collection: &str,
+        filter: &str,
+    ) -> Result<bool, ProviderError> {
+        let response = self
+            .http
+            .send(NAME, &[], || {
+                self.http
+                    .client()
+                    .get(format!("{}/v1.0/{collection}", self.graph_url))
+                    .query(&[
+                        ("$filter", filter),
+                        ("$select", "id"),
+                        ("$top", "1"),
+                        ("$count", "true"),
+                    ])
+                    .header("ConsistencyLevel", "eventual")
+                    .bearer_auth(token)
+            })
+            .await?;
+        let found: Found = ProviderHttp::json(NAME, response).await?;
+        Ok(!found.value.is_empty())
     }
 
     async fn delete_user(&self, token: &str, id: &str) -> Result<(), ProviderError> {
@@ -133,6 +201,7 @@ impl MailProvider for Microsoft365Provider {
         &self,
         address: &EmailAddress,
         display_name: &DisplayName,
+        mark: &Mark,
     ) -> Result<ProvisionedAccount, ProviderError> {
         let token = self.access_token().await?;
         let password = new_password(NAME)?;
@@ -142,6 +211,7 @@ impl MailProvider for Microsoft365Provider {
             "displayName": display_name.as_str(),
             "mailNickname": address.username().as_str(),
             "userPrincipalName": address.to_string(),
+            "employeeType": mark.label(),
             "passwordProfile": {
                 "forceChangePasswordNextSignIn": false,
                 "password": password.expose(),
@@ -152,17 +222,36 @@ impl MailProvider for Microsoft365Provider {
             let location = optional(&self.settings, NAME, "MICROSOFT_USAGE_LOCATION").await?;
             user["usageLocation"] = json!(location.unwrap_or_else(|| "US".into()));
         }
-        let response = self
+        let find = || self.marked_user(&token, address, mark);
+        let created = match self
             .http
-            .send(NAME, &[], || {
-                self.http
-                    .client()
-                    .post(format!("{}/v1.0/users", self.graph_url))
-                    .bearer_auth(&token)
-                    .json(&user)
-            })
-            .await?;
-        let created: CreatedUser = ProviderHttp::json(NAME, response).await?;
+            .create(
+                NAME,
+                &[],
+                || {
+                    self.http
+                        .client()
+                        .post(format!("{}/v1.0/users", self.graph_url))
+                        .bearer_auth(&token)
+                        .json(&user)
+                },
+                find,
+            )
+            .await
+        {
+            Ok(Created::Answered(response)) => ProviderHttp::json(NAME, response).await?,
+            Ok(Created::Found(user)) => user,
+            // Ours already (an answer lost before a retry): made, with this password.
+            Err(ProviderError::Rejected { message, .. }) if message.contains("already exists") => {
+                find().await?.ok_or_else(|| ProviderError::Rejected {
+                    provider: NAME,
+                    message: format!(
+                        "a user at {address} already exists in the tenant and this service did not make it"
+                    ),
+                })?
+            }
+            Err(error) => return Err(error),
+        };
         if let Some(sku) = sku {
             if let Err(error) = self.assign_licence(&token, &created.id, &sku).await {
                 if let Err(cleanup) = self.delete_user(&token, &created.id).await {
@@ -188,15 +277,27 @@ impl MailProvider for Microsoft365Provider {
         })
     }
 
-    async fn deprovision(&self, provider_ref: &str) -> Result<(), ProviderError> {
+    /// The user the account's record names, by its id: one password, no spares.
+    async fn deprovision(
+        &self,
+        _address: &EmailAddress,
+        provider_ref: &str,
+    ) -> Result<(), ProviderError> {
         let token = self.access_token().await?;
         self.delete_user(&token, provider_ref).await
     }
 
-    /// Graph addresses a user by its UPN as well as by its id.
-    async fn deprovision_address(&self, address: &EmailAddress) -> Result<(), ProviderError> {
+    /// By its id, and only if the user at the address carries the mark.
+    async fn deprovision_marked(
+        &self,
+        address: &EmailAddress,
+        mark: &Mark,
+    ) -> Result<(), ProviderError> {
         let token = self.access_token().await?;
-        self.delete_user(&token, &address.to_string()).await
+        match self.marked_user(&token, address, mark).await? {
+            Some(user) => self.delete_user(&token, &user.id).await,
+            None => Ok(()),
+        }
     }
 
     /// A new password replaces the old one at once. Resetting another
@@ -206,6 +307,7 @@ impl MailProvider for Microsoft365Provider {
         &self,
         _address: &EmailAddress,
         current: &Credential,
+        _mark: &Mark,
     ) -> Result<IssuedCredential, ProviderError> {
         let password = new_password(NAME)?;
         let body = json!({
@@ -261,6 +363,25 @@ impl MailProvider for Microsoft365Provider {
                 message: format!("the report could not be read: {}", error.without_url()),
             })?;
         report_rows(&csv).map(Some)
+    }
+}
+
+/// A user whose address, `mail` or aliases (`proxyAddresses`) is the
+/// address, or a group (distribution list, Microsoft 365 group) whose
+/// `mail` or aliases are: two queries, sent together. Needs
+/// `User.Read.All` and `Group.Read.All` (or `Directory.Read.All`).
+#[async_trait]
+impl CompanyDirectory for Microsoft365Provider {
+    async fn holds(&self, address: &EmailAddress) -> Result<bool, ProviderError> {
+        let token = self.access_token().await?;
+        let alias = format!("proxyAddresses/any(x:x eq 'smtp:{address}')");
+        let users = format!("userPrincipalName eq '{address}' or mail eq '{address}' or {alias}");
+        let groups = format!("mail eq '{address}' or {alias}");
+        let (user, group) = tokio::try_join!(
+            self.any_match(&token, "users", &users),
+            self.any_match(&token, "groups", &groups)
+        )?;
+        Ok(user || group)
     }
 }
 

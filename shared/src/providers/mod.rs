@@ -26,7 +26,7 @@ pub use microsoft365::{
 pub use password::generate_password;
 pub use sandbox::SandboxProvider;
 pub use sendgrid::{SendGridProvider, DEFAULT_SENDGRID_API_URL};
-pub use ses::{iam_user_name, smtp_password, SesProvider};
+pub use ses::{iam_user_name, smtp_password, SesProvider, SesSettings};
 
 /// An SMTP password or API key. Its `Debug` never shows the value, so it
 /// cannot leak through a log line or an error; `expose` is the one way out.
@@ -46,6 +46,41 @@ impl SmtpPassword {
 impl fmt::Debug for SmtpPassword {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SmtpPassword(<redacted>)")
+    }
+}
+
+/// How this service marks what it makes at a provider: its own name, and
+/// the token of the create (or rotation) that made it. A crash's clean-up
+/// removes only what carries both, never something someone else made at
+/// the same address (an employee's mailbox, an alias, a key of theirs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mark {
+    token: String,
+}
+
+impl Mark {
+    /// The name every mark carries.
+    pub const SERVICE: &'static str = "email-provisioning";
+
+    pub fn new(token: impl Into<String>) -> Self {
+        Self {
+            token: token.into(),
+        }
+    }
+
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// `email-provisioning:<token>`, where a provider keeps one string.
+    pub fn label(&self) -> String {
+        format!("{}:{}", Self::SERVICE, self.token)
+    }
+
+    /// The mark a label names, if it is one of this service's.
+    pub fn from_label(label: &str) -> Option<Self> {
+        let token = label.strip_prefix(Self::SERVICE)?.strip_prefix(':')?;
+        (!token.is_empty()).then(|| Self::new(token))
     }
 }
 
@@ -124,30 +159,47 @@ pub trait MailProvider: Send + Sync {
     /// The name users and the table know this provider by.
     fn name(&self) -> &'static str;
 
-    /// Creates what the address needs to send mail. The resource is named
-    /// after the address, so it can be found and removed after a crash.
+    /// Creates what the address needs to send mail, carrying `mark`, so a
+    /// crash's clean-up can tell it from anything else at the address. An
+    /// answer lost on the way is not followed by a blind second create: the
+    /// adapter looks for its mark first, and what it already made with this
+    /// mark counts as made.
     async fn provision(
         &self,
         address: &EmailAddress,
         display_name: &DisplayName,
+        mark: &Mark,
     ) -> Result<ProvisionedAccount, ProviderError>;
 
-    /// Removes what `provision` created; removing something already gone succeeds.
-    async fn deprovision(&self, provider_ref: &str) -> Result<(), ProviderError>;
+    /// Removes the account `provision` made (`provider_ref`) and every
+    /// credential issued to it since, spares of a rotation whose revoke
+    /// failed included; what is already gone is fine.
+    async fn deprovision(
+        &self,
+        address: &EmailAddress,
+        provider_ref: &str,
+    ) -> Result<(), ProviderError>;
 
-    /// Removes whatever `provision` made for `address`, found by the name it
-    /// gave it: the clean-up of a create that died before it kept the ref.
-    async fn deprovision_address(&self, address: &EmailAddress) -> Result<(), ProviderError>;
+    /// The clean-up of a create that died before it kept its ref: removes
+    /// only what carries `mark` (this service's name and that create's
+    /// token), never what someone else made at the address.
+    async fn deprovision_marked(
+        &self,
+        address: &EmailAddress,
+        mark: &Mark,
+    ) -> Result<(), ProviderError>;
 
-    /// Issues a new credential for the account. Where the provider holds two
-    /// at once (SendGrid keys, IAM access keys) `current` keeps working
-    /// until `revoke_credential`, and leftovers of a rotation that died
+    /// Issues a new credential for the account, carrying `mark` where the
+    /// provider keeps one per credential. Where the provider holds two at
+    /// once (SendGrid keys, IAM access keys) `current` keeps working until
+    /// `revoke_credential`, and leftovers of a rotation that died
     /// (credentials other than `current`) are removed first; where a new
     /// password replaces the old one (mailboxes), `current` stops at once.
     async fn issue_credential(
         &self,
         address: &EmailAddress,
         current: &Credential,
+        mark: &Mark,
     ) -> Result<IssuedCredential, ProviderError>;
 
     /// Revokes a credential `issue_credential` replaced; one already gone is
@@ -183,6 +235,15 @@ pub trait MailProvider: Send + Sync {
         current: &Credential,
         allowed: bool,
     ) -> Result<(), ProviderError>;
+}
+
+/// The company's directory (a Microsoft 365 or Google Workspace tenant):
+/// an address it already has must never be handed out, whatever provider
+/// the new address would go to, or it would pass for an employee.
+#[async_trait]
+pub trait CompanyDirectory: Send + Sync {
+    /// Whether it already has `address`: a mailbox, an alias or a group.
+    async fn holds(&self, address: &EmailAddress) -> Result<bool, ProviderError>;
 }
 
 /// A setting the provider cannot work without.
@@ -293,6 +354,22 @@ impl Providers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mark_reads_back_from_its_label_and_nothing_else_does() {
+        let mark = Mark::new("0f8fad5b");
+        assert_eq!(mark.label(), "email-provisioning:0f8fad5b");
+        assert_eq!(Mark::from_label(&mark.label()), Some(mark));
+        for other in [
+            "",
+            "Employee",
+            "email-provisioning",
+            "email-provisioning:",
+            "x:0f8fad5b",
+        ] {
+            assert_eq!(Mark::from_label(other), None, "{other:?}");
+        }
+    }
 
     #[test]
     fn a_password_never_shows_in_debug_output() {

@@ -5,33 +5,45 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 
 use super::{
-    new_password, Credential, IssuedCredential, MailProvider, ProviderError, ProvisionedAccount,
-    SmtpPassword,
+    new_password, CompanyDirectory, Credential, IssuedCredential, MailProvider, Mark,
+    ProviderError, ProvisionedAccount, SmtpPassword,
 };
-use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings};
+use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings, Username};
 
 /// The local provider: creates nothing anywhere, remembers what it
 /// "provisioned" in this process, and hands out credentials marked as
 /// sandbox ones on an `.invalid` host, which no mail client can reach.
 /// Like a key-based provider, a rotation makes a new resource beside the
-/// old one until the old one is revoked.
+/// old one until the old one is revoked. Its directory holds the local
+/// parts `SANDBOX_EXISTING` lists, on every domain, so the refusal of an
+/// address an employee already has can be tried locally.
 #[derive(Default)]
 pub struct SandboxProvider {
     provisioned: Mutex<HashMap<String, SandboxLogin>>,
     /// Each resource gets its own ref, as a real provider's ids differ.
     made: AtomicU64,
+    existing: HashSet<Username>,
 }
 
 struct SandboxLogin {
     address: EmailAddress,
     password: SmtpPassword,
     sending: bool,
+    mark: Mark,
 }
 
 pub const SANDBOX_SMTP_SERVER: &str = "smtp.sandbox.invalid";
 const NAME: &str = "sandbox";
 
 impl SandboxProvider {
+    /// A sandbox whose directory already has these local parts.
+    pub fn with_existing(existing: impl IntoIterator<Item = Username>) -> Self {
+        Self {
+            existing: existing.into_iter().collect(),
+            ..Self::default()
+        }
+    }
+
     /// The resources this process provisioned and has not removed.
     pub fn provisioned(&self) -> HashSet<String> {
         self.resources().keys().cloned().collect()
@@ -52,7 +64,11 @@ impl SandboxProvider {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn make(&self, address: &EmailAddress) -> Result<(String, SmtpPassword), ProviderError> {
+    fn make(
+        &self,
+        address: &EmailAddress,
+        mark: &Mark,
+    ) -> Result<(String, SmtpPassword), ProviderError> {
         let secret = new_password(NAME)?;
         let password = SmtpPassword::new(format!("sandbox-{}", secret.expose()));
         let provider_ref = format!(
@@ -65,6 +81,7 @@ impl SandboxProvider {
                 address: address.clone(),
                 password: password.clone(),
                 sending: true,
+                mark: mark.clone(),
             },
         );
         Ok((provider_ref, password))
@@ -81,8 +98,9 @@ impl MailProvider for SandboxProvider {
         &self,
         address: &EmailAddress,
         _display_name: &DisplayName,
+        mark: &Mark,
     ) -> Result<ProvisionedAccount, ProviderError> {
-        let (provider_ref, password) = self.make(address)?;
+        let (provider_ref, password) = self.make(address, mark)?;
         Ok(ProvisionedAccount {
             smtp: SmtpSettings {
                 server: SANDBOX_SMTP_SERVER.into(),
@@ -96,14 +114,23 @@ impl MailProvider for SandboxProvider {
         })
     }
 
-    async fn deprovision(&self, provider_ref: &str) -> Result<(), ProviderError> {
-        self.resources().remove(provider_ref);
+    async fn deprovision(
+        &self,
+        address: &EmailAddress,
+        provider_ref: &str,
+    ) -> Result<(), ProviderError> {
+        self.resources()
+            .retain(|resource, login| resource != provider_ref && login.address != *address);
         Ok(())
     }
 
-    async fn deprovision_address(&self, address: &EmailAddress) -> Result<(), ProviderError> {
+    async fn deprovision_marked(
+        &self,
+        address: &EmailAddress,
+        mark: &Mark,
+    ) -> Result<(), ProviderError> {
         self.resources()
-            .retain(|_, login| login.address != *address);
+            .retain(|_, login| login.address != *address || login.mark != *mark);
         Ok(())
     }
 
@@ -111,11 +138,12 @@ impl MailProvider for SandboxProvider {
         &self,
         address: &EmailAddress,
         current: &Credential,
+        mark: &Mark,
     ) -> Result<IssuedCredential, ProviderError> {
         self.resources().retain(|resource, login| {
             login.address != *address || *resource == current.provider_ref
         });
-        let (provider_ref, password) = self.make(address)?;
+        let (provider_ref, password) = self.make(address, mark)?;
         Ok(IssuedCredential {
             credential: Credential {
                 provider_ref,
@@ -130,7 +158,8 @@ impl MailProvider for SandboxProvider {
         _address: &EmailAddress,
         replaced: &Credential,
     ) -> Result<(), ProviderError> {
-        self.deprovision(&replaced.provider_ref).await
+        self.resources().remove(&replaced.provider_ref);
+        Ok(())
     }
 
     async fn set_sending(
@@ -148,6 +177,13 @@ impl MailProvider for SandboxProvider {
     }
 }
 
+#[async_trait]
+impl CompanyDirectory for SandboxProvider {
+    async fn holds(&self, address: &EmailAddress) -> Result<bool, ProviderError> {
+        Ok(self.existing.contains(address.username()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,19 +193,35 @@ mod tests {
         let provider = SandboxProvider::default();
         let address = EmailAddress::parse("support@example.com").unwrap();
         let name = DisplayName::default_for(address.username());
-        let account = provider.provision(&address, &name).await.unwrap();
+        let mark = Mark::new("first");
+        let account = provider.provision(&address, &name, &mark).await.unwrap();
         assert!(account.password.expose().starts_with("sandbox-"));
         assert_eq!(account.smtp.server, SANDBOX_SMTP_SERVER);
         assert_eq!(account.smtp.username, "support@example.com");
         assert!(provider.provisioned().contains(&account.provider_ref));
-        provider.deprovision(&account.provider_ref).await.unwrap();
-        provider.deprovision(&account.provider_ref).await.unwrap();
+        provider
+            .deprovision(&address, &account.provider_ref)
+            .await
+            .unwrap();
+        provider
+            .deprovision(&address, &account.provider_ref)
+            .await
+            .unwrap();
         assert!(provider.provisioned().is_empty());
 
-        provider.provision(&address, &name).await.unwrap();
+        provider.provision(&address, &name, &mark).await.unwrap();
         let other = EmailAddress::parse("sales@example.com").unwrap();
-        provider.provision(&other, &name).await.unwrap();
-        provider.deprovision_address(&address).await.unwrap();
+        provider.provision(&other, &name, &mark).await.unwrap();
+        provider
+            .deprovision_marked(&address, &Mark::new("another"))
+            .await
+            .unwrap();
+        assert_eq!(
+            provider.provisioned().len(),
+            2,
+            "another mark's clean-up removes nothing"
+        );
+        provider.deprovision_marked(&address, &mark).await.unwrap();
         assert_eq!(
             provider.provisioned().len(),
             1,
@@ -182,13 +234,19 @@ mod tests {
         let provider = SandboxProvider::default();
         let address = EmailAddress::parse("support@example.com").unwrap();
         let name = DisplayName::default_for(address.username());
-        let account = provider.provision(&address, &name).await.unwrap();
+        let account = provider
+            .provision(&address, &name, &Mark::new("create"))
+            .await
+            .unwrap();
         let current = Credential {
             provider_ref: account.provider_ref.clone(),
             smtp_username: account.smtp.username.clone(),
         };
         let old = account.password.expose();
-        let issued = provider.issue_credential(&address, &current).await.unwrap();
+        let issued = provider
+            .issue_credential(&address, &current, &Mark::new("rotation"))
+            .await
+            .unwrap();
         let new = issued.password.expose();
         assert_ne!(new, old);
         assert!(provider.accepts(&address, old) && provider.accepts(&address, new));

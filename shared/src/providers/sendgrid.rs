@@ -1,8 +1,15 @@
 //! SendGrid (API v3). An address is a sender on the authenticated domain
 //! plus an API key whose only scope is `mail.send`; the key is the SMTP
 //! password (user `apikey`). SendGrid scopes limit endpoints, not From
-//! addresses: the key could send as any address of the authenticated domain.
+//! addresses: the key could send as any address of the authenticated domain
+//! (the policy route says so: `least_privilege: false`).
+//!
+//! A key's name is its mark: `email-provisioning <address> <token>`, the
+//! token of the create or rotation that made it. Removing an account
+//! removes every key named for its address; a crash's clean-up only the
+//! keys of the dead create's token.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -10,9 +17,9 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::http::ProviderHttp;
+use super::http::{Created, ProviderHttp};
 use super::{
-    required, Credential, IssuedCredential, MailProvider, ProviderError, ProvisionedAccount,
+    required, Credential, IssuedCredential, MailProvider, Mark, ProviderError, ProvisionedAccount,
     SendingQuota, SmtpPassword,
 };
 use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings};
@@ -48,8 +55,18 @@ struct ListedKey {
     name: String,
 }
 
-fn key_name(address: &EmailAddress) -> String {
-    format!("email-provisioning {address}")
+fn key_name(address: &EmailAddress, mark: &Mark) -> String {
+    format!("{} {address} {}", Mark::SERVICE, mark.token())
+}
+
+/// Whose key a name says it is: the address, and the mark's token (none
+/// on keys named before marks had one).
+fn key_owner(name: &str) -> Option<(&str, Option<&str>)> {
+    let rest = name.strip_prefix(Mark::SERVICE)?.strip_prefix(' ')?;
+    Some(match rest.split_once(' ') {
+        Some((address, token)) => (address, Some(token)),
+        None => (rest, None),
+    })
 }
 
 #[derive(Deserialize)]
@@ -122,11 +139,12 @@ impl MailProvider for SendGridProvider {
         &self,
         address: &EmailAddress,
         _display_name: &DisplayName,
+        mark: &Mark,
     ) -> Result<ProvisionedAccount, ProviderError> {
         let key = self.admin_key().await?;
         self.ensure_domain_authenticated(&key, address.domain().as_str())
             .await?;
-        let created = self.create_key(&key, address).await?;
+        let created = self.create_key(&key, address, mark).await?;
         Ok(ProvisionedAccount {
             smtp: SmtpSettings {
                 server: "smtp.sendgrid.net".into(),
@@ -140,14 +158,28 @@ impl MailProvider for SendGridProvider {
         })
     }
 
-    async fn deprovision(&self, provider_ref: &str) -> Result<(), ProviderError> {
+    /// Every key named for the address: the account's, and any spare a
+    /// rotation left when its revoke failed.
+    async fn deprovision(
+        &self,
+        address: &EmailAddress,
+        provider_ref: &str,
+    ) -> Result<(), ProviderError> {
         let key = self.admin_key().await?;
-        self.delete_key(&key, provider_ref).await
+        self.delete_key(&key, provider_ref).await?;
+        for id in self.key_ids(&key, address, None).await? {
+            self.delete_key(&key, &id).await?;
+        }
+        Ok(())
     }
 
-    async fn deprovision_address(&self, address: &EmailAddress) -> Result<(), ProviderError> {
+    async fn deprovision_marked(
+        &self,
+        address: &EmailAddress,
+        mark: &Mark,
+    ) -> Result<(), ProviderError> {
         let key = self.admin_key().await?;
-        for id in self.key_ids(&key, address).await? {
+        for id in self.key_ids(&key, address, Some(mark)).await? {
             self.delete_key(&key, &id).await?;
         }
         Ok(())
@@ -157,14 +189,15 @@ impl MailProvider for SendGridProvider {
         &self,
         address: &EmailAddress,
         current: &Credential,
+        mark: &Mark,
     ) -> Result<IssuedCredential, ProviderError> {
         let key = self.admin_key().await?;
-        for id in self.key_ids(&key, address).await? {
+        for id in self.key_ids(&key, address, None).await? {
             if id != current.provider_ref {
                 self.delete_key(&key, &id).await?;
             }
         }
-        let created = self.create_key(&key, address).await?;
+        let created = self.create_key(&key, address, mark).await?;
         Ok(IssuedCredential {
             credential: Credential {
                 provider_ref: created.api_key_id,
@@ -199,7 +232,8 @@ impl MailProvider for SendGridProvider {
         _address: &EmailAddress,
         replaced: &Credential,
     ) -> Result<(), ProviderError> {
-        self.deprovision(&replaced.provider_ref).await
+        let key = self.admin_key().await?;
+        self.delete_key(&key, &replaced.provider_ref).await
     }
 
     /// The key stays (the user keeps their password); only its scopes
@@ -213,13 +247,17 @@ impl MailProvider for SendGridProvider {
     ) -> Result<(), ProviderError> {
         let key = self.admin_key().await?;
         let scope = if allowed { SEND_SCOPE } else { STOPPED_SCOPE };
-        let body = json!({ "name": key_name(address), "scopes": [scope] });
-        for id in self.key_ids(&key, address).await? {
+        for listed in self.keys_of(&key, address, None).await? {
+            // The name goes with the scopes in a PUT: it keeps its mark.
+            let body = json!({ "name": listed.name, "scopes": [scope] });
             self.http
                 .send(NAME, &[], || {
                     self.http
                         .client()
-                        .put(format!("{}/v3/api_keys/{id}", self.api_url))
+                        .put(format!(
+                            "{}/v3/api_keys/{}",
+                            self.api_url, listed.api_key_id
+                        ))
                         .bearer_auth(&key)
                         .json(&body)
                 })
@@ -230,34 +268,67 @@ impl MailProvider for SendGridProvider {
 }
 
 impl SendGridProvider {
+    /// A new key of `mark`. Its secret is in the create's answer only: if
+    /// that answer is lost, the key made meanwhile (found by its mark) is of
+    /// no use, so it is deleted before the create is tried again.
     async fn create_key(
         &self,
         key: &str,
         address: &EmailAddress,
+        mark: &Mark,
     ) -> Result<CreatedKey, ProviderError> {
         let body = json!({
-            "name": key_name(address),
+            "name": key_name(address, mark),
             "scopes": [SEND_SCOPE],
         });
-        let response = self
+        let created = self
             .http
-            .send(NAME, &[], || {
-                self.http
-                    .client()
-                    .post(format!("{}/v3/api_keys", self.api_url))
-                    .bearer_auth(key)
-                    .json(&body)
-            })
+            .create(
+                NAME,
+                &[],
+                || {
+                    self.http
+                        .client()
+                        .post(format!("{}/v3/api_keys", self.api_url))
+                        .bearer_auth(key)
+                        .json(&body)
+                },
+                || async {
+                    for id in self.key_ids(key, address, Some(mark)).await? {
+                        self.delete_key(key, &id).await?;
+                    }
+                    Ok(None::<Infallible>)
+                },
+            )
             .await?;
-        ProviderHttp::json(NAME, response).await
+        match created {
+            Created::Answered(response) => ProviderHttp::json(NAME, response).await,
+            Created::Found(unusable) => match unusable {},
+        }
     }
 
-    /// The ids of the keys made for `address`, found by the name they were given.
+    /// The ids of the keys named for `address` (of `mark` only, if given).
     async fn key_ids(
         &self,
         key: &str,
         address: &EmailAddress,
+        mark: Option<&Mark>,
     ) -> Result<Vec<String>, ProviderError> {
+        Ok(self
+            .keys_of(key, address, mark)
+            .await?
+            .into_iter()
+            .map(|listed| listed.api_key_id)
+            .collect())
+    }
+
+    /// The keys named for `address` (of `mark` only, if given).
+    async fn keys_of(
+        &self,
+        key: &str,
+        address: &EmailAddress,
+        mark: Option<&Mark>,
+    ) -> Result<Vec<ListedKey>, ProviderError> {
         let response = self
             .http
             .send(NAME, &[], || {
@@ -270,12 +341,16 @@ impl SendGridProvider {
             })
             .await?;
         let keys: KeyList = ProviderHttp::json(NAME, response).await?;
-        let name = key_name(address);
+        let address = address.to_string();
         Ok(keys
             .result
             .into_iter()
-            .filter(|k| k.name == name)
-            .map(|k| k.api_key_id)
+            .filter(|listed| match key_owner(&listed.name) {
+                Some((owner, token)) => {
+                    owner == address && mark.is_none_or(|mark| token == Some(mark.token()))
+                }
+                None => false,
+            })
             .collect())
     }
 

@@ -2,6 +2,12 @@
 //! a verified identity) plus an IAM user whose only right is to send from
 //! that address; its access key becomes SMTP credentials, the password
 //! derived from the secret key with AWS's documented algorithm.
+//!
+//! Each IAM user is made with the stack's permissions boundary (it can
+//! never do more than send, whatever policy it is given) and tagged with
+//! its mark. Removal touches a user only if it carries the service's mark
+//! (a crash's clean-up: the dead create's token), and an address identity
+//! only if that user's tags say this service made it.
 
 use async_trait::async_trait;
 use aws_sdk_iam::error::ProvideErrorMetadata;
@@ -13,8 +19,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::{
-    Credential, IssuedCredential, MailProvider, ProviderError, ProvisionedAccount, SendingQuota,
-    SmtpPassword,
+    Credential, IssuedCredential, MailProvider, Mark, ProviderError, ProvisionedAccount,
+    SendingQuota, SmtpPassword,
 };
 use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings};
 
@@ -22,6 +28,18 @@ const NAME: &str = "ses";
 const POLICY_NAME: &str = "send-as-address";
 /// Put on a stopped account's user: an explicit deny beats its allow.
 const STOP_POLICY_NAME: &str = "stopped-sending";
+/// The user's tags: the address it sends as, its mark, and whether this
+/// service made the address's own SES identity (then it removes it too).
+const ADDRESS_TAG: &str = "email-provisioning:address";
+const MARK_TAG: &str = "email-provisioning:mark";
+const IDENTITY_TAG: &str = "email-provisioning:identity";
+const IDENTITY_MADE: &str = "made";
+
+/// Whose an IAM user is, read from its tags.
+struct UserTags {
+    mark: Option<Mark>,
+    identity_made: bool,
+}
 
 pub struct SesProvider {
     ses: aws_sdk_sesv2::Client,
@@ -30,22 +48,31 @@ pub struct SesProvider {
     /// IAM path of the users we create, e.g. `/email-provisioning/`.
     iam_path: String,
     configuration_set: Option<String>,
+    /// The managed policy every user is made with as its permissions boundary.
+    permissions_boundary: Option<String>,
+}
+
+/// Where the SES adapter's users go and what bounds them.
+pub struct SesSettings {
+    pub region: String,
+    pub iam_path: String,
+    pub configuration_set: Option<String>,
+    pub permissions_boundary: Option<String>,
 }
 
 impl SesProvider {
     pub fn new(
         ses: aws_sdk_sesv2::Client,
         iam: aws_sdk_iam::Client,
-        region: impl Into<String>,
-        iam_path: impl Into<String>,
-        configuration_set: Option<String>,
+        settings: SesSettings,
     ) -> Self {
         Self {
             ses,
             iam,
-            region: region.into(),
-            iam_path: iam_path.into(),
-            configuration_set,
+            region: settings.region,
+            iam_path: settings.iam_path,
+            configuration_set: settings.configuration_set,
+            permissions_boundary: settings.permissions_boundary,
         }
     }
 
@@ -63,7 +90,13 @@ impl SesProvider {
         }
     }
 
-    async fn create_identity(&self, address: &EmailAddress) -> Result<(), ProviderError> {
+    /// The address's own identity, when its domain is not verified. One
+    /// that exists already was not made here: it is left to whoever made it.
+    async fn create_identity(
+        &self,
+        address: &EmailAddress,
+        user: &str,
+    ) -> Result<(), ProviderError> {
         let created = self
             .ses
             .create_email_identity()
@@ -72,35 +105,79 @@ impl SesProvider {
             .send()
             .await;
         match created {
-            Err(error) if error.code() != Some("AlreadyExistsException") => Err(aws_error(error)),
-            _ => Ok(()),
+            Ok(_) => {
+                self.iam
+                    .tag_user()
+                    .user_name(user)
+                    .tags(tag(IDENTITY_TAG, IDENTITY_MADE)?)
+                    .send()
+                    .await
+                    .map_err(aws_error)?;
+                Ok(())
+            }
+            Err(error) if error.code() == Some("AlreadyExistsException") => Ok(()),
+            Err(error) => Err(aws_error(error)),
         }
     }
 
+    /// The user, made with the boundary and the mark. One that exists is
+    /// this create's only if it carries this mark (an answer lost before
+    /// the SDK's retry); anything else is not ours to use.
     async fn create_user(
         &self,
         address: &EmailAddress,
         user: &str,
-    ) -> Result<(String, String), ProviderError> {
+        mark: &Mark,
+    ) -> Result<(), ProviderError> {
         let created = self
             .iam
             .create_user()
             .user_name(user)
             .path(&self.iam_path)
-            .tags(
-                aws_sdk_iam::types::Tag::builder()
-                    .key("email-provisioning:address")
-                    .value(address.to_string())
-                    .build()
-                    .map_err(|e| rejected(e.to_string()))?,
-            )
+            .set_permissions_boundary(self.permissions_boundary.clone())
+            .tags(tag(ADDRESS_TAG, &address.to_string())?)
+            .tags(tag(MARK_TAG, &mark.label())?)
             .send()
             .await;
-        if let Err(error) = created {
-            if error.code() != Some("EntityAlreadyExists") {
-                return Err(aws_error(error));
+        match created {
+            Ok(_) => Ok(()),
+            Err(error) if error.code() == Some("EntityAlreadyExists") => {
+                match self.user_tags(user).await? {
+                    Some(tags) if tags.mark.as_ref() == Some(mark) => Ok(()),
+                    _ => Err(rejected(format!(
+                        "an IAM user named {user} already exists and this create did not make it"
+                    ))),
+                }
             }
+            Err(error) => Err(aws_error(error)),
         }
+    }
+
+    /// What the user's tags say of it; `None` when there is no such user.
+    async fn user_tags(&self, user: &str) -> Result<Option<UserTags>, ProviderError> {
+        let listed = match self.iam.list_user_tags().user_name(user).send().await {
+            Ok(listed) => listed,
+            Err(error) if is_not_found(&error) => return Ok(None),
+            Err(error) => return Err(aws_error(error)),
+        };
+        let value = |key: &str| {
+            listed
+                .tags()
+                .iter()
+                .find(|tag| tag.key() == key)
+                .map(|tag| tag.value().to_string())
+        };
+        Ok(Some(UserTags {
+            mark: value(MARK_TAG).as_deref().and_then(Mark::from_label),
+            identity_made: value(IDENTITY_TAG).as_deref() == Some(IDENTITY_MADE),
+        }))
+    }
+
+    async fn grant_sending(
+        &self,
+        address: &EmailAddress,
+        user: &str,
+    ) -> Result<(String, String), ProviderError> {
         let policy = json!({
             "Version": "2012-10-17",
             "Statement": [{
@@ -167,23 +244,42 @@ impl SesProvider {
         Ok(())
     }
 
-    /// Removes everything `provision` may have made for `address`, in
-    /// reverse; what is already gone is skipped.
-    async fn remove(&self, address: &EmailAddress) -> Result<(), ProviderError> {
+    /// Removes what `provision` made for `address`, in reverse, if its
+    /// user carries this service's mark (`only`'s, when given); what is
+    /// already gone is skipped, and what is not ours is left alone.
+    async fn remove(
+        &self,
+        address: &EmailAddress,
+        only: Option<&Mark>,
+    ) -> Result<(), ProviderError> {
         let user = iam_user_name(address);
+        let Some(tags) = self.user_tags(&user).await? else {
+            return Ok(());
+        };
+        let ours = match (&tags.mark, only) {
+            (Some(mark), Some(only)) => mark == only,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if !ours {
+            tracing::warn!(%address, "an IAM user at this address does not carry this service's mark: left alone");
+            return Ok(());
+        }
         self.delete_access_keys(&user, None).await?;
         for policy in [POLICY_NAME, STOP_POLICY_NAME] {
             self.delete_user_policy(&user, policy).await?;
         }
         ignore_not_found(self.iam.delete_user().user_name(&user).send().await)?;
-        // Only the address's own identity: never the domain's.
-        ignore_not_found(
-            self.ses
-                .delete_email_identity()
-                .email_identity(address.to_string())
-                .send()
-                .await,
-        )?;
+        // Only the address's own identity, and only one this service made.
+        if tags.identity_made {
+            ignore_not_found(
+                self.ses
+                    .delete_email_identity()
+                    .email_identity(address.to_string())
+                    .send()
+                    .await,
+            )?;
+        }
         Ok(())
     }
 
@@ -201,11 +297,14 @@ impl SesProvider {
     async fn provision_parts(
         &self,
         address: &EmailAddress,
+        mark: &Mark,
     ) -> Result<(String, String), ProviderError> {
+        let user = iam_user_name(address);
+        self.create_user(address, &user, mark).await?;
         if !self.domain_is_verified(address).await? {
-            self.create_identity(address).await?;
+            self.create_identity(address, &user).await?;
         }
-        self.create_user(address, &iam_user_name(address)).await
+        self.grant_sending(address, &user).await
     }
 }
 
@@ -219,12 +318,13 @@ impl MailProvider for SesProvider {
         &self,
         address: &EmailAddress,
         _display_name: &DisplayName,
+        mark: &Mark,
     ) -> Result<ProvisionedAccount, ProviderError> {
-        let (key_id, secret) = match self.provision_parts(address).await {
+        let (key_id, secret) = match self.provision_parts(address, mark).await {
             Ok(key) => key,
             Err(error) => {
                 // Nothing half-made stays behind; the original error is the answer.
-                if let Err(cleanup) = self.remove(address).await {
+                if let Err(cleanup) = self.remove(address, Some(mark)).await {
                     tracing::error!(%address, error = %cleanup, "could not undo a partial SES provisioning");
                 }
                 return Err(error);
@@ -243,13 +343,21 @@ impl MailProvider for SesProvider {
         })
     }
 
-    async fn deprovision(&self, provider_ref: &str) -> Result<(), ProviderError> {
-        let address = EmailAddress::parse(provider_ref).map_err(|e| rejected(e.to_string()))?;
-        self.remove(&address).await
+    /// The user and every access key it holds (a spare of a rotation too).
+    async fn deprovision(
+        &self,
+        address: &EmailAddress,
+        _provider_ref: &str,
+    ) -> Result<(), ProviderError> {
+        self.remove(address, None).await
     }
 
-    async fn deprovision_address(&self, address: &EmailAddress) -> Result<(), ProviderError> {
-        self.remove(address).await
+    async fn deprovision_marked(
+        &self,
+        address: &EmailAddress,
+        mark: &Mark,
+    ) -> Result<(), ProviderError> {
+        self.remove(address, Some(mark)).await
     }
 
     /// A second access key beside the current one (IAM allows two: any
@@ -258,6 +366,7 @@ impl MailProvider for SesProvider {
         &self,
         address: &EmailAddress,
         current: &Credential,
+        _mark: &Mark,
     ) -> Result<IssuedCredential, ProviderError> {
         let user = iam_user_name(address);
         self.delete_access_keys(&user, Some(&current.smtp_username))
@@ -356,6 +465,14 @@ pub fn smtp_password(secret_access_key: &str, region: &str) -> SmtpPassword {
     let mut versioned = vec![0x04];
     versioned.extend(signature);
     SmtpPassword::new(STANDARD.encode(versioned))
+}
+
+fn tag(key: &str, value: &str) -> Result<aws_sdk_iam::types::Tag, ProviderError> {
+    aws_sdk_iam::types::Tag::builder()
+        .key(key)
+        .value(value)
+        .build()
+        .map_err(|e| rejected(e.to_string()))
 }
 
 fn rejected(message: String) -> ProviderError {

@@ -5,12 +5,12 @@
 
 use std::sync::Arc;
 
-use crate::domain::{Account, AccountStatus, EmailAddress, IdempotencyKey, UserId};
-use crate::providers::{Credential, MailProvider};
+use crate::domain::{utc_day, Account, AccountStatus, EmailAddress, IdempotencyKey, UserId};
+use crate::providers::{Credential, MailProvider, Mark};
 use crate::store::{AccountChange, AccountHold, Operation, OwnedAccount, StoreError};
 use chrono::{DateTime, Duration, Utc};
 
-use super::provisioning::{hex_digest, new_token};
+use super::provisioning::{hex_digest, new_token, seconds_until_next_utc_day};
 use super::{Created, Provisioning, ServiceError};
 
 /// How long a change holds its account: past it, a change that died may be
@@ -55,6 +55,8 @@ impl Provisioning {
     /// New SMTP credentials for the owner's account: issued at the provider,
     /// kept in the account's secret, written to the table, and only then the
     /// old credential revoked, so the account always has one that works.
+    /// Each counts against the caller's daily rotation limit (given back
+    /// when it fails).
     pub async fn rotate_credentials(
         &self,
         command: AccountCommand,
@@ -64,12 +66,44 @@ impl Provisioning {
             let refusal = ServiceError::AccountDisabled(owned.account.address.to_string());
             return Err(self.let_go(&hold, refusal).await);
         }
+        let store = &self.directory.store;
+        let limit = self.directory.policy.daily_rotation_limit;
+        let day = utc_day(hold.started_at);
+        if let Err(error) = store.count_rotation(&hold.owner, &day, limit).await {
+            let refusal = match error {
+                StoreError::QuotaExceeded => ServiceError::RotationsLimited {
+                    limit,
+                    retry_after_seconds: seconds_until_next_utc_day(hold.started_at),
+                },
+                other => other.into(),
+            };
+            return Err(self.let_go(&hold, refusal).await);
+        }
+        let rotated = self.rotate_held(owned, &hold).await;
+        if let Err(error) = &rotated {
+            // Past the table write the rotation is done, even if the old credential stayed.
+            if !matches!(error, ServiceError::OldCredentialKept(_)) {
+                if let Err(refund) = store.refund_rotation(&hold.owner, &day).await {
+                    tracing::error!(error = %refund, "could not give back a failed rotation's count");
+                }
+            }
+        }
+        rotated
+    }
+
+    async fn rotate_held(
+        &self,
+        owned: OwnedAccount,
+        hold: &AccountHold,
+    ) -> Result<Created, ServiceError> {
+        let hold = hold.clone();
         let (provider, current) = match self.credential_of(&owned) {
             Ok(found) => found,
             Err(error) => return Err(self.let_go(&hold, error).await),
         };
         let address = &owned.account.address;
-        let issued = match provider.issue_credential(address, &current).await {
+        let mark = Mark::new(&hold.token);
+        let issued = match provider.issue_credential(address, &current, &mark).await {
             Ok(issued) => issued,
             Err(error) => return Err(self.let_go(&hold, error.into()).await),
         };
@@ -103,6 +137,7 @@ impl Provisioning {
             smtp,
             password: issued.password,
             secret_ref,
+            credentials_version: owned.credentials_version + 1,
         })
     }
 
@@ -238,10 +273,12 @@ impl Provisioning {
     async fn remove_resources(&self, owned: &OwnedAccount) -> Result<(), ServiceError> {
         let account = &owned.account;
         let provider = self.provider_named(&account.provider, account.address.domain())?;
-        match &owned.provider_ref {
-            Some(provider_ref) => provider.deprovision(provider_ref).await?,
-            None => provider.deprovision_address(&account.address).await?,
-        }
+        let provider_ref = owned.provider_ref.as_deref().ok_or_else(|| {
+            ServiceError::from(StoreError::Corrupt(
+                "a created account without its provider resource".into(),
+            ))
+        })?;
+        provider.deprovision(&account.address, provider_ref).await?;
         match &owned.secret_ref {
             Some(secret_ref) => self.vault.remove(secret_ref).await?,
             None => self.vault.remove_for(&account.address).await?,

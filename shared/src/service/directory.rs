@@ -1,5 +1,6 @@
 //! The read side: whether an address is free (with suggestions when not),
-//! and a user's accounts. Store, clock and policy only: no provider, no vault.
+//! and a user's accounts. Store, clock, policy and the company's directory
+//! (asked, never changed): no mail provider, no vault.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,15 +11,20 @@ use crate::clock::Clock;
 use crate::domain::{
     suggestion_candidates, DomainName, EmailAddress, UserId, Username, MAX_SUGGESTIONS,
 };
-use crate::store::{AccountStore, ClaimState, Page, StoreError};
+use crate::store::{lookalike_key, AccountStore, ClaimState, Page, StoreError};
 
-use super::{Availability, Policy, ServiceError, Unavailability};
+use super::{Availability, CompanyDirectories, Policy, ServiceError, Unavailability};
+
+/// How many free candidates a check asks the company's directory about,
+/// so that five remain when some turn out to exist there.
+const CANDIDATES_ASKED: usize = MAX_SUGGESTIONS + 3;
 
 #[derive(Clone)]
 pub struct Directory {
     pub(super) store: Arc<dyn AccountStore>,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) policy: Policy,
+    pub(super) company: Arc<CompanyDirectories>,
 }
 
 /// Which of an account's counters its provider can fill, and why not the
@@ -83,7 +89,14 @@ impl Directory {
             store,
             clock,
             policy,
+            company: Arc::new(CompanyDirectories::none()),
         }
+    }
+
+    /// Asks `company` before offering or making an address.
+    pub fn with_company_directories(mut self, company: CompanyDirectories) -> Self {
+        self.company = Arc::new(company);
+        self
     }
 
     pub(super) fn domain_for(&self, requested: Option<&str>) -> Result<DomainName, ServiceError> {
@@ -97,8 +110,11 @@ impl Directory {
         }
     }
 
-    /// Whether `username` is free on the domain, with alternatives when it is
-    /// not: the address and every candidate are read in one store round trip.
+    /// Whether `username` is free on the domain, with alternatives when it
+    /// is not. The address, every candidate and the address's look-alikes
+    /// are read in one store round trip each, side by side; then the
+    /// company's directory is asked about the address and the first free
+    /// candidates at once, within the check's budget.
     pub async fn check(
         &self,
         username: Username,
@@ -109,7 +125,18 @@ impl Directory {
         let mut wanted = Vec::with_capacity(candidates.len() + 1);
         wanted.push(email.clone());
         wanted.extend(candidates.iter().cloned());
-        let held = self.held_among(&wanted).await?;
+        let (held, passes_for) =
+            tokio::try_join!(self.held_among(&wanted), self.taken_lookalike_of(&email))?;
+        let store_free: Vec<EmailAddress> = candidates
+            .into_iter()
+            .filter(|candidate| !held.contains_key(candidate))
+            .collect();
+
+        let provider = self.policy.providers.default_for(email.domain());
+        let mut asked = vec![email.clone()];
+        asked.extend(store_free.iter().take(CANDIDATES_ASKED).cloned());
+        let answers = self.company.answers_within_budget(provider, &asked).await;
+        let exists = answers[0] == Some(true);
 
         let unavailable = if self.policy.reserved.contains(email.username()) {
             Some(Unavailability::Reserved)
@@ -117,11 +144,24 @@ impl Directory {
             match held.get(&email) {
                 Some(ClaimState::Quarantined) => Some(Unavailability::Quarantined),
                 Some(_) => Some(Unavailability::Taken),
+                None if exists => Some(Unavailability::Exists),
+                None if self.policy.reserved.is_lookalike(email.username())
+                    || passes_for.is_some() =>
+                {
+                    Some(Unavailability::Lookalike)
+                }
                 None => None,
             }
         };
         let suggestions = match unavailable {
-            Some(_) => free_ones(candidates, &held),
+            // Only what the directory said it does not have is offered.
+            Some(_) => asked[1..]
+                .iter()
+                .zip(&answers[1..])
+                .filter(|(_, answer)| **answer == Some(false))
+                .map(|(candidate, _)| candidate.clone())
+                .take(MAX_SUGGESTIONS)
+                .collect(),
             None => Vec::new(),
         };
         Ok(Availability {
@@ -154,13 +194,43 @@ impl Directory {
             .collect())
     }
 
+    /// A held address that `email` passes for (same skeleton, another name), if any.
+    pub(super) async fn taken_lookalike_of(
+        &self,
+        email: &EmailAddress,
+    ) -> Result<Option<EmailAddress>, StoreError> {
+        let now = self.clock.now();
+        Ok(self
+            .store
+            .lookalike_claims(&lookalike_key(email))
+            .await?
+            .into_iter()
+            .find(|claim| claim.address != *email && claim.holds_address_at(now))
+            .map(|claim| claim.address))
+    }
+
+    /// Free alternatives to `email`, for a refused create: free here, and
+    /// not in the directory of `provider` as far as it answers in time.
     pub(super) async fn suggestions_for(
         &self,
         email: &EmailAddress,
+        provider: &str,
     ) -> Result<Vec<EmailAddress>, StoreError> {
         let candidates = self.candidates_for(email);
         let held = self.held_among(&candidates).await?;
-        Ok(free_ones(candidates, &held))
+        let free: Vec<EmailAddress> = candidates
+            .into_iter()
+            .filter(|candidate| !held.contains_key(candidate))
+            .take(CANDIDATES_ASKED)
+            .collect();
+        let answers = self.company.answers_within_budget(provider, &free).await;
+        Ok(free
+            .into_iter()
+            .zip(answers)
+            .filter(|(_, answer)| *answer == Some(false))
+            .map(|(candidate, _)| candidate)
+            .take(MAX_SUGGESTIONS)
+            .collect())
     }
 
     pub async fn list(
@@ -171,15 +241,4 @@ impl Directory {
     ) -> Result<Page, ServiceError> {
         Ok(self.store.list_accounts(owner, limit, after).await?)
     }
-}
-
-fn free_ones(
-    candidates: Vec<EmailAddress>,
-    held: &HashMap<EmailAddress, ClaimState>,
-) -> Vec<EmailAddress> {
-    candidates
-        .into_iter()
-        .filter(|candidate| !held.contains_key(candidate))
-        .take(MAX_SUGGESTIONS)
-        .collect()
 }

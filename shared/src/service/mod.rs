@@ -4,11 +4,13 @@
 //! it) that builds on it.
 
 mod changes;
+mod company;
 mod directory;
 mod provisioning;
 mod statistics;
 
 pub use changes::{AccountCommand, Deleted};
+pub use company::CompanyDirectories;
 pub use directory::{stats_coverage, Directory, StatsCoverage};
 pub use provisioning::{CreateCommand, Created, Provisioning, CREATE_LEASE};
 pub use statistics::Tally;
@@ -27,8 +29,56 @@ pub struct Policy {
     pub providers: ProviderOffer,
     pub reserved: ReservedNames,
     pub daily_create_limit: u32,
+    pub daily_rotation_limit: u32,
     /// How long a deleted address stays unavailable.
     pub quarantine: Duration,
+    pub access: Access,
+}
+
+/// Who may do what, by the groups the caller's verified token lists.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    /// `CREATOR_GROUPS`: empty, anyone signed in may create.
+    pub creator_groups: Vec<String>,
+    /// `ADMIN_GROUPS`
+    pub admin_groups: Vec<String>,
+    /// `SENDGRID_SELF_SERVICE=false`: SendGrid for administrators only.
+    pub sendgrid_administrators_only: bool,
+}
+
+impl Access {
+    pub fn may_create(&self, groups: &[String]) -> bool {
+        self.creator_groups.is_empty() || in_any(groups, &self.creator_groups)
+    }
+
+    pub fn is_admin(&self, groups: &[String]) -> bool {
+        in_any(groups, &self.admin_groups)
+    }
+
+    /// Whether a caller in `groups` may have addresses made at `provider`.
+    pub fn may_use(&self, provider: &str, groups: &[String]) -> bool {
+        !(provider == "sendgrid" && self.sendgrid_administrators_only) || self.is_admin(groups)
+    }
+}
+
+fn in_any(groups: &[String], allowed: &[String]) -> bool {
+    groups.iter().any(|group| allowed.contains(group))
+}
+
+/// What a caller should know of a provider before a create with it:
+/// whether its credentials can do no more than send as their own address,
+/// and if not, a sentence saying so.
+pub fn least_privilege(provider: &str) -> (bool, Option<&'static str>) {
+    match provider {
+        "sendgrid" => (
+            false,
+            Some(
+                "A SendGrid key can send as any address of the domain, not only this one: \
+                 SendGrid cannot limit a key to one sender.",
+            ),
+        ),
+        _ => (true, None),
+    }
 }
 
 /// The providers a create may name, as the read side shows them (it links
@@ -108,6 +158,10 @@ pub enum Unavailability {
     Reserved,
     /// Deleted lately: held until its quarantine ends.
     Quarantined,
+    /// The company's directory already has it: a mailbox, an alias or a group.
+    Exists,
+    /// It passes for a reserved or taken address (`supp0rt` for `support`).
+    Lookalike,
 }
 
 impl Unavailability {
@@ -116,6 +170,8 @@ impl Unavailability {
             Self::Taken => "taken",
             Self::Reserved => "reserved",
             Self::Quarantined => "quarantined",
+            Self::Exists => "exists",
+            Self::Lookalike => "lookalike",
         }
     }
 }
@@ -148,11 +204,25 @@ pub enum ServiceError {
         address: EmailAddress,
         suggestions: Vec<EmailAddress>,
     },
+    #[error("{address} passes for {original}, which is {why}: choose a name of its own")]
+    AddressLookalike {
+        address: EmailAddress,
+        original: String,
+        why: &'static str,
+        suggestions: Vec<EmailAddress>,
+    },
     #[error("the daily limit of {limit} new addresses is reached")]
     RateLimited {
         limit: u32,
         retry_after_seconds: i64,
     },
+    #[error("the daily limit of {limit} credential rotations is reached")]
+    RotationsLimited {
+        limit: u32,
+        retry_after_seconds: i64,
+    },
+    #[error("{0}")]
+    Forbidden(String),
     #[error(transparent)]
     Provider(#[from] ProviderError),
     #[error(transparent)]
@@ -168,6 +238,8 @@ pub enum ServiceError {
     OldCredentialKept(ProviderError),
     #[error("the account this request made or changed, {0}, has since been deleted")]
     CreatedThenDeleted(String),
+    #[error("the credentials this request handed out for {0} have been rotated since: they are not shown again; rotate them to get new ones")]
+    CredentialsRotated(String),
     #[error("this Idempotency-Key was used for a different request")]
     IdempotencyKeyReused,
     #[error("a request with this Idempotency-Key is still in progress; retry in a moment")]

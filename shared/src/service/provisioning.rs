@@ -7,11 +7,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
+use crate::deadline;
 use crate::domain::{
     Account, AccountStatus, DisplayName, DomainName, EmailAddress, IdempotencyKey, SendStats,
     SmtpSettings, UserId, Username,
 };
-use crate::providers::{MailProvider, Providers, SmtpPassword};
+use crate::providers::{MailProvider, Mark, ProviderError, Providers, SmtpPassword};
 use crate::secrets::SecretVault;
 use crate::store::{
     Activation, IdempotencyRecord, IdempotencyStart, IdempotencyState, Reservation, StoreError,
@@ -26,6 +27,8 @@ pub const CREATE_LEASE: Duration = Duration::minutes(15);
 #[derive(Debug, Clone)]
 pub struct CreateCommand {
     pub owner: UserId,
+    /// The groups the caller's verified token lists: who may create, and with what.
+    pub groups: Vec<String>,
     pub username: Username,
     pub display_name: DisplayName,
     pub provider: Option<String>,
@@ -41,6 +44,9 @@ pub struct Created {
     pub smtp: SmtpSettings,
     pub password: SmtpPassword,
     pub secret_ref: String,
+    /// Which issue of the account's credentials these are: 0 for the
+    /// create's, one more for each rotation.
+    pub credentials_version: u32,
 }
 
 /// How long an `Idempotency-Key` answers with the same 201.
@@ -50,11 +56,15 @@ const IDEMPOTENCY_TTL: Duration = Duration::hours(24);
 const IN_PROGRESS_TIMEOUT: Duration = Duration::seconds(60);
 
 /// What an idempotency record keeps of a 201 or a rotation's 200: the
-/// address. A replay answers with the account's credentials as they are
-/// now, the password read back from its secret, never kept in the record.
+/// address and which issue of its credentials was handed out. A replay
+/// answers with that password, read back from the account's secret (never
+/// kept in the record), and only while it is still the current one: a
+/// replay never hands out a newer password than the request did.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct AnsweredRecord {
     email: String,
+    #[serde(default)]
+    credentials_version: u32,
 }
 
 pub struct Provisioning {
@@ -82,6 +92,9 @@ impl Provisioning {
             // Its secret went with it: there is no answer left to replay.
             return Err(ServiceError::CreatedThenDeleted(record.email));
         };
+        if owned.credentials_version != record.credentials_version {
+            return Err(ServiceError::CredentialsRotated(record.email));
+        }
         let secret_ref = owned.secret_ref.ok_or_else(|| corrupt("account secret"))?;
         let smtp = owned
             .account
@@ -94,6 +107,7 @@ impl Provisioning {
             smtp,
             password,
             secret_ref,
+            credentials_version: owned.credentials_version,
         })
     }
 
@@ -125,6 +139,12 @@ impl Provisioning {
     /// transaction), provision, activate; any failure after the reservation
     /// undoes what was done, in reverse order.
     pub async fn create(&self, command: CreateCommand) -> Result<Created, ServiceError> {
+        let access = &self.directory.policy.access;
+        if !access.may_create(&command.groups) {
+            return Err(ServiceError::Forbidden(
+                "you are not in a group that may create addresses; ask an administrator".into(),
+            ));
+        }
         let email = EmailAddress::new(
             command.username,
             self.directory.domain_for(command.domain.as_deref())?,
@@ -136,13 +156,13 @@ impl Provisioning {
                 requested: command.provider.clone().unwrap_or_default(),
                 available: self.providers.names(),
             })?;
-        if self.directory.policy.reserved.contains(email.username()) {
-            let suggestions = self.directory.suggestions_for(&email).await?;
-            return Err(ServiceError::AddressReserved {
-                address: email,
-                suggestions,
-            });
+        if !access.may_use(provider.name(), &command.groups) {
+            return Err(ServiceError::Forbidden(format!(
+                "addresses at {} are made by administrators only: its keys can send as any address of the domain",
+                provider.name()
+            )));
         }
+        self.refuse_unavailable(&email, provider.name()).await?;
 
         let now = self.directory.clock.now();
         let reservation = Reservation {
@@ -175,7 +195,10 @@ impl Provisioning {
         let abandoned = match reserved {
             Ok(abandoned) => abandoned,
             Err(StoreError::AddressTaken) => {
-                let suggestions = self.directory.suggestions_for(&email).await?;
+                let suggestions = self
+                    .directory
+                    .suggestions_for(&email, provider.name())
+                    .await?;
                 return Err(ServiceError::AddressTaken {
                     address: email,
                     suggestions,
@@ -192,16 +215,30 @@ impl Provisioning {
         // This create took the address over from one that died: clear what
         // it left at the provider and in the vault before making anything.
         if let Some(abandoned) = abandoned {
-            if let Err(error) = self.clean_up(&abandoned).await {
+            if let Err(error) = self.clean_up(&abandoned, &abandoned).await {
                 self.release(&reservation, &error.to_string()).await;
                 return Err(error);
             }
         }
 
-        let provisioned = match provider.provision(&email, &reservation.display_name).await {
+        let mark = Mark::new(&reservation.token);
+        let provisioned = match deadline::bounded(
+            provider.provision(&email, &reservation.display_name, &mark),
+            || out_of_time(provider.name()),
+        )
+        .await
+        {
             Ok(provisioned) => provisioned,
             Err(error) => {
-                self.release(&reservation, &error.to_string()).await;
+                // A create whose answer was lost may have made it all the same.
+                match provider.deprovision_marked(&email, &mark).await {
+                    Ok(()) => self.release(&reservation, &error.to_string()).await,
+                    // The claim stays pending: past its lease the reconciler
+                    // removes what carries this mark, then frees the address.
+                    Err(cleanup) => {
+                        tracing::error!(address = %email, error = %cleanup, "could not remove what a failed create may have made; the reconciler will")
+                    }
+                }
                 return Err(error.into());
             }
         };
@@ -209,7 +246,8 @@ impl Provisioning {
         let secret_ref = match self.vault.store(&email, &provisioned.password).await {
             Ok(secret_ref) => secret_ref,
             Err(error) => {
-                self.deprovision(provider, &provisioned.provider_ref).await;
+                self.deprovision(provider, &email, &provisioned.provider_ref)
+                    .await;
                 self.release(&reservation, &error.to_string()).await;
                 return Err(error.into());
             }
@@ -229,7 +267,8 @@ impl Provisioning {
             .await
         {
             self.remove_secret(&activation.secret_ref).await;
-            self.deprovision(provider, &activation.provider_ref).await;
+            self.deprovision(provider, &email, &activation.provider_ref)
+                .await;
             self.release(&reservation, &error.to_string()).await;
             return Err(error.into());
         }
@@ -249,7 +288,62 @@ impl Provisioning {
             smtp: activation.smtp,
             password: provisioned.password,
             secret_ref: activation.secret_ref,
+            credentials_version: 0,
         })
+    }
+
+    /// Refuses before anything is written an address that is reserved,
+    /// that the company's directory already has, or that passes for a
+    /// reserved or taken one. The look-alike read is not part of the
+    /// reservation's transaction: two look-alikes created in the same
+    /// instant could both go through.
+    async fn refuse_unavailable(
+        &self,
+        email: &EmailAddress,
+        provider: &str,
+    ) -> Result<(), ServiceError> {
+        let directory = &self.directory;
+        let reserved = &directory.policy.reserved;
+        let lookalike = |original: String, why: &'static str, suggestions| {
+            Err(ServiceError::AddressLookalike {
+                address: email.clone(),
+                original,
+                why,
+                suggestions,
+            })
+        };
+        if reserved.contains(email.username()) {
+            return Err(ServiceError::AddressReserved {
+                address: email.clone(),
+                suggestions: directory.suggestions_for(email, provider).await?,
+            });
+        }
+        if let Some(original) = reserved.lookalike_of(email.username()) {
+            let original = format!("{original}@{}", email.domain());
+            let suggestions = directory.suggestions_for(email, provider).await?;
+            return lookalike(original, "reserved", suggestions);
+        }
+        let holds = directory
+            .company
+            .holds(provider, email)
+            .await
+            .map_err(|error| ProviderError::Unavailable {
+                provider: "directory",
+                message: format!(
+                    "the company directory could not be asked whether {email} exists: {error}"
+                ),
+            })?;
+        if holds {
+            return Err(ServiceError::AddressTaken {
+                address: email.clone(),
+                suggestions: directory.suggestions_for(email, provider).await?,
+            });
+        }
+        if let Some(original) = directory.taken_lookalike_of(email).await? {
+            let suggestions = directory.suggestions_for(email, provider).await?;
+            return lookalike(original.to_string(), "taken", suggestions);
+        }
+        Ok(())
     }
 
     /// `create`, at most once per `Idempotency-Key`: the same key and body
@@ -307,6 +401,7 @@ impl Provisioning {
                 Ok(answered) => {
                     let response = serde_json::to_string(&AnsweredRecord {
                         email: answered.account.address.to_string(),
+                        credentials_version: answered.credentials_version,
                     })
                     .expect("a record of strings serializes");
                     if let Err(error) = store.complete_idempotent(owner, &key, &response).await {
@@ -344,8 +439,13 @@ impl Provisioning {
         }
     }
 
-    async fn deprovision(&self, provider: &Arc<dyn MailProvider>, provider_ref: &str) {
-        if let Err(error) = provider.deprovision(provider_ref).await {
+    async fn deprovision(
+        &self,
+        provider: &Arc<dyn MailProvider>,
+        address: &EmailAddress,
+        provider_ref: &str,
+    ) {
+        if let Err(error) = provider.deprovision(address, provider_ref).await {
             tracing::error!(provider_ref, error = ?error, "could not remove a provider resource after a failed create");
         }
     }
@@ -365,7 +465,7 @@ impl Provisioning {
             if !self.directory.store.seize(&abandoned, &seizer, now).await? {
                 continue;
             }
-            match self.clean_up(&seizer).await {
+            match self.clean_up(&abandoned, &seizer).await {
                 Ok(()) => recovered += 1,
                 // The seizer's lease runs out in turn: a later run tries again.
                 Err(error) => {
@@ -376,11 +476,18 @@ impl Provisioning {
         Ok(recovered)
     }
 
-    /// Removes what a dead create may have left, found by the address, then
-    /// releases `reservation` (the dead one's, or the seizer's).
-    async fn clean_up(&self, reservation: &Reservation) -> Result<(), ServiceError> {
-        let provider = self.provider_named(&reservation.provider, reservation.address.domain())?;
-        provider.deprovision_address(&reservation.address).await?;
+    /// Removes what the dead create `dead` may have left (at the provider,
+    /// only what carries its mark), then releases `reservation` (the dead
+    /// one's, or the seizer's).
+    async fn clean_up(
+        &self,
+        dead: &Reservation,
+        reservation: &Reservation,
+    ) -> Result<(), ServiceError> {
+        let provider = self.provider_named(&dead.provider, dead.address.domain())?;
+        provider
+            .deprovision_marked(&dead.address, &Mark::new(&dead.token))
+            .await?;
         self.vault.remove_for(&reservation.address).await?;
         self.directory
             .store
@@ -391,6 +498,13 @@ impl Provisioning {
             )
             .await?;
         Ok(())
+    }
+}
+
+fn out_of_time(provider: &'static str) -> ProviderError {
+    ProviderError::Unavailable {
+        provider,
+        message: "no time left in this request; nothing was kept".into(),
     }
 }
 
@@ -422,7 +536,7 @@ pub(super) fn new_token() -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-fn seconds_until_next_utc_day(now: DateTime<Utc>) -> i64 {
+pub(super) fn seconds_until_next_utc_day(now: DateTime<Utc>) -> i64 {
     let tomorrow = now.date_naive().succ_opt().unwrap_or(now.date_naive());
     let midnight = tomorrow
         .and_hms_opt(0, 0, 0)

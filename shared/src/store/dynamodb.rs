@@ -6,11 +6,18 @@
 //! | claim   | `EMAIL#<address>`   | `CLAIM`                             |
 //! | account | `USER#<user_id>`    | `ACCOUNT#<address>`                 |
 //! | quota   | `USER#<user_id>`    | `QUOTA#<yyyy-mm-dd>`                |
+//! | rotations | `USER#<user_id>`  | `ROTATIONS#<yyyy-mm-dd>`            |
 //! | audit   | `USER#<user_id>`    | `LOG#<timestamp>#<request_id>#<n>`  |
 //!
-//! Round trips: `claims` is one `BatchGetItem`, a page of `list_accounts`
-//! one `Query`, `reserve`/`activate`/`release` one `TransactWriteItems`
-//! each (a takeover of a stalled claim costs one `GetItem` more).
+//! Claims carry `lookalike_key` (see `store::lookalike_key`), the partition
+//! key of the `lookalike` index: the addresses that pass for one another.
+//!
+//! Round trips: `claims` is one `BatchGetItem`, `lookalike_claims` one
+//! `Query` of the index, a page of `list_accounts` one `Query`,
+//! `reserve`/`activate`/`release` one `TransactWriteItems` each (a takeover
+//! of a stalled claim costs one `GetItem` more). A transaction that meets
+//! another one on the same items (`TransactionConflict`) is tried again
+//! after a short wait, then answered as a request in progress.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -28,9 +35,10 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Datelike, Duration, NaiveTime, SecondsFormat, TimeZone, Utc};
 
 use super::{
-    is_live, AccountChange, AccountHold, AccountStore, Activation, AuditAction, AuditEntry,
-    AuditSubject, Claim, ClaimState, IdempotencyRecord, IdempotencyStart, IdempotencyState,
-    OwnedAccount, Page, Reservation, SendEvent, SendEventOutcome, StoreError, SEND_EVENT_RETENTION,
+    is_live, lookalike_key, AccountChange, AccountHold, AccountStore, Activation, AuditAction,
+    AuditEntry, AuditSubject, Claim, ClaimState, IdempotencyRecord, IdempotencyStart,
+    IdempotencyState, OwnedAccount, Page, Reservation, SendEvent, SendEventOutcome, StoreError,
+    SEND_EVENT_RETENTION,
 };
 use crate::domain::{
     utc_month, Account, AccountStatus, DisplayName, EmailAddress, IdempotencyKey, PeriodCounts,
@@ -42,6 +50,12 @@ type Item = HashMap<String, AttributeValue>;
 /// How long audit entries and spent quota counters are kept before TTL removes them.
 const AUDIT_RETENTION: Duration = Duration::days(365);
 const QUOTA_RETENTION: Duration = Duration::days(2);
+/// The global secondary index on claims' `lookalike_key`.
+const LOOKALIKE_INDEX: &str = "lookalike";
+/// Tries of a transaction that conflicts with another, and of a batch read
+/// that DynamoDB leaves partly unprocessed, the waits between them doubling.
+const CONTENDED_TRIES: u32 = 4;
+const FIRST_WAIT: std::time::Duration = std::time::Duration::from_millis(25);
 
 pub struct DynamoStore {
     client: Client,
@@ -96,6 +110,18 @@ fn quota_key(reservation: &Reservation) -> Item {
         ("pk".into(), s(format!("USER#{}", reservation.owner))),
         ("sk".into(), s(format!("QUOTA#{}", reservation.quota_day()))),
     ])
+}
+
+fn rotations_key(owner: &UserId, day: &str) -> Item {
+    HashMap::from([
+        ("pk".into(), s(format!("USER#{owner}"))),
+        ("sk".into(), s(format!("ROTATIONS#{day}"))),
+    ])
+}
+
+/// The wait before try `tries + 1` of something contended: doubling from `FIRST_WAIT`.
+fn contended_wait(tries: u32) -> std::time::Duration {
+    FIRST_WAIT.saturating_mul(1 << tries.min(8))
 }
 
 /// Idempotency keys never contain `#`, so the last `#` of the partition key
@@ -265,6 +291,10 @@ fn owned_from_item(item: &Item) -> Result<OwnedAccount, StoreError> {
         account: account_from_item(item)?,
         provider_ref: item.optional_text("provider_ref").map(str::to_string),
         secret_ref: item.optional_text("secret_ref").map(str::to_string),
+        credentials_version: match item.get("credentials_version") {
+            None => 0,
+            Some(_) => item.number("credentials_version")?,
+        },
     })
 }
 
@@ -405,6 +435,7 @@ impl DynamoStore {
         &self,
         mut items: Vec<(TransactWriteItem, Guard)>,
     ) -> Result<TransactionOutcome, StoreError> {
+        let mut conflicts = 0;
         loop {
             let result = self
                 .client
@@ -419,6 +450,20 @@ impl DynamoStore {
             let TransactWriteItemsError::TransactionCanceledException(cancelled) = &error else {
                 return Err(backend(error));
             };
+            // Another transaction was writing the same items: nothing was
+            // written, and this one may well go through a moment later.
+            let conflicted = cancelled
+                .cancellation_reasons()
+                .iter()
+                .any(|reason| reason.code() == Some("TransactionConflict"));
+            if conflicted {
+                conflicts += 1;
+                if conflicts >= CONTENDED_TRIES {
+                    return Err(StoreError::Contended);
+                }
+                tokio::time::sleep(contended_wait(conflicts)).await;
+                continue;
+            }
             let failed: Vec<usize> = cancelled
                 .cancellation_reasons()
                 .iter()
@@ -490,6 +535,10 @@ impl DynamoStore {
             (
                 "reserved_ms".into(),
                 n(reservation.reserved_at.timestamp_millis()),
+            ),
+            (
+                "lookalike_key".into(),
+                s(lookalike_key(&reservation.address)),
             ),
         ]);
         let claim = match stale {
@@ -577,12 +626,92 @@ impl DynamoStore {
 
 #[async_trait]
 impl AccountStore for DynamoStore {
+    /// One `Query` of the `lookalike` index (eventually consistent, as
+    /// every index read is: a look-alike made a moment ago may be missed).
+    async fn lookalike_claims(&self, key: &str) -> Result<Vec<Claim>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(LOOKALIKE_INDEX)
+            .key_condition_expression("lookalike_key = :key")
+            .expression_attribute_values(":key", s(key))
+            .send()
+            .await
+            .map_err(backend)?;
+        output
+            .items()
+            .iter()
+            .map(|item| claim_from_item(item).map(|(claim, _)| claim))
+            .collect()
+    }
+
+    async fn count_rotation(
+        &self,
+        owner: &UserId,
+        day: &str,
+        limit: u32,
+    ) -> Result<(), StoreError> {
+        let expires = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+            .map_err(corrupt)?
+            .and_time(NaiveTime::MIN)
+            .and_utc()
+            + QUOTA_RETENTION;
+        let counted = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(rotations_key(owner, day)))
+            .update_expression("ADD used :one SET #ttl = :ttl")
+            .condition_expression("attribute_not_exists(used) OR used < :limit")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":limit", n(limit))
+            .expression_attribute_values(":ttl", n(expires.timestamp()))
+            .send()
+            .await;
+        match counted.map_err(|error| error.into_service_error()) {
+            Ok(_) => Ok(()),
+            Err(UpdateItemError::ConditionalCheckFailedException(_)) => {
+                Err(StoreError::QuotaExceeded)
+            }
+            Err(other) => Err(backend(other)),
+        }
+    }
+
+    async fn refund_rotation(&self, owner: &UserId, day: &str) -> Result<(), StoreError> {
+        let refunded = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(rotations_key(owner, day)))
+            .update_expression("ADD used :minus_one")
+            .condition_expression("used > :zero")
+            .expression_attribute_values(":minus_one", n(-1))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match refunded.map_err(|error| error.into_service_error()) {
+            Ok(_) | Err(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(()),
+            Err(other) => Err(backend(other)),
+        }
+    }
+
     async fn claims(&self, addresses: &[EmailAddress]) -> Result<Vec<Claim>, StoreError> {
         let mut pending: Vec<Item> = addresses.iter().map(claim_key).collect();
         pending.dedup();
         let mut claims = Vec::new();
-        // One round trip; more only if DynamoDB hands back unprocessed keys.
+        // One round trip; more only if DynamoDB hands back unprocessed keys,
+        // each after a longer wait (it leaves keys when it is throttling).
+        let mut rounds = 0;
         while !pending.is_empty() {
+            if rounds > 0 {
+                if rounds >= CONTENDED_TRIES {
+                    return Err(StoreError::Contended);
+                }
+                tokio::time::sleep(contended_wait(rounds)).await;
+            }
+            rounds += 1;
             let keys = KeysAndAttributes::builder()
                 .set_keys(Some(std::mem::take(&mut pending)))
                 .consistent_read(true)
@@ -963,8 +1092,10 @@ impl AccountStore for DynamoStore {
                 .update_expression(
                     "SET smtp_username = :username, provider_ref = :provider_ref, \
                      secret_ref = :secret_ref, updated_at = :at \
+                     ADD credentials_version :one \
                      REMOVE hold_token, hold_lease_ms",
                 )
+                .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":username", s(smtp_username))
                 .expression_attribute_values(":provider_ref", s(provider_ref))
                 .expression_attribute_values(":secret_ref", s(secret_ref)),

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::{
-    utc_month, Account, DisplayName, EmailAddress, IdempotencyKey, PeriodCounts, SendEventKind,
-    SendStats, SmtpSettings, UserId,
+    skeleton, utc_month, Account, DisplayName, EmailAddress, IdempotencyKey, PeriodCounts,
+    SendEventKind, SendStats, SmtpSettings, UserId,
 };
 
 pub use dynamodb::DynamoStore;
@@ -40,6 +40,13 @@ impl Claim {
     }
 }
 
+/// What a claim is indexed by so look-alikes find each other: the
+/// skeleton of the local part on the address's domain (`suport@example.com`
+/// for `supp0rt@example.com` and `support@example.com`).
+pub fn lookalike_key(address: &EmailAddress) -> String {
+    format!("{}@{}", skeleton(address.username()), address.domain())
+}
+
 /// An owner's account with what it takes to remove it: its provider
 /// resource and its secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +54,8 @@ pub struct OwnedAccount {
     pub account: Account,
     pub provider_ref: Option<String>,
     pub secret_ref: Option<String>,
+    /// 0 for the create's credentials, one more for each rotation.
+    pub credentials_version: u32,
 }
 
 /// What a change to a created account does.
@@ -408,6 +417,9 @@ pub enum StoreError {
     AccountNotFound,
     #[error("another change to this account is under way")]
     AccountBusy,
+    /// Other requests kept writing the same items; nothing was written.
+    #[error("other requests are changing the same records; try again")]
+    Contended,
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
     #[error("the store failed")]
@@ -418,6 +430,18 @@ pub enum StoreError {
 pub trait AccountStore: Send + Sync {
     /// The claims among `addresses`, read in one round trip.
     async fn claims(&self, addresses: &[EmailAddress]) -> Result<Vec<Claim>, StoreError>;
+
+    /// The claims whose address has the look-alike key `key` (see
+    /// `lookalike_key`), whatever their state: one index read.
+    async fn lookalike_claims(&self, key: &str) -> Result<Vec<Claim>, StoreError>;
+
+    /// Counts one credential rotation of `owner` on the UTC `day`:
+    /// `QuotaExceeded` when `limit` are counted already.
+    async fn count_rotation(&self, owner: &UserId, day: &str, limit: u32)
+        -> Result<(), StoreError>;
+
+    /// Gives back a rotation `count_rotation` counted, for one that failed.
+    async fn refund_rotation(&self, owner: &UserId, day: &str) -> Result<(), StoreError>;
 
     /// Atomically: count one create against the owner's daily quota, claim the
     /// address (absent, or pending with an expired lease), write the account as
@@ -489,8 +513,9 @@ pub trait AccountStore: Send + Sync {
         quarantine_until: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
-    /// Atomically: `change` is written, the hold let go, audited as the
-    /// operation done. `ReservationLost` if the hold is no longer this one.
+    /// Atomically: `change` is written (a rotation also counts one more
+    /// issue of the credentials), the hold let go, audited as the operation
+    /// done. `ReservationLost` if the hold is no longer this one.
     async fn finish_change(
         &self,
         hold: &AccountHold,

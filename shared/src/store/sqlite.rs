@@ -12,9 +12,10 @@ use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
 use super::{
-    is_live, AccountChange, AccountHold, AccountStore, Activation, AuditAction, AuditEntry,
-    AuditSubject, Claim, ClaimState, IdempotencyRecord, IdempotencyStart, IdempotencyState,
-    OwnedAccount, Page, Reservation, SendEvent, SendEventOutcome, StoreError, SEND_EVENT_RETENTION,
+    is_live, lookalike_key, AccountChange, AccountHold, AccountStore, Activation, AuditAction,
+    AuditEntry, AuditSubject, Claim, ClaimState, IdempotencyRecord, IdempotencyStart,
+    IdempotencyState, OwnedAccount, Page, Reservation, SendEvent, SendEventOutcome, StoreError,
+    SEND_EVENT_RETENTION,
 };
 use crate::domain::{
     Account, AccountStatus, DisplayName, EmailAddress, IdempotencyKey, PeriodCounts, SendCounts,
@@ -30,8 +31,11 @@ CREATE TABLE IF NOT EXISTS claims (
     token            TEXT NOT NULL,
     provider         TEXT NOT NULL,
     request_id       TEXT NOT NULL,
-    reserved_ms      INTEGER NOT NULL
+    reserved_ms      INTEGER NOT NULL,
+    -- store::lookalike_key: addresses that pass for one another share it.
+    lookalike_key    TEXT
 );
+CREATE INDEX IF NOT EXISTS claims_by_lookalike ON claims (lookalike_key);
 CREATE TABLE IF NOT EXISTS accounts (
     owner             TEXT NOT NULL,
     address           TEXT NOT NULL,
@@ -54,6 +58,8 @@ CREATE TABLE IF NOT EXISTS accounts (
     hold_lease_ms     INTEGER,
     -- The counters of the latest day and month, JSON (store::encode_stats).
     send_stats        TEXT,
+    -- 0 for the create's credentials, one more for each rotation.
+    credentials_version INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (owner, address)
 );
 CREATE INDEX IF NOT EXISTS accounts_by_address ON accounts (address);
@@ -62,11 +68,13 @@ CREATE TABLE IF NOT EXISTS send_events (
     event_key  TEXT PRIMARY KEY,
     expires_ms INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS create_quota (
+-- What each user used of a daily limit: `create` or `rotation`.
+CREATE TABLE IF NOT EXISTS daily_quota (
     owner TEXT NOT NULL,
+    kind  TEXT NOT NULL,
     day   TEXT NOT NULL,
     used  INTEGER NOT NULL,
-    PRIMARY KEY (owner, day)
+    PRIMARY KEY (owner, kind, day)
 );
 CREATE TABLE IF NOT EXISTS audit_log (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -92,7 +100,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
 ";
 
 /// Bumped whenever SCHEMA changes; an older file is refused with a clear message.
-const SCHEMA_VERSION: i64 = 6;
+const SCHEMA_VERSION: i64 = 7;
 
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
@@ -300,6 +308,52 @@ fn decode_stats(text: Option<&str>) -> Result<SendStats, StoreError> {
     })
 }
 
+/// Counts one use of `owner`'s daily `kind` allowance on `day`;
+/// `QuotaExceeded` when `limit` are used already.
+fn take_allowance(
+    tx: &Transaction<'_>,
+    owner: &str,
+    kind: &str,
+    day: &str,
+    limit: u32,
+) -> Result<(), StoreError> {
+    let used: u32 = tx
+        .query_row(
+            "SELECT used FROM daily_quota WHERE owner = ?1 AND kind = ?2 AND day = ?3",
+            params![owner, kind, day],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(backend)?
+        .unwrap_or(0);
+    if used >= limit {
+        return Err(StoreError::QuotaExceeded);
+    }
+    tx.execute(
+        "INSERT INTO daily_quota (owner, kind, day, used) VALUES (?1, ?2, ?3, 1)
+         ON CONFLICT (owner, kind, day) DO UPDATE SET used = used + 1",
+        params![owner, kind, day],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+/// Gives back one use `take_allowance` counted.
+fn give_back_allowance(
+    tx: &Transaction<'_>,
+    owner: &str,
+    kind: &str,
+    day: &str,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE daily_quota SET used = used - 1
+         WHERE owner = ?1 AND kind = ?2 AND day = ?3 AND used > 0",
+        params![owner, kind, day],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
 /// Keeps a report's key, dropping the expired ones; `false` if it was kept already.
 fn remember(
     tx: &Transaction<'_>,
@@ -333,7 +387,8 @@ fn created_account(
     let rows = select(
         connection,
         &format!(
-            "SELECT {ACCOUNT_COLUMNS}, provider_ref, secret_ref, hold_lease_ms FROM accounts
+            "SELECT {ACCOUNT_COLUMNS}, provider_ref, secret_ref, hold_lease_ms,
+                 credentials_version FROM accounts
              WHERE owner = ?1 AND address = ?2 AND status IN ('active', 'disabled')"
         ),
         params![owner.as_str(), address.to_string()],
@@ -343,19 +398,23 @@ fn created_account(
                 row.get("provider_ref")?,
                 row.get("secret_ref")?,
                 row.get("hold_lease_ms")?,
+                row.get("credentials_version")?,
             ))
         },
     )?;
     rows.into_iter()
         .next()
-        .map(|(row, provider_ref, secret_ref, held_until)| {
-            let owned = OwnedAccount {
-                account: row.into_account()?,
-                provider_ref,
-                secret_ref,
-            };
-            Ok((owned, held_until))
-        })
+        .map(
+            |(row, provider_ref, secret_ref, held_until, credentials_version)| {
+                let owned = OwnedAccount {
+                    account: row.into_account()?,
+                    provider_ref,
+                    secret_ref,
+                    credentials_version,
+                };
+                Ok((owned, held_until))
+            },
+        )
         .transpose()
 }
 
@@ -498,8 +557,46 @@ impl AccountRow {
     }
 }
 
+/// The `daily_quota` kinds.
+const CREATE_QUOTA: &str = "create";
+const ROTATION_QUOTA: &str = "rotation";
+
 #[async_trait]
 impl AccountStore for SqliteStore {
+    async fn lookalike_claims(&self, key: &str) -> Result<Vec<Claim>, StoreError> {
+        let key = key.to_string();
+        let rows = self
+            .with_connection(move |connection| {
+                select(
+                    connection,
+                    &format!("SELECT {CLAIM_COLUMNS} FROM claims WHERE lookalike_key = ?1"),
+                    [key],
+                    StoredClaim::read,
+                )
+            })
+            .await?;
+        rows.into_iter()
+            .map(|row| row.into_parts().map(|(claim, _)| claim))
+            .collect()
+    }
+
+    async fn count_rotation(
+        &self,
+        owner: &UserId,
+        day: &str,
+        limit: u32,
+    ) -> Result<(), StoreError> {
+        let (owner, day) = (owner.to_string(), day.to_string());
+        self.in_transaction(move |tx| take_allowance(tx, &owner, ROTATION_QUOTA, &day, limit))
+            .await
+    }
+
+    async fn refund_rotation(&self, owner: &UserId, day: &str) -> Result<(), StoreError> {
+        let (owner, day) = (owner.to_string(), day.to_string());
+        self.in_transaction(move |tx| give_back_allowance(tx, &owner, ROTATION_QUOTA, &day))
+            .await
+    }
+
     async fn claims(&self, addresses: &[EmailAddress]) -> Result<Vec<Claim>, StoreError> {
         let keys: Vec<String> = addresses.iter().map(ToString::to_string).collect();
         let rows = self
@@ -554,30 +651,17 @@ impl AccountStore for SqliteStore {
                 .map_err(backend)?;
             }
 
-            let day = reservation.quota_day();
-            let used: u32 = tx
-                .query_row(
-                    "SELECT used FROM create_quota WHERE owner = ?1 AND day = ?2",
-                    params![owner, day],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(backend)?
-                .unwrap_or(0);
-            if used >= reservation.daily_limit {
-                return Err(StoreError::QuotaExceeded);
-            }
-            tx.execute(
-                "INSERT INTO create_quota (owner, day, used) VALUES (?1, ?2, 1)
-                 ON CONFLICT (owner, day) DO UPDATE SET used = used + 1",
-                params![owner, day],
-            )
-            .map_err(backend)?;
-
+            take_allowance(
+                tx,
+                owner,
+                CREATE_QUOTA,
+                &reservation.quota_day(),
+                reservation.daily_limit,
+            )?;
             tx.execute(
                 "INSERT OR REPLACE INTO claims (address, owner, state, lease_expires_ms, token,
-                     provider, request_id, reserved_ms)
-                 VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7)",
+                     provider, request_id, reserved_ms, lookalike_key)
+                 VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     address,
                     owner,
@@ -585,7 +669,8 @@ impl AccountStore for SqliteStore {
                     reservation.token,
                     reservation.provider,
                     reservation.request_id,
-                    reservation.reserved_at.timestamp_millis()
+                    reservation.reserved_at.timestamp_millis(),
+                    lookalike_key(&reservation.address)
                 ],
             )
             .map_err(backend)?;
@@ -745,12 +830,14 @@ impl AccountStore for SqliteStore {
                 params![owner, address, timestamp(at), reservation.token],
             )
             .map_err(backend)?;
-            tx.execute(
-                "UPDATE create_quota SET used = used - 1 WHERE owner = ?1 AND day = ?2 AND used > 0",
-                params![owner, reservation.quota_day()],
+            give_back_allowance(tx, owner, CREATE_QUOTA, &reservation.quota_day())?;
+            audit(
+                tx,
+                &reservation,
+                AuditAction::CreateFailed,
+                at,
+                Some(&error),
             )
-            .map_err(backend)?;
-            audit(tx, &reservation, AuditAction::CreateFailed, at, Some(&error))
         })
         .await
     }
@@ -872,7 +959,8 @@ impl AccountStore for SqliteStore {
                     secret_ref,
                 } => tx.execute(
                     "UPDATE accounts SET smtp_username = ?4, provider_ref = ?5, secret_ref = ?6,
-                         updated_at = ?7, hold_token = NULL, hold_lease_ms = NULL
+                         updated_at = ?7, hold_token = NULL, hold_lease_ms = NULL,
+                         credentials_version = credentials_version + 1
                      WHERE owner = ?1 AND address = ?2 AND hold_token = ?3",
                     params![
                         owner,

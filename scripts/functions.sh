@@ -22,7 +22,7 @@ start_functions() {
   local log=$1
   shift
   functions_port=$(free_port)
-  setsid cargo lambda watch --ignore-changes --quiet -A 127.0.0.1 -P "$functions_port" \
+  setsid cargo lambda watch --ignore-changes --quiet -A 127.0.0.1 --disable-cors -P "$functions_port" \
     --env-var AUTH_MODE=local "$@" >"$log" 2>&1 &
   functions_pid=$!
   wait_for_url "http://127.0.0.1:$functions_port/api/health" "$functions_pid" "$log"

@@ -59,6 +59,17 @@ async fn requests_emit_the_dashboard_metrics() {
             .0,
         422
     );
+    // Request text never becomes a dimension: each new value would be a new, billed metric.
+    assert_eq!(
+        create_as(
+            &app,
+            "bob",
+            json!({ "username": "x", "provider": "anything-a-caller-types" })
+        )
+        .await
+        .0,
+        422
+    );
     let records = captured_metrics();
 
     let cold_starts = carrying(&records, "ColdStarts");
@@ -81,6 +92,7 @@ async fn requests_emit_the_dashboard_metrics() {
         [
             json!({ "dimensions": [["Provider", "default"], ["ErrorKind", "rate_limited"]], "value": 1.0 }),
             json!({ "dimensions": [["Provider", "ses"], ["ErrorKind", "provider_not_available"]], "value": 1.0 }),
+            json!({ "dimensions": [["Provider", "unknown"], ["ErrorKind", "provider_not_available"]], "value": 1.0 }),
         ]
     );
     assert_eq!(carrying(&records, "RateLimitRejections").len(), 1);

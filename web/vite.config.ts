@@ -2,11 +2,12 @@ import { defineConfig } from "vitest/config";
 import react from "@vitejs/plugin-react";
 
 // `/api` goes to the functions under `cargo lambda watch`: scripts/run-local's
-// port 9000 unless API_PROXY_TARGET says otherwise (scripts/e2e-web), in
+// 127.0.0.1:9000 (it listens on no other address) unless API_PROXY_TARGET
+// says otherwise (scripts/e2e-web), in
 // development (`vite`) and for a built panel (`vite preview`) alike. A
 // production build calls VITE_API_BASE_URL, or its own origin when that is
 // empty (CloudFront sends /api/* to the API).
-const api = { "/api": process.env.API_PROXY_TARGET ?? "http://localhost:9000" };
+const api = { "/api": process.env.API_PROXY_TARGET ?? "http://127.0.0.1:9000" };
 
 // The Content-Security-Policy CloudFront sends with the panel (template.yaml,
 // PanelHeaders; scripts/test_publish_web.py checks they are the same), also

@@ -14,8 +14,9 @@ use provisioning::domain::{
 };
 use provisioning::service::CREATE_LEASE;
 use provisioning::store::{
-    AccountStore, Activation, AuditAction, ClaimState, IdempotencyRecord, IdempotencyStart,
-    IdempotencyState, Reservation, SendEvent, SendEventOutcome, StoreError,
+    lookalike_key, AccountChange, AccountHold, AccountStore, Activation, AuditAction, ClaimState,
+    IdempotencyRecord, IdempotencyStart, IdempotencyState, Operation, Reservation, SendEvent,
+    SendEventOutcome, StoreError,
 };
 
 /// A fresh, empty backing store; `handle` opens one more client on it, as
@@ -43,7 +44,10 @@ macro_rules! store_conformance_tests {
             abandoned_reservations_are_found_and_seized_once,
             send_events_count_once_and_roll_over_by_period,
             concurrent_send_events_are_all_counted_once,
-            created_accounts_are_counted_and_pending_ones_not
+            created_accounts_are_counted_and_pending_ones_not,
+            look_alikes_are_found_by_their_key_on_their_domain,
+            rotations_are_counted_per_user_and_day_and_given_back,
+            a_rotation_counts_one_more_issue_of_the_credentials
         );
     };
     (@cases $harness:expr; $($case:ident),*) => {
@@ -724,4 +728,106 @@ pub async fn created_accounts_are_counted_and_pending_ones_not(harness: &dyn Sto
     let pending = reservation("carol", "contact", start(), 10);
     store.reserve(&pending).await.unwrap();
     assert_eq!(store.count_created_accounts().await.unwrap(), 2);
+}
+
+pub async fn look_alikes_are_found_by_their_key_on_their_domain(harness: &dyn StoreHarness) {
+    let store = harness.handle().await;
+    create(store.as_ref(), "alice", "support").await;
+    let pending = reservation("bob", "suppport", start(), 10);
+    store.reserve(&pending).await.unwrap();
+    let elsewhere = Reservation {
+        address: EmailAddress::parse("support@support.example.com").unwrap(),
+        ..reservation("carol", "support", start(), 10)
+    };
+    store.reserve(&elsewhere).await.unwrap();
+    create(store.as_ref(), "dave", "sales").await;
+
+    let found: BTreeSet<(String, &str)> = harness
+        .handle()
+        .await
+        .lookalike_claims(&lookalike_key(&address("supp0rt")))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|claim| {
+            let state = match claim.state {
+                ClaimState::Active => "active",
+                ClaimState::Pending => "pending",
+                ClaimState::Quarantined => "quarantined",
+            };
+            (claim.address.to_string(), state)
+        })
+        .collect();
+    assert_eq!(
+        found,
+        BTreeSet::from([
+            ("support@example.com".to_string(), "active"),
+            ("suppport@example.com".to_string(), "pending"),
+        ])
+    );
+    assert!(store
+        .lookalike_claims(&lookalike_key(&address("contact")))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+pub async fn rotations_are_counted_per_user_and_day_and_given_back(harness: &dyn StoreHarness) {
+    let store = harness.handle().await;
+    let (alice, bob) = (user("alice"), user("bob"));
+    for _ in 0..2 {
+        store.count_rotation(&alice, "2026-11-25", 2).await.unwrap();
+    }
+    assert!(matches!(
+        store.count_rotation(&alice, "2026-11-25", 2).await,
+        Err(StoreError::QuotaExceeded)
+    ));
+    store.count_rotation(&bob, "2026-11-25", 2).await.unwrap();
+    store.count_rotation(&alice, "2026-11-26", 2).await.unwrap();
+    store.refund_rotation(&alice, "2026-11-25").await.unwrap();
+    store.count_rotation(&alice, "2026-11-25", 2).await.unwrap();
+    assert!(store.count_rotation(&alice, "2026-11-25", 2).await.is_err());
+    // Giving back what was never counted changes nothing.
+    store.refund_rotation(&bob, "2026-12-01").await.unwrap();
+    store.count_rotation(&bob, "2026-12-01", 1).await.unwrap();
+    assert!(store.count_rotation(&bob, "2026-12-01", 1).await.is_err());
+}
+
+pub async fn a_rotation_counts_one_more_issue_of_the_credentials(harness: &dyn StoreHarness) {
+    let store = harness.handle().await;
+    create(store.as_ref(), "alice", "support").await;
+    let owned = store
+        .owned_account(&user("alice"), &address("support"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(owned.credentials_version, 0);
+    for version in 1..=2 {
+        let at = start() + Duration::minutes(version);
+        let hold = AccountHold {
+            owner: user("alice"),
+            address: address("support"),
+            provider: "sandbox".into(),
+            operation: Operation::RotateCredentials,
+            request_id: format!("rotate-{version}"),
+            token: format!("hold-{version}"),
+            started_at: at,
+            lease_expires_at: at + Duration::minutes(5),
+        };
+        store.hold_account(&hold).await.unwrap();
+        let change = AccountChange::CredentialsRotated {
+            smtp_username: "support@example.com".into(),
+            provider_ref: format!("ref-{version}"),
+            secret_ref: "secret".into(),
+        };
+        store.finish_change(&hold, &change).await.unwrap();
+        let owned = harness
+            .handle()
+            .await
+            .owned_account(&user("alice"), &address("support"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(i64::from(owned.credentials_version), version);
+    }
 }

@@ -45,6 +45,12 @@ impl Event {
         self
     }
 
+    /// One more verified claim beside `sub` (call after `user`).
+    pub fn claim(mut self, name: &str, value: &str) -> Self {
+        self.0["requestContext"]["authorizer"]["jwt"]["claims"][name] = Value::String(value.into());
+        self
+    }
+
     pub fn anonymous(mut self) -> Self {
         if let Some(context) = self.0["requestContext"].as_object_mut() {
             context.remove("authorizer");

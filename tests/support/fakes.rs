@@ -6,8 +6,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use provisioning::clock::Clock;
 use provisioning::domain::{DisplayName, EmailAddress, IdempotencyKey, UserId};
 use provisioning::providers::{
-    Credential, IssuedCredential, MailProvider, Mark, ProviderError, ProvisionedAccount,
-    SandboxProvider, SmtpPassword,
+    CompanyDirectory, Credential, IssuedCredential, MailProvider, Mark, ProviderError,
+    ProvisionedAccount, SandboxProvider, SmtpPassword,
 };
 use provisioning::secrets::{SecretVault, SecretsError};
 use provisioning::store::{
@@ -578,5 +578,69 @@ impl SecretVault for DiesAfterStoring {
 
     async fn remove_for(&self, address: &EmailAddress) -> Result<(), SecretsError> {
         self.inner.remove_for(address).await
+    }
+}
+
+/// The sandbox under another provider's name, for the rules that depend on
+/// which provider an address goes to (SendGrid for administrators only).
+pub struct NamedAs(pub &'static str, pub Arc<SandboxProvider>);
+
+#[async_trait]
+impl MailProvider for NamedAs {
+    fn name(&self) -> &'static str {
+        self.0
+    }
+
+    async fn provision(
+        &self,
+        address: &EmailAddress,
+        display_name: &DisplayName,
+        mark: &Mark,
+    ) -> Result<ProvisionedAccount, ProviderError> {
+        self.1.provision(address, display_name, mark).await
+    }
+
+    async fn deprovision(
+        &self,
+        address: &EmailAddress,
+        provider_ref: &str,
+    ) -> Result<(), ProviderError> {
+        self.1.deprovision(address, provider_ref).await
+    }
+
+    async fn deprovision_marked(
+        &self,
+        address: &EmailAddress,
+        mark: &Mark,
+    ) -> Result<(), ProviderError> {
+        self.1.deprovision_marked(address, mark).await
+    }
+
+    async fn issue_credential(
+        &self,
+        address: &EmailAddress,
+        current: &Credential,
+        mark: &Mark,
+    ) -> Result<IssuedCredential, ProviderError> {
+        self.1.issue_credential(address, current, mark).await
+    }
+
+    async fn set_sending(
+        &self,
+        address: &EmailAddress,
+        current: &Credential,
+        allowed: bool,
+    ) -> Result<(), ProviderError> {
+        self.1.set_sending(address, current, allowed).await
+    }
+}
+
+/// A company directory that never answers: a name server or tenant gone quiet.
+pub struct SilentDirectory;
+
+#[async_trait]
+impl CompanyDirectory for SilentDirectory {
+    async fn holds(&self, _address: &EmailAddress) -> Result<bool, ProviderError> {
+        std::future::pending().await
     }
 }

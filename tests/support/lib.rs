@@ -17,7 +17,9 @@ use provisioning::config::AuthMode;
 use provisioning::domain::{DomainName, ReservedNames, Username};
 use provisioning::providers::{MailProvider, Providers};
 use provisioning::secrets::{LocalVault, SecretVault};
-use provisioning::service::{Access, Directory, Domains, Policy, ProviderOffer, Provisioning};
+use provisioning::service::{
+    Access, CompanyDirectories, Directory, Domains, Policy, ProviderOffer, Provisioning,
+};
 use provisioning::store::{AccountStore, SqliteStore};
 use provisioning::App;
 
@@ -52,12 +54,24 @@ pub struct Parts {
 
 impl Parts {
     pub fn app(self, daily_create_limit: u32, auth_mode: AuthMode) -> App {
+        self.app_under(
+            policy(daily_create_limit),
+            CompanyDirectories::none(),
+            auth_mode,
+        )
+    }
+
+    /// A function process under `policy`, asking `company` before it offers or makes an address.
+    pub fn app_under(
+        self,
+        policy: Policy,
+        company: CompanyDirectories,
+        auth_mode: AuthMode,
+    ) -> App {
+        let directory =
+            Directory::new(self.store, self.clock, policy).with_company_directories(company);
         App::new(
-            Provisioning::new(
-                Directory::new(self.store, self.clock, policy(daily_create_limit)),
-                Providers::single(self.provider),
-                self.vault,
-            ),
+            Provisioning::new(directory, Providers::single(self.provider), self.vault),
             auth_mode,
         )
     }

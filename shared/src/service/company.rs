@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 
+use crate::deadline;
 use crate::domain::EmailAddress;
 use crate::providers::{CompanyDirectory, ProviderError};
 
@@ -71,7 +72,11 @@ impl CompanyDirectories {
         if let Some(known) = self.remembered(name, address) {
             return Ok(known);
         }
-        let holds = directory.holds(address).await?;
+        let holds = deadline::bounded(directory.holds(address), || ProviderError::Unavailable {
+            provider: name,
+            message: "its directory did not answer in the time this request has".into(),
+        })
+        .await?;
         self.remember(name, address, holds);
         Ok(holds)
     }
@@ -120,5 +125,99 @@ impl CompanyDirectories {
     fn remember(&self, directory: &'static str, address: &EmailAddress, holds: bool) {
         let mut answers = self.answers.lock().unwrap_or_else(PoisonError::into_inner);
         answers.insert((directory, address.clone()), (holds, Instant::now()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+
+    use super::*;
+
+    /// A directory that holds `held` and counts the questions it is asked.
+    struct Counting {
+        held: &'static str,
+        asked: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl CompanyDirectory for Counting {
+        async fn holds(&self, address: &EmailAddress) -> Result<bool, ProviderError> {
+            self.asked.fetch_add(1, Ordering::SeqCst);
+            Ok(address.username().as_str() == self.held)
+        }
+    }
+
+    fn counting(held: &'static str) -> Arc<Counting> {
+        Arc::new(Counting {
+            held,
+            asked: AtomicUsize::new(0),
+        })
+    }
+
+    fn address(raw: &str) -> EmailAddress {
+        EmailAddress::parse(raw).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_fixed_directory_answers_for_every_provider_and_own_ones_for_theirs() {
+        let google = counting("jane");
+        let fixed = CompanyDirectories::new(
+            Some(("google", google.clone() as Arc<dyn CompanyDirectory>)),
+            Vec::new(),
+            Duration::from_secs(1),
+        );
+        for provider in ["sendgrid", "ses", "google"] {
+            assert!(fixed
+                .holds(provider, &address("jane@example.com"))
+                .await
+                .unwrap());
+        }
+        let microsoft = counting("jane");
+        let own = CompanyDirectories::new(
+            None,
+            vec![(
+                "microsoft365",
+                microsoft.clone() as Arc<dyn CompanyDirectory>,
+            )],
+            Duration::from_secs(1),
+        );
+        assert!(own
+            .holds("microsoft365", &address("jane@example.com"))
+            .await
+            .unwrap());
+        assert!(!own
+            .holds("sendgrid", &address("jane@example.com"))
+            .await
+            .unwrap());
+        assert_eq!(
+            microsoft.asked.load(Ordering::SeqCst),
+            1,
+            "sendgrid has no directory"
+        );
+    }
+
+    #[tokio::test]
+    async fn answers_are_kept_so_a_check_asks_once() {
+        let directory = counting("jane");
+        let company = CompanyDirectories::new(
+            Some(("google", directory.clone() as Arc<dyn CompanyDirectory>)),
+            Vec::new(),
+            Duration::from_secs(1),
+        );
+        let asked = [address("jane@example.com"), address("sales@example.com")];
+        for _ in 0..3 {
+            assert_eq!(
+                company.answers_within_budget("google", &asked).await,
+                [Some(true), Some(false)]
+            );
+        }
+        assert!(company
+            .holds("google", &address("jane@example.com"))
+            .await
+            .unwrap());
+        assert_eq!(directory.asked.load(Ordering::SeqCst), 2);
     }
 }

@@ -6,31 +6,22 @@
 
 use std::time::Duration;
 
+use integration_tests::provider_fakes::google::{token_request, GOOGLE_TOKEN, USER_SCOPE};
+use integration_tests::provider_fakes::graph::{graph_error, microsoft_at};
+use integration_tests::provider_fakes::sendgrid::{sendgrid_at, sendgrid_error, ADMIN_KEY};
 use integration_tests::provider_fakes::{
-    fixture, google_at, http, mark, settings, support, SignedAssertion,
+    body, google_at, http, mark, oauth_error, settings, support, token_response,
 };
 use provisioning::domain::{DisplayName, EmailAddress, SmtpAuthentication};
-use provisioning::providers::{
-    GoogleProvider, MailProvider, Microsoft365Provider, ProviderError, SendGridProvider,
-};
+use provisioning::providers::{MailProvider, ProviderError, SendGridProvider};
 use serde_json::{json, Value};
 use wiremock::matchers::{
     body_partial_json, body_string_contains, header, method, path, query_param,
 };
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
 
-const ADMIN_KEY: &str = "SG.admin-key-that-must-never-leak";
-
 fn message(error: &ProviderError) -> String {
     error.to_string()
-}
-
-async fn sendgrid(server: &MockServer) -> SendGridProvider {
-    SendGridProvider::new(
-        http(),
-        &server.uri(),
-        settings(&[("SENDGRID_API_KEY", ADMIN_KEY)]),
-    )
 }
 
 async fn mount_authenticated_domain(server: &MockServer, valid: bool) {
@@ -83,9 +74,7 @@ async fn sendgrid_creates_a_send_only_key_and_deletes_it() {
         .await;
     Mock::given(method("DELETE"))
         .and(path("/v3/api_keys/gone"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(
-            json!({ "errors": [{ "field": null, "message": "unable to find API Key" }] }),
-        ))
+        .respond_with(sendgrid_error(404, "unable to find API Key"))
         .mount(&server)
         .await;
 
@@ -97,7 +86,7 @@ async fn sendgrid_creates_a_send_only_key_and_deletes_it() {
         .mount(&server)
         .await;
 
-    let provider = sendgrid(&server).await;
+    let provider = sendgrid_at(&server.uri(), ADMIN_KEY);
     let (address, name) = support();
     let account = provider.provision(&address, &name, &mark()).await.unwrap();
     assert_eq!(account.smtp.server, "smtp.sendgrid.net");
@@ -120,8 +109,7 @@ async fn sendgrid_refuses_a_domain_it_has_not_authenticated() {
         .mount(&server)
         .await;
     let (address, name) = support();
-    let error = sendgrid(&server)
-        .await
+    let error = sendgrid_at(&server.uri(), ADMIN_KEY)
         .provision(&address, &name, &mark())
         .await
         .unwrap_err();
@@ -147,8 +135,7 @@ async fn sendgrid_errors_carry_its_message_and_never_a_key() {
         .mount(&server)
         .await;
     let (address, name) = support();
-    let error = sendgrid(&server)
-        .await
+    let error = sendgrid_at(&server.uri(), ADMIN_KEY)
         .provision(&address, &name, &mark())
         .await
         .unwrap_err();
@@ -162,15 +149,12 @@ async fn sendgrid_refusing_our_key_is_unavailable_not_retried() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/v3/whitelabel/domains"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(
-            json!({ "errors": [{ "field": null, "message": "authorization required" }] }),
-        ))
+        .respond_with(sendgrid_error(401, "authorization required"))
         .expect(1)
         .mount(&server)
         .await;
     let (address, name) = support();
-    let error = sendgrid(&server)
-        .await
+    let error = sendgrid_at(&server.uri(), ADMIN_KEY)
         .provision(&address, &name, &mark())
         .await
         .unwrap_err();
@@ -187,11 +171,7 @@ async fn a_429_is_retried_after_the_wait_it_asks_for() {
     let server = MockServer::start().await;
     mount_authenticated_domain(&server, true).await;
     create_key_request()
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "1")
-                .set_body_json(json!({ "errors": [{ "message": "too many requests" }] })),
-        )
+        .respond_with(sendgrid_error(429, "too many requests").insert_header("retry-after", "1"))
         .up_to_n_times(1)
         .expect(1)
         .with_priority(1)
@@ -207,8 +187,7 @@ async fn a_429_is_retried_after_the_wait_it_asks_for() {
         .await;
     let started = std::time::Instant::now();
     let (address, name) = support();
-    sendgrid(&server)
-        .await
+    sendgrid_at(&server.uri(), ADMIN_KEY)
         .provision(&address, &name, &mark())
         .await
         .unwrap();
@@ -223,10 +202,7 @@ async fn server_errors_are_retried_a_bounded_number_of_times() {
     let server = MockServer::start().await;
     mount_authenticated_domain(&server, true).await;
     create_key_request()
-        .respond_with(
-            ResponseTemplate::new(503)
-                .set_body_json(json!({ "errors": [{ "message": "service unavailable" }] })),
-        )
+        .respond_with(sendgrid_error(503, "service unavailable"))
         .expect(3)
         .mount(&server)
         .await;
@@ -239,8 +215,7 @@ async fn server_errors_are_retried_a_bounded_number_of_times() {
         .mount(&server)
         .await;
     let (address, name) = support();
-    let error = sendgrid(&server)
-        .await
+    let error = sendgrid_at(&server.uri(), ADMIN_KEY)
         .provision(&address, &name, &mark())
         .await
         .unwrap_err();
@@ -264,8 +239,7 @@ async fn a_provider_that_does_not_answer_in_time_is_unavailable() {
         .mount(&server)
         .await;
     let (address, name) = support();
-    let error = sendgrid(&server)
-        .await
+    let error = sendgrid_at(&server.uri(), ADMIN_KEY)
         .provision(&address, &name, &mark())
         .await
         .unwrap_err();
@@ -297,7 +271,7 @@ struct StrongPassword(&'static str);
 
 impl Match for StrongPassword {
     fn matches(&self, request: &Request) -> bool {
-        let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+        let body = body(request);
         let password = body.pointer(self.0).and_then(Value::as_str).unwrap_or("");
         password.len() >= 20
             && password.chars().any(|c| c.is_ascii_uppercase())
@@ -320,16 +294,6 @@ async fn mount_microsoft_token(server: &MockServer, expected_calls: u64) {
         .expect(expected_calls)
         .mount(server)
         .await;
-}
-
-fn microsoft(server: &MockServer, extra: &[(&str, &str)]) -> Microsoft365Provider {
-    let mut pairs = vec![
-        ("MICROSOFT_TENANT_ID", "tenant-1"),
-        ("MICROSOFT_CLIENT_ID", "app-1"),
-        ("MICROSOFT_CLIENT_SECRET", "app-secret"),
-    ];
-    pairs.extend_from_slice(extra);
-    Microsoft365Provider::new(http(), &server.uri(), &server.uri(), settings(&pairs))
 }
 
 #[tokio::test]
@@ -378,8 +342,8 @@ async fn microsoft365_creates_a_licensed_user_with_a_cached_token() {
         .mount(&server)
         .await;
 
-    let provider = microsoft(
-        &server,
+    let provider = microsoft_at(
+        &server.uri(),
         &[
             ("MICROSOFT_LICENSE_SKU_ID", "sku-e3"),
             ("MICROSOFT_USAGE_LOCATION", "FR"),
@@ -417,10 +381,11 @@ async fn microsoft365_passes_graph_errors_on_and_undoes_an_unlicensed_user() {
     Mock::given(method("POST"))
         .and(path("/v1.0/users"))
         .and(body_partial_json(json!({ "mailNickname": "taken" })))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({ "error": {
-            "code": "Request_BadRequest",
-            "message": "Another object with the same value for property userPrincipalName already exists."
-        } })))
+        .respond_with(graph_error(
+            400,
+            "Request_BadRequest",
+            "Another object with the same value for property userPrincipalName already exists.",
+        ))
         .mount(&server)
         .await;
     Mock::given(method("POST"))
@@ -431,9 +396,11 @@ async fn microsoft365_passes_graph_errors_on_and_undoes_an_unlicensed_user() {
         .await;
     Mock::given(method("POST"))
         .and(path("/v1.0/users/user-2/assignLicense"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({ "error": {
-            "code": "Request_BadRequest", "message": "License assignment failed because service plans are mutually exclusive."
-        } })))
+        .respond_with(graph_error(
+            400,
+            "Request_BadRequest",
+            "License assignment failed because service plans are mutually exclusive.",
+        ))
         .mount(&server)
         .await;
     Mock::given(method("DELETE"))
@@ -443,8 +410,8 @@ async fn microsoft365_passes_graph_errors_on_and_undoes_an_unlicensed_user() {
         .mount(&server)
         .await;
 
-    let provider = microsoft(
-        &server,
+    let provider = microsoft_at(
+        &server.uri(),
         &[
             ("MICROSOFT_LICENSE_SKU_ID", "sku-e3"),
             ("MICROSOFT_SMTP_AUTH", "password"),
@@ -470,20 +437,8 @@ async fn microsoft365_passes_graph_errors_on_and_undoes_an_unlicensed_user() {
 #[tokio::test]
 async fn google_signs_a_delegated_token_request_and_creates_the_user() {
     let server = MockServer::start().await;
-    let token_url = format!("{}/token", server.uri());
-    let public_key =
-        jsonwebtoken::DecodingKey::from_rsa_pem(fixture("google-test-key.pub.pem").as_bytes())
-            .unwrap();
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .and(SignedAssertion {
-            public_key,
-            audience: token_url.clone(),
-            scope: "https://www.googleapis.com/auth/admin.directory.user",
-        })
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": "ya29.token", "expires_in": 3599, "token_type": "Bearer"
-        })))
+    token_request(&server, USER_SCOPE)
+        .respond_with(token_response(GOOGLE_TOKEN))
         .expect(1)
         .mount(&server)
         .await;
@@ -530,24 +485,14 @@ async fn google_without_delegation_is_unavailable_with_googles_message() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/token"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
-            "error": "unauthorized_client",
-            "error_description": "Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested."
-        })))
+        .respond_with(oauth_error(
+            401,
+            "unauthorized_client",
+            "Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.",
+        ))
         .mount(&server)
         .await;
-    let provider = GoogleProvider::new(
-        http(),
-        &format!("{}/token", server.uri()),
-        &server.uri(),
-        settings(&[
-            (
-                "GOOGLE_SERVICE_ACCOUNT_JSON",
-                &fixture("google-service-account.json"),
-            ),
-            ("GOOGLE_ADMIN_EMAIL", "admin@example.com"),
-        ]),
-    );
+    let provider = google_at(&server.uri());
     let (address, name) = support();
     let error = provider
         .provision(&address, &name, &mark())

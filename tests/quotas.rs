@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use integration_tests::calls::create_as;
 use integration_tests::moto;
-use integration_tests::provider_fakes::{http, settings};
+use integration_tests::provider_fakes::sendgrid::{sendgrid_at, sendgrid_error, ADMIN_KEY};
 use integration_tests::worlds::{app_offering, SqliteWorld, World};
 use lambda_http::lambda_runtime::{Context, LambdaEvent};
 use provisioning::providers::{
@@ -18,8 +18,6 @@ use provisioning::telemetry::captured_metrics;
 use serde_json::{json, Value};
 use wiremock::matchers::{header, header_regex, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-const ADMIN_KEY: &str = "SG.admin-key-that-must-never-leak";
 
 /// SES v2 `GetAccount` as AWS documents its answer; only a SigV4-signed
 /// request for the `ses` service is answered.
@@ -72,16 +70,10 @@ async fn sendgrid_fake(admin_key: &str) -> (MockServer, SendGridProvider) {
         .await;
     Mock::given(method("GET"))
         .and(path("/v3/user/credits"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(
-            json!({ "errors": [{ "field": null, "message": "authorization required" }] }),
-        ))
+        .respond_with(sendgrid_error(401, "authorization required"))
         .mount(&server)
         .await;
-    let provider = SendGridProvider::new(
-        http(),
-        &server.uri(),
-        settings(&[("SENDGRID_API_KEY", admin_key)]),
-    );
+    let provider = sendgrid_at(&server.uri(), admin_key);
     (server, provider)
 }
 

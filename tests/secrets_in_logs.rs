@@ -2,19 +2,18 @@
 //! rotation, at TRACE level, is captured and searched for the passwords
 //! they handed out; neither is in the table either.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use integration_tests::calls::{account_action_as, create_as, read};
 use integration_tests::events::Event;
+use integration_tests::provider_fakes::sendgrid::sendgrid_error;
+use integration_tests::provider_fakes::settings;
 use integration_tests::{local_vault_beside, sqlite_at, Parts, TestClock};
 use provisioning::config::AuthMode;
 use provisioning::http::create;
 use provisioning::providers::http::{ProviderHttp, RetryPolicy};
 use provisioning::providers::{SandboxProvider, SendGridProvider};
-use provisioning::secrets::ProviderSettings;
 use serde_json::json;
 use tracing_subscriber::fmt::MakeWriter;
 use wiremock::matchers::{body_string_contains, method, path};
@@ -147,17 +146,10 @@ async fn provider_keys_stay_out_of_logs_and_error_answers() {
         .await;
     Mock::given(method("POST"))
         .and(path("/v3/api_keys"))
-        .respond_with(
-            ResponseTemplate::new(403)
-                .set_body_json(json!({ "errors": [{ "message": "access forbidden" }] })),
-        )
+        .respond_with(sendgrid_error(403, "access forbidden"))
         .mount(&sendgrid)
         .await;
 
-    let values: HashMap<String, String> =
-        HashMap::from([("SENDGRID_API_KEY".into(), ADMIN_KEY.into())]);
-    let settings =
-        ProviderSettings::new(None, move |name| values.get(name).cloned(), Duration::ZERO);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.sqlite3");
     let app = Parts {
@@ -166,7 +158,7 @@ async fn provider_keys_stay_out_of_logs_and_error_answers() {
         provider: Arc::new(SendGridProvider::new(
             ProviderHttp::new(RetryPolicy::default()),
             &sendgrid.uri(),
-            Arc::new(settings),
+            settings(&[("SENDGRID_API_KEY", ADMIN_KEY)]),
         )),
         clock: Arc::new(TestClock::default()),
     }

@@ -8,7 +8,9 @@
 use std::sync::Arc;
 
 use integration_tests::calls::{create_as, list};
-use integration_tests::provider_fakes::{fixture, google_at, http, settings, SignedAssertion};
+use integration_tests::provider_fakes::google::token_request;
+use integration_tests::provider_fakes::graph::{microsoft_at, GRAPH_TOKEN};
+use integration_tests::provider_fakes::{google_at, token_response};
 use integration_tests::world_tests;
 use integration_tests::worlds::{app_offering, AwsWorld, SqliteWorld, World};
 use lambda_http::lambda_runtime::{Context, LambdaEvent};
@@ -27,9 +29,7 @@ async fn microsoft() -> (MockServer, Microsoft365Provider) {
     Mock::given(method("POST"))
         .and(path("/tenant-1/oauth2/v2.0/token"))
         .and(body_string_contains("grant_type=client_credentials"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "token_type": "Bearer", "expires_in": 3599, "access_token": "graph-token"
-        })))
+        .respond_with(token_response(GRAPH_TOKEN))
         .mount(&server)
         .await;
     // The documented answer: 302 to a pre-authorized download of the CSV.
@@ -37,7 +37,10 @@ async fn microsoft() -> (MockServer, Microsoft365Provider) {
         .and(path(
             "/v1.0/reports/getEmailActivityUserDetail(date=2026-11-23)",
         ))
-        .and(header("authorization", "Bearer graph-token"))
+        .and(header(
+            "authorization",
+            format!("Bearer {GRAPH_TOKEN}").as_str(),
+        ))
         .respond_with(ResponseTemplate::new(302).insert_header(
             "location",
             format!("{}/download/activity.csv", server.uri()),
@@ -63,16 +66,7 @@ async fn microsoft() -> (MockServer, Microsoft365Provider) {
         .respond_with(ResponseTemplate::new(200).set_body_string(format!("{GRAPH_HEADER}\n")))
         .mount(&server)
         .await;
-    let provider = Microsoft365Provider::new(
-        http(),
-        &server.uri(),
-        &server.uri(),
-        settings(&[
-            ("MICROSOFT_TENANT_ID", "tenant-1"),
-            ("MICROSOFT_CLIENT_ID", "app-1"),
-            ("MICROSOFT_CLIENT_SECRET", "app-secret"),
-        ]),
-    );
+    let provider = microsoft_at(&server.uri(), &[]);
     (server, provider)
 }
 
@@ -87,22 +81,13 @@ fn usage(user: &str, sent: &str) -> Value {
 
 async fn google() -> (MockServer, GoogleProvider) {
     let server = MockServer::start().await;
-    let token_url = format!("{}/token", server.uri());
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .and(SignedAssertion {
-            public_key: jsonwebtoken::DecodingKey::from_rsa_pem(
-                fixture("google-test-key.pub.pem").as_bytes(),
-            )
-            .unwrap(),
-            audience: token_url.clone(),
-            scope: "https://www.googleapis.com/auth/admin.reports.usage.readonly",
-        })
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": "ya29.reports", "expires_in": 3599, "token_type": "Bearer"
-        })))
-        .mount(&server)
-        .await;
+    token_request(
+        &server,
+        "https://www.googleapis.com/auth/admin.reports.usage.readonly",
+    )
+    .respond_with(token_response("ya29.reports"))
+    .mount(&server)
+    .await;
     let day = "/admin/reports/v1/usage/users/all/dates/2026-11-23";
     Mock::given(method("GET"))
         .and(path(day))

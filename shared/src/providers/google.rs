@@ -15,11 +15,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use reqwest::StatusCode;
+use reqwest::{Response, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::http::{Created, ProviderHttp};
+use super::http::ProviderHttp;
 use super::oauth::{CachedToken, TokenResponse};
 use super::{
     new_password, required, CompanyDirectory, Credential, IssuedCredential, MailProvider,
@@ -257,12 +257,11 @@ impl MailProvider for GoogleProvider {
             "changePasswordAtNextLogin": false,
             "externalIds": [{ "type": "custom", "customType": Mark::SERVICE, "value": mark.token() }],
         });
-        let find = || self.marked_user(&token, address, mark);
-        let created = match self
+        // Google's "Entity already exists." is a 409.
+        let created: DirectoryUser = self
             .http
-            .create(
+            .create_marked(
                 NAME,
-                &[],
                 || {
                     self.http
                         .client()
@@ -270,23 +269,11 @@ impl MailProvider for GoogleProvider {
                         .bearer_auth(&token)
                         .json(&user)
                 },
-                find,
+                || self.marked_user(&token, address, mark),
+                "HTTP 409",
+                || format!("a user or alias at {address} already exists in the domain and this service did not make it"),
             )
-            .await
-        {
-            Ok(Created::Answered(response)) => ProviderHttp::json(NAME, response).await?,
-            Ok(Created::Found(user)) => user,
-            // "Entity already exists.": ours if it carries this create's mark.
-            Err(ProviderError::Rejected { message, .. }) if message.contains("HTTP 409") => {
-                find().await?.ok_or_else(|| ProviderError::Rejected {
-                    provider: NAME,
-                    message: format!(
-                        "a user or alias at {address} already exists in the domain and this service did not make it"
-                    ),
-                })?
-            }
-            Err(error) => return Err(error),
-        };
+            .await?;
         Ok(ProvisionedAccount {
             smtp: SmtpSettings {
                 server: "smtp.gmail.com".into(),
@@ -419,13 +406,14 @@ impl CompanyDirectory for GoogleProvider {
 }
 
 impl GoogleProvider {
-    /// Whether `GET /admin/directory/v1/{collection}/{address}` finds it.
-    async fn found(
+    /// `GET /admin/directory/v1/{collection}/{address}`, which finds a
+    /// primary address or an alias; `None` when neither has it.
+    async fn get(
         &self,
         token: &str,
         collection: &str,
         address: &EmailAddress,
-    ) -> Result<bool, ProviderError> {
+    ) -> Result<Option<Response>, ProviderError> {
         let response = self
             .http
             .send(NAME, &[StatusCode::NOT_FOUND], || {
@@ -438,7 +426,16 @@ impl GoogleProvider {
                     .bearer_auth(token)
             })
             .await?;
-        Ok(response.status() != StatusCode::NOT_FOUND)
+        Ok((response.status() != StatusCode::NOT_FOUND).then_some(response))
+    }
+
+    async fn found(
+        &self,
+        token: &str,
+        collection: &str,
+        address: &EmailAddress,
+    ) -> Result<bool, ProviderError> {
+        Ok(self.get(token, collection, address).await?.is_some())
     }
 
     /// The user `users.get` finds at `address`, if this service made it there for `mark`.
@@ -448,21 +445,9 @@ impl GoogleProvider {
         address: &EmailAddress,
         mark: &Mark,
     ) -> Result<Option<DirectoryUser>, ProviderError> {
-        let response = self
-            .http
-            .send(NAME, &[StatusCode::NOT_FOUND], || {
-                self.http
-                    .client()
-                    .get(format!(
-                        "{}/admin/directory/v1/users/{address}",
-                        self.admin_url
-                    ))
-                    .bearer_auth(token)
-            })
-            .await?;
-        if response.status() == StatusCode::NOT_FOUND {
+        let Some(response) = self.get(token, "users", address).await? else {
             return Ok(None);
-        }
+        };
         let user: DirectoryUser = ProviderHttp::json(NAME, response).await?;
         Ok(user.is_marked(address, mark).then_some(user))
     }

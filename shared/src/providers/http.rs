@@ -123,7 +123,6 @@ impl ProviderHttp {
     pub async fn create<T, Fut>(
         &self,
         provider: &'static str,
-        also_fine: &[StatusCode],
         build: impl Fn() -> RequestBuilder,
         find: impl Fn() -> Fut,
     ) -> Result<Created<T>, ProviderError>
@@ -133,7 +132,7 @@ impl ProviderHttp {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (message, wait) = match self.try_once(provider, also_fine, &build).await? {
+            let (message, wait) = match self.try_once(provider, &[], &build).await? {
                 Tried::Answered(response) => return Ok(Created::Answered(response)),
                 Tried::Refused(error) => return Err(error),
                 Tried::NotDone { message, wait } => (message, wait),
@@ -144,6 +143,36 @@ impl ProviderHttp {
             };
             self.before_next_try(provider, attempt, message, wait)
                 .await?;
+        }
+    }
+
+    /// A user (or the like) made by a request that creates it, whose mark
+    /// `find` looks for: the provider's answer; or, when the answer was
+    /// lost, or the provider says it exists already (its refusal contains
+    /// `exists_says`), what `find` finds carrying this create's mark. One
+    /// that exists without it is someone else's: refused, `whose` saying what.
+    pub async fn create_marked<T, Fut>(
+        &self,
+        provider: &'static str,
+        build: impl Fn() -> RequestBuilder,
+        find: impl Fn() -> Fut,
+        exists_says: &str,
+        whose: impl FnOnce() -> String,
+    ) -> Result<T, ProviderError>
+    where
+        T: serde::de::DeserializeOwned,
+        Fut: Future<Output = Result<Option<T>, ProviderError>>,
+    {
+        match self.create(provider, build, &find).await {
+            Ok(Created::Answered(response)) => Self::json(provider, response).await,
+            Ok(Created::Found(made)) => Ok(made),
+            Err(ProviderError::Rejected { message, .. }) if message.contains(exists_says) => {
+                find().await?.ok_or_else(|| ProviderError::Rejected {
+                    provider,
+                    message: whose(),
+                })
+            }
+            Err(error) => Err(error),
         }
     }
 

@@ -17,7 +17,7 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::http::{Created, ProviderHttp};
+use super::http::ProviderHttp;
 use super::oauth::{CachedToken, TokenResponse};
 use super::{
     new_password, optional, required, CompanyDirectory, Credential, IssuedCredential, MailProvider,
@@ -222,12 +222,10 @@ impl MailProvider for Microsoft365Provider {
             let location = optional(&self.settings, NAME, "MICROSOFT_USAGE_LOCATION").await?;
             user["usageLocation"] = json!(location.unwrap_or_else(|| "US".into()));
         }
-        let find = || self.marked_user(&token, address, mark);
-        let created = match self
+        let created: GraphUser = self
             .http
-            .create(
+            .create_marked(
                 NAME,
-                &[],
                 || {
                     self.http
                         .client()
@@ -235,23 +233,11 @@ impl MailProvider for Microsoft365Provider {
                         .bearer_auth(&token)
                         .json(&user)
                 },
-                find,
+                || self.marked_user(&token, address, mark),
+                "already exists",
+                || format!("a user at {address} already exists in the tenant and this service did not make it"),
             )
-            .await
-        {
-            Ok(Created::Answered(response)) => ProviderHttp::json(NAME, response).await?,
-            Ok(Created::Found(user)) => user,
-            // Ours already (an answer lost before a retry): made, with this password.
-            Err(ProviderError::Rejected { message, .. }) if message.contains("already exists") => {
-                find().await?.ok_or_else(|| ProviderError::Rejected {
-                    provider: NAME,
-                    message: format!(
-                        "a user at {address} already exists in the tenant and this service did not make it"
-                    ),
-                })?
-            }
-            Err(error) => return Err(error),
-        };
+            .await?;
         if let Some(sku) = sku {
             if let Err(error) = self.assign_licence(&token, &created.id, &sku).await {
                 if let Err(cleanup) = self.delete_user(&token, &created.id).await {

@@ -285,7 +285,6 @@ impl SendGridProvider {
             .http
             .create(
                 NAME,
-                &[],
                 || {
                     self.http
                         .client()

@@ -1,5 +1,11 @@
 //! What the provider adapter tests share: settings given in the test, an
-//! HTTP client with quick retries, the address they provision, fixtures.
+//! HTTP client with quick retries, the address they provision, fixtures,
+//! and stateful fakes of the HTTP providers' APIs (`sendgrid`, `graph`,
+//! `google`), with the pieces of request and answer they are made of.
+
+pub mod google;
+pub mod graph;
+pub mod sendgrid;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,8 +15,9 @@ use provisioning::domain::{DisplayName, EmailAddress, Username};
 use provisioning::providers::http::{ProviderHttp, RetryPolicy};
 use provisioning::providers::{GoogleProvider, Mark, SesProvider, SesSettings};
 use provisioning::secrets::ProviderSettings;
-use serde_json::Value;
-use wiremock::{Match, Request};
+use serde_json::{json, Value};
+use wiremock::matchers::any;
+use wiremock::{Match, Mock, MockServer, Request, Respond, ResponseTemplate};
 
 /// Provider settings that are exactly `pairs`.
 pub fn settings(pairs: &[(&str, &str)]) -> Arc<ProviderSettings> {
@@ -100,8 +107,7 @@ pub struct SignedAssertion {
 
 impl Match for SignedAssertion {
     fn matches(&self, request: &Request) -> bool {
-        let form: HashMap<String, String> =
-            serde_urlencoded::from_bytes(&request.body).unwrap_or_default();
+        let form = form(request);
         if form.get("grant_type").map(String::as_str)
             != Some("urn:ietf:params:oauth:grant-type:jwt-bearer")
         {
@@ -121,5 +127,84 @@ impl Match for SignedAssertion {
             }
             Err(_) => false,
         }
+    }
+}
+
+// Pieces of the fakes -----------------------------------------------------------
+
+/// Longer than `http()`'s 500 ms timeout: an answer that comes too late to be read.
+pub const TOO_LATE: Duration = Duration::from_secs(2);
+
+/// `fake` answers every request `server` gets.
+pub async fn mount(server: &MockServer, fake: impl Respond + 'static) {
+    Mock::given(any()).respond_with(fake).mount(server).await;
+}
+
+pub fn bearer(request: &Request) -> Option<&str> {
+    request
+        .headers
+        .get("authorization")?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+}
+
+/// The JSON body; `Null` for none, which every required field then misses.
+pub fn body(request: &Request) -> Value {
+    serde_json::from_slice(&request.body).unwrap_or_default()
+}
+
+/// The form-encoded body (a token request's); empty for none.
+pub fn form(request: &Request) -> HashMap<String, String> {
+    serde_urlencoded::from_bytes(&request.body).unwrap_or_default()
+}
+
+pub fn query(request: &Request, name: &str) -> Option<String> {
+    request
+        .url
+        .query_pairs()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+pub fn token_response(token: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .set_body_json(json!({ "token_type": "Bearer", "expires_in": 3599, "access_token": token }))
+}
+
+/// An OAuth 2.0 error (RFC 6749 section 5.2), as both token endpoints answer.
+pub fn oauth_error(status: u16, error: &str, description: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status)
+        .set_body_json(json!({ "error": error, "error_description": description }))
+}
+
+/// Addresses (and user keys) compare without case, at every provider.
+pub fn same(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+pub fn sorted(mut values: Vec<String>) -> Vec<String> {
+    values.sort();
+    values
+}
+
+/// How many creates still to come lose their answer. A lost create is
+/// made all the same; its answer comes after the client gave up on it
+/// (`TOO_LATE`), as when the connection drops once the provider committed.
+#[derive(Default)]
+pub struct LostAnswers(u32);
+
+impl LostAnswers {
+    pub fn lose_next(&mut self) {
+        self.0 += 1;
+    }
+
+    /// A create's answer: on time, or too late to be read if one is still to be lost.
+    pub fn answer(&mut self, template: ResponseTemplate) -> ResponseTemplate {
+        if self.0 == 0 {
+            return template;
+        }
+        self.0 -= 1;
+        template.set_delay(TOO_LATE)
     }
 }

@@ -1,7 +1,6 @@
 """Creates, on the emulator AWS_ENDPOINT_URL points at, what template.yaml
-creates in AWS: the table (string pk/sk, on-demand, TTL on `ttl`, the
-`lookalike` index on `lookalike_key`) and the provider-keys secret. Prints
-the settings to run the functions against it."""
+creates in AWS: the table (string pk/sk, on-demand, TTL on `ttl`) and the
+provider-keys secret. Prints the settings to run the functions against it."""
 
 import json
 import os
@@ -14,41 +13,23 @@ secret_id = "email-provisioning/providers"
 dynamodb = boto3.client("dynamodb")
 secrets = boto3.client("secretsmanager")
 
-attributes = [
-    {"AttributeName": "pk", "AttributeType": "S"},
-    {"AttributeName": "sk", "AttributeType": "S"},
-    {"AttributeName": "lookalike_key", "AttributeType": "S"},
-]
-lookalike_index = {
-    "IndexName": "lookalike",
-    "KeySchema": [{"AttributeName": "lookalike_key", "KeyType": "HASH"}],
-    "Projection": {"ProjectionType": "ALL"},
-}
-
 if table not in dynamodb.list_tables()["TableNames"]:
     dynamodb.create_table(
         TableName=table,
         BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=attributes,
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
         KeySchema=[
             {"AttributeName": "pk", "KeyType": "HASH"},
             {"AttributeName": "sk", "KeyType": "RANGE"},
         ],
-        GlobalSecondaryIndexes=[lookalike_index],
     )
     dynamodb.update_time_to_live(
         TableName=table,
         TimeToLiveSpecification={"AttributeName": "ttl", "Enabled": True},
     )
-else:
-    # A table an emulator kept from before the index existed.
-    indexes = dynamodb.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])
-    if "lookalike" not in {index["IndexName"] for index in indexes}:
-        dynamodb.update_table(
-            TableName=table,
-            AttributeDefinitions=attributes,
-            GlobalSecondaryIndexUpdates=[{"Create": lookalike_index}],
-        )
 
 try:
     secrets.create_secret(Name=secret_id, SecretString=json.dumps({}))

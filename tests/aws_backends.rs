@@ -37,8 +37,8 @@ async fn each_request_costs_the_round_trips_of_the_design() {
     assert_eq!(status, 201);
     assert_eq!(
         world.calls.take(),
-        ["Query", "TransactWriteItems", "TransactWriteItems"],
-        "create: its look-alikes, reserve, activate"
+        ["GetItem", "TransactWriteItems", "TransactWriteItems"],
+        "create: its look-alike item, reserve, activate"
     );
 
     let (_, taken) = check(&app, "bob", "support").await;
@@ -48,8 +48,8 @@ async fn each_request_costs_the_round_trips_of_the_design() {
     calls.sort();
     assert_eq!(
         calls,
-        ["BatchGetItem", "Query"],
-        "check: the address and its suggestions at once, and beside them its look-alikes"
+        ["BatchGetItem", "GetItem"],
+        "check: the address and its suggestions at once, and beside them its look-alike item"
     );
 
     for name in ["a", "b", "c"] {

@@ -14,7 +14,7 @@ use provisioning::domain::{
 };
 use provisioning::service::CREATE_LEASE;
 use provisioning::store::{
-    lookalike_key, AccountChange, AccountHold, AccountStore, Activation, AuditAction, ClaimState,
+    AccountChange, AccountHold, AccountStore, Activation, AuditAction, ClaimState,
     IdempotencyRecord, IdempotencyStart, IdempotencyState, Operation, Reservation, SendEvent,
     SendEventOutcome, StoreError,
 };
@@ -742,31 +742,43 @@ pub async fn look_alikes_are_found_by_their_key_on_their_domain(harness: &dyn St
     store.reserve(&elsewhere).await.unwrap();
     create(store.as_ref(), "dave", "sales").await;
 
-    let found: BTreeSet<(String, &str)> = harness
-        .handle()
-        .await
-        .lookalike_claims(&lookalike_key(&address("supp0rt")))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|claim| {
-            let state = match claim.state {
-                ClaimState::Active => "active",
-                ClaimState::Pending => "pending",
-                ClaimState::Quarantined => "quarantined",
-            };
-            (claim.address.to_string(), state)
-        })
-        .collect();
+    let lookalikes_of = |username: &str| {
+        let store = Arc::clone(&store);
+        let address = address(username);
+        async move {
+            store
+                .lookalikes_of(&address)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|claim| {
+                    let state = match claim.state {
+                        ClaimState::Active => "active",
+                        ClaimState::Pending => "pending",
+                        ClaimState::Quarantined => "quarantined",
+                    };
+                    (claim.address.to_string(), state)
+                })
+                .collect::<BTreeSet<(String, &str)>>()
+        }
+    };
     assert_eq!(
-        found,
+        lookalikes_of("supp0rt").await,
         BTreeSet::from([
             ("support@example.com".to_string(), "active"),
             ("suppport@example.com".to_string(), "pending"),
         ])
     );
-    assert!(store
-        .lookalike_claims(&lookalike_key(&address("contact")))
+    // An address is not its own look-alike.
+    assert_eq!(
+        lookalikes_of("support").await,
+        BTreeSet::from([("suppport@example.com".to_string(), "pending")])
+    );
+    assert!(lookalikes_of("contact").await.is_empty());
+    assert!(harness
+        .handle()
+        .await
+        .lookalikes_of(&address("sales"))
         .await
         .unwrap()
         .is_empty());

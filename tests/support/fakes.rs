@@ -326,8 +326,8 @@ pub struct FailingActivation(pub Arc<dyn AccountStore>);
 
 #[async_trait]
 impl AccountStore for FailingActivation {
-    async fn lookalike_claims(&self, key: &str) -> Result<Vec<Claim>, StoreError> {
-        self.0.lookalike_claims(key).await
+    async fn lookalikes_of(&self, address: &EmailAddress) -> Result<Vec<Claim>, StoreError> {
+        self.0.lookalikes_of(address).await
     }
 
     async fn count_rotation(

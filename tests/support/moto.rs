@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::{Credentials, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    TimeToLiveSpecification,
 };
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
@@ -134,22 +134,8 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client) -> String {
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(attribute("pk"))
         .attribute_definitions(attribute("sk"))
-        .attribute_definitions(attribute("lookalike_key"))
         .key_schema(key("pk", KeyType::Hash))
         .key_schema(key("sk", KeyType::Range))
-        // As template.yaml has it: claims by the skeleton of their address.
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name("lookalike")
-                .key_schema(key("lookalike_key", KeyType::Hash))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
-                .build()
-                .unwrap(),
-        )
         .send()
         .await
         .expect("create the table");

@@ -11,7 +11,7 @@ use crate::clock::Clock;
 use crate::domain::{
     suggestion_candidates, DomainName, EmailAddress, UserId, Username, MAX_SUGGESTIONS,
 };
-use crate::store::{lookalike_key, AccountStore, ClaimState, Page, StoreError};
+use crate::store::{AccountStore, ClaimState, Page, StoreError};
 
 use super::{Availability, CompanyDirectories, Policy, ServiceError, Unavailability};
 
@@ -202,10 +202,10 @@ impl Directory {
         let now = self.clock.now();
         Ok(self
             .store
-            .lookalike_claims(&lookalike_key(email))
+            .lookalikes_of(email)
             .await?
             .into_iter()
-            .find(|claim| claim.address != *email && claim.holds_address_at(now))
+            .find(|claim| claim.holds_address_at(now))
             .map(|claim| claim.address))
     }
 

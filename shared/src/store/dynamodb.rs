@@ -9,11 +9,16 @@
 //! | rotations | `USER#<user_id>`  | `ROTATIONS#<yyyy-mm-dd>`            |
 //! | audit   | `USER#<user_id>`    | `LOG#<timestamp>#<request_id>#<n>`  |
 //!
-//! Claims carry `lookalike_key` (see `store::lookalike_key`), the partition
-//! key of the `lookalike` index: the addresses that pass for one another.
+//! | look-alikes | `LOOKALIKE#<key>` | `LOOKALIKE`                    |
 //!
-//! Round trips: `claims` is one `BatchGetItem`, `lookalike_claims` one
-//! `Query` of the index, a page of `list_accounts` one `Query`,
+//! A look-alike item (`store::lookalike_key`: `suport@example.com` for
+//! `support@` and `supp0rt@`) keeps the set of addresses ever claimed with
+//! that key, added to in the reservation's transaction; whether each still
+//! holds its address is its claim's to say.
+//!
+//! Round trips: `claims` is one `BatchGetItem`, `lookalikes_of` one
+//! consistent `GetItem` (and a `BatchGetItem` of the claims it names, when
+//! it names another address), a page of `list_accounts` one `Query`,
 //! `reserve`/`activate`/`release` one `TransactWriteItems` each (a takeover
 //! of a stalled claim costs one `GetItem` more). A transaction that meets
 //! another one on the same items (`TransactionConflict`) is tried again
@@ -50,8 +55,6 @@ type Item = HashMap<String, AttributeValue>;
 /// How long audit entries and spent quota counters are kept before TTL removes them.
 const AUDIT_RETENTION: Duration = Duration::days(365);
 const QUOTA_RETENTION: Duration = Duration::days(2);
-/// The global secondary index on claims' `lookalike_key`.
-const LOOKALIKE_INDEX: &str = "lookalike";
 /// Tries of a transaction that conflicts with another, and of a batch read
 /// that DynamoDB leaves partly unprocessed, the waits between them doubling.
 const CONTENDED_TRIES: u32 = 4;
@@ -109,6 +112,13 @@ fn quota_key(reservation: &Reservation) -> Item {
     HashMap::from([
         ("pk".into(), s(format!("USER#{}", reservation.owner))),
         ("sk".into(), s(format!("QUOTA#{}", reservation.quota_day()))),
+    ])
+}
+
+fn lookalike_item_key(key: &str) -> Item {
+    HashMap::from([
+        ("pk".into(), s(format!("LOOKALIKE#{key}"))),
+        ("sk".into(), s("LOOKALIKE")),
     ])
 }
 
@@ -536,10 +546,6 @@ impl DynamoStore {
                 "reserved_ms".into(),
                 n(reservation.reserved_at.timestamp_millis()),
             ),
-            (
-                "lookalike_key".into(),
-                s(lookalike_key(&reservation.address)),
-            ),
         ]);
         let claim = match stale {
             None => Put::builder().condition_expression("attribute_not_exists(pk)"),
@@ -576,6 +582,16 @@ impl DynamoStore {
             .build()
             .expect("table, key and expression are set");
 
+        let lookalikes = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(lookalike_item_key(&lookalike_key(
+                &reservation.address,
+            ))))
+            .update_expression("ADD addresses :address")
+            .expression_attribute_values(":address", AttributeValue::Ss(vec![address.clone()]))
+            .build()
+            .expect("table, key and expression are set");
+
         let now = timestamp(reservation.reserved_at);
         let mut account = account_key(&reservation.owner, &reservation.address);
         account.extend([
@@ -603,6 +619,10 @@ impl DynamoStore {
                 Guard::Unconditional,
             ),
             (
+                TransactWriteItem::builder().update(lookalikes).build(),
+                Guard::Unconditional,
+            ),
+            (
                 self.audit_put(
                     reservation,
                     AuditAction::CreateStarted,
@@ -626,24 +646,23 @@ impl DynamoStore {
 
 #[async_trait]
 impl AccountStore for DynamoStore {
-    /// One `Query` of the `lookalike` index (eventually consistent, as
-    /// every index read is: a look-alike made a moment ago may be missed).
-    async fn lookalike_claims(&self, key: &str) -> Result<Vec<Claim>, StoreError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(LOOKALIKE_INDEX)
-            .key_condition_expression("lookalike_key = :key")
-            .expression_attribute_values(":key", s(key))
-            .send()
-            .await
-            .map_err(backend)?;
-        output
-            .items()
+    /// The look-alike item (one consistent `GetItem`), then the claims of
+    /// the other addresses it names, in one `BatchGetItem` (none when it
+    /// names none: the usual case).
+    async fn lookalikes_of(&self, address: &EmailAddress) -> Result<Vec<Claim>, StoreError> {
+        let key = lookalike_item_key(&lookalike_key(address));
+        let Some(item) = self.consistent_get(key).await? else {
+            return Ok(Vec::new());
+        };
+        let others = item
+            .get("addresses")
+            .and_then(|value| value.as_ss().ok())
+            .ok_or_else(|| corrupt("a look-alike item without its addresses"))?
             .iter()
-            .map(|item| claim_from_item(item).map(|(claim, _)| claim))
-            .collect()
+            .map(|other| EmailAddress::parse(other).map_err(corrupt))
+            .filter(|other| other.as_ref().map_or(true, |other| other != address))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.claims(&others).await
     }
 
     async fn count_rotation(

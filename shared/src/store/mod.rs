@@ -431,9 +431,9 @@ pub trait AccountStore: Send + Sync {
     /// The claims among `addresses`, read in one round trip.
     async fn claims(&self, addresses: &[EmailAddress]) -> Result<Vec<Claim>, StoreError>;
 
-    /// The claims whose address has the look-alike key `key` (see
-    /// `lookalike_key`), whatever their state: one index read.
-    async fn lookalike_claims(&self, key: &str) -> Result<Vec<Claim>, StoreError>;
+    /// The claims of the other addresses that share `address`'s look-alike
+    /// key (see `lookalike_key`), whatever their state.
+    async fn lookalikes_of(&self, address: &EmailAddress) -> Result<Vec<Claim>, StoreError>;
 
     /// Counts one credential rotation of `owner` on the UTC `day`:
     /// `QuotaExceeded` when `limit` are counted already.

@@ -563,14 +563,16 @@ const ROTATION_QUOTA: &str = "rotation";
 
 #[async_trait]
 impl AccountStore for SqliteStore {
-    async fn lookalike_claims(&self, key: &str) -> Result<Vec<Claim>, StoreError> {
-        let key = key.to_string();
+    async fn lookalikes_of(&self, address: &EmailAddress) -> Result<Vec<Claim>, StoreError> {
+        let (key, address) = (lookalike_key(address), address.to_string());
         let rows = self
             .with_connection(move |connection| {
                 select(
                     connection,
-                    &format!("SELECT {CLAIM_COLUMNS} FROM claims WHERE lookalike_key = ?1"),
-                    [key],
+                    &format!(
+                        "SELECT {CLAIM_COLUMNS} FROM claims WHERE lookalike_key = ?1 AND address != ?2"
+                    ),
+                    params![key, address],
                     StoredClaim::read,
                 )
             })

@@ -25,7 +25,7 @@ use provisioning::config::AuthMode;
 use provisioning::domain::EmailAddress;
 use provisioning::providers::SandboxProvider;
 use provisioning::secrets::ProviderSettings;
-use provisioning::store::DynamoStore;
+use provisioning::store::{DynamoStore, Store};
 use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -385,7 +385,7 @@ fn contended_app(world: &AwsWorld, contention: &Arc<Contention>) -> provisioning
         .interceptor(world.calls.clone())
         .build();
     let mut parts = world.parts(Arc::new(SandboxProvider::default()));
-    parts.store = Arc::new(DynamoStore::new(
+    parts.store = Store::of(DynamoStore::new(
         aws_sdk_dynamodb::Client::from_conf(dynamodb),
         &world.table,
     ));
@@ -415,6 +415,7 @@ async fn a_transaction_conflict_is_tried_again_then_answered_as_in_progress() {
     assert_error(&refused, 409, "request_in_progress");
     let claims = world
         .store()
+        .claims
         .claims(&[EmailAddress::parse("sales@example.com").unwrap()])
         .await
         .unwrap();

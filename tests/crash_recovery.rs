@@ -62,7 +62,7 @@ async fn crash_a_create(world: &dyn World, crash: Crash) -> Arc<SandboxProvider>
         "{crash:?}: the provider made its resource"
     );
     let address = EmailAddress::parse("support@example.com").unwrap();
-    let claims = world.store().claims(&[address]).await.unwrap();
+    let claims = world.store().claims.claims(&[address]).await.unwrap();
     assert_eq!(claims.len(), 1, "{crash:?}: the claim stays, pending");
     assert!(claims[0].holds_address_at(world.clock().now()));
     sandbox
@@ -126,6 +126,7 @@ async fn a_later_create_clears_a_dead_one(world: &dyn World, crash: Crash) {
         .is_empty());
     let trail = world
         .store()
+        .audit
         .audit_trail(&UserId::parse("alice").unwrap())
         .await
         .unwrap();
@@ -176,7 +177,13 @@ async fn the_reconciler_clears_dead_creates(world: &dyn World) {
         );
         let address = EmailAddress::parse("support@example.com").unwrap();
         assert!(
-            world.store().claims(&[address]).await.unwrap().is_empty(),
+            world
+                .store()
+                .claims
+                .claims(&[address])
+                .await
+                .unwrap()
+                .is_empty(),
             "{crash:?}: claim released"
         );
         assert_eq!(
@@ -187,6 +194,7 @@ async fn the_reconciler_clears_dead_creates(world: &dyn World) {
     }
     let trail = world
         .store()
+        .audit
         .audit_trail(&UserId::parse("alice").unwrap())
         .await
         .unwrap();

@@ -139,7 +139,10 @@ async fn every_failure_point_leaves_nothing_behind(world: &dyn World) {
         let mut parts = world.parts(provider);
         match point {
             FailurePoint::StoreSecret => parts.vault = Arc::new(FailingVault(parts.vault)),
-            FailurePoint::Activate => parts.store = Arc::new(FailingActivation(parts.store)),
+            FailurePoint::Activate => {
+                parts.store.reservations =
+                    Arc::new(FailingActivation(parts.store.reservations.clone()))
+            }
             FailurePoint::Provision => {}
         }
         // A limit of one: the refund is what lets the next attempt run.
@@ -162,14 +165,20 @@ async fn every_failure_point_leaves_nothing_behind(world: &dyn World) {
         );
         let address = EmailAddress::parse("support@example.com").unwrap();
         assert!(
-            world.store().claims(&[address]).await.unwrap().is_empty(),
+            world
+                .store()
+                .claims
+                .claims(&[address])
+                .await
+                .unwrap()
+                .is_empty(),
             "{point:?}: a claim was left"
         );
         let (_, listed) = list(&world.app(), "alice", &[]).await;
         assert_eq!(listed["accounts"], json!([]), "{point:?}");
     }
 
-    let trail = world.store().audit_trail(&alice).await.unwrap();
+    let trail = world.store().audit.audit_trail(&alice).await.unwrap();
     let started = trail
         .iter()
         .filter(|e| e.action == AuditAction::CreateStarted)
@@ -215,6 +224,7 @@ async fn rejections_are_audited_too(world: &dyn World) {
 
     let store = world.store();
     let alice = store
+        .audit
         .audit_trail(&UserId::parse("alice").unwrap())
         .await
         .unwrap();
@@ -244,6 +254,7 @@ async fn rejections_are_audited_too(world: &dyn World) {
         ]
     );
     let bob = store
+        .audit
         .audit_trail(&UserId::parse("bob").unwrap())
         .await
         .unwrap();

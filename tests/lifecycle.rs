@@ -26,7 +26,7 @@ const ADDRESS: &str = "contact@example.com";
 
 async fn actions_of(world: &impl World, user: &str) -> Vec<AuditAction> {
     let owner = UserId::parse(user).unwrap();
-    let trail = world.store().audit_trail(&owner).await.unwrap();
+    let trail = world.store().audit.audit_trail(&owner).await.unwrap();
     trail.into_iter().map(|entry| entry.action).collect()
 }
 

@@ -8,9 +8,8 @@ use integration_tests::provider_fakes::google::{Google, GOOGLE_TOKEN};
 use integration_tests::provider_fakes::graph::{Graph, CLIENT_SECRET, GRAPH_TOKEN, TENANT};
 use integration_tests::provider_fakes::sendgrid::{sendgrid_at, SendGrid};
 use integration_tests::provider_fakes::{http, mark, support};
-use provisioning::providers::{
-    Credential, MailProvider, ProviderError, ProvisionedAccount, SmtpPassword,
-};
+use provisioning::domain::SmtpPassword;
+use provisioning::providers::{Credential, MailProvider, ProviderError, ProvisionedAccount};
 use serde_json::{json, Value};
 use wiremock::MockServer;
 

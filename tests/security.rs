@@ -92,6 +92,7 @@ async fn who_may_create_is_read_from_the_verified_groups_claim() {
     assert_error(&refused, 403, "forbidden");
     let claims = world
         .store()
+        .claims
         .claims(&[address("support@example.com")])
         .await;
     assert!(
@@ -195,6 +196,7 @@ async fn sendgrid_is_for_administrators_only_when_self_service_is_off() {
     assert_error(&refused, 403, "forbidden");
     let claims = world
         .store()
+        .claims
         .claims(&[address("support@example.com")])
         .await;
     assert!(claims.unwrap().is_empty());
@@ -231,6 +233,7 @@ async fn addresses_the_directory_has_are_never_offered_or_made(world: &impl Worl
     }
     let claims = world
         .store()
+        .claims
         .claims(&[
             address("sales@example.com"),
             address("jane.doe@example.com"),
@@ -295,6 +298,7 @@ async fn a_directory_that_never_answers_keeps_checks_fast_and_makes_nothing() {
     assert_error(&refused, 503, "provider_unavailable");
     let claims = world
         .store()
+        .claims
         .claims(&[address("contact@example.com")])
         .await;
     assert!(claims.unwrap().is_empty());
@@ -515,6 +519,7 @@ async fn a_refused_lookalike_leaves_nothing_behind() {
     assert!(body_has_no(&refused.1, "password"));
     let claims = world
         .store()
+        .claims
         .claims(&[address("payro1l-team@example.com")])
         .await;
     assert!(claims.unwrap().is_empty());

@@ -1,13 +1,11 @@
 //! The store conformance suite on DynamoDB (moto_server on loopback), each
 //! handle a separate SDK client on the same table.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use integration_tests::conformance::StoreHarness;
 use integration_tests::{moto, store_conformance_tests};
-use provisioning::store::{AccountStore, DynamoStore};
+use provisioning::store::{DynamoStore, Store};
 
 struct DynamoHarness {
     config: SdkConfig,
@@ -24,8 +22,8 @@ impl DynamoHarness {
 
 #[async_trait]
 impl StoreHarness for DynamoHarness {
-    async fn handle(&self) -> Arc<dyn AccountStore> {
-        Arc::new(DynamoStore::new(
+    async fn handle(&self) -> Store {
+        Store::of(DynamoStore::new(
             aws_sdk_dynamodb::Client::new(&self.config),
             &self.table,
         ))

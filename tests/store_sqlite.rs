@@ -2,12 +2,11 @@
 //! separate connection to the same file, as separate processes would hold.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use integration_tests::conformance::StoreHarness;
 use integration_tests::{sqlite_at, store_conformance_tests};
-use provisioning::store::AccountStore;
+use provisioning::store::Store;
 use tempfile::TempDir;
 
 struct SqliteHarness {
@@ -25,7 +24,7 @@ impl SqliteHarness {
 
 #[async_trait]
 impl StoreHarness for SqliteHarness {
-    async fn handle(&self) -> Arc<dyn AccountStore> {
+    async fn handle(&self) -> Store {
         sqlite_at(&self.path)
     }
 }

@@ -11,7 +11,8 @@ use tokio::sync::OnceCell;
 
 use crate::aws::AwsSetupError;
 use crate::clock::SystemClock;
-use crate::config::{AuthMode, Backend, Config, ConfigError, ProviderKind, DEFAULT_GROUPS_CLAIM};
+use crate::config::{AuthMode, Backend, Config, ConfigError, DEFAULT_GROUPS_CLAIM};
+use crate::domain::ProviderKind;
 use crate::events::SendGridWebhookKey;
 use crate::providers::http::{ProviderHttp, RetryPolicy};
 use crate::providers::{
@@ -24,7 +25,7 @@ use crate::secrets::{
 use crate::service::{
     Access, CompanyDirectories, Directory, Domains, Policy, ProviderOffer, Provisioning,
 };
-use crate::store::{AccountStore, DynamoStore, SqliteStore, StoreError};
+use crate::store::{DynamoStore, SqliteStore, Store, StoreError};
 
 /// The read side: what `check` and `list` need.
 pub struct ReadApp {
@@ -177,17 +178,17 @@ fn warn_if_local_auth(config: &Config) {
     }
 }
 
-async fn open_store(config: &Config, aws: &Aws) -> Result<Arc<dyn AccountStore>, StartupError> {
+async fn open_store(config: &Config, aws: &Aws) -> Result<Store, StartupError> {
     Ok(match &config.backend {
-        Backend::Local { database_path } => Arc::new(SqliteStore::open(database_path)?),
-        Backend::Aws { table, .. } => Arc::new(DynamoStore::new(
+        Backend::Local { database_path } => Store::of(SqliteStore::open(database_path)?),
+        Backend::Aws { table, .. } => Store::of(DynamoStore::new(
             aws_sdk_dynamodb::Client::new(aws.config().await?),
             table,
         )),
     })
 }
 
-fn directory(config: &Config, store: Arc<dyn AccountStore>) -> Result<Directory, ConfigError> {
+fn directory(config: &Config, store: Store) -> Result<Directory, ConfigError> {
     let Some((default, others)) = config.domains.split_first() else {
         return Err(ConfigError::Invalid {
             name: "EMAIL_DOMAINS",

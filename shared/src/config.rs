@@ -4,7 +4,7 @@
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
-use crate::domain::{DomainName, ReservedNames, Username};
+use crate::domain::{DomainName, ProviderKind, ReservedNames, Username};
 use crate::events::SendGridWebhookKey;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,51 +25,6 @@ pub enum Backend {
         table: String,
         secret_prefix: String,
     },
-}
-
-/// The mail providers this build can talk to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProviderKind {
-    Sandbox,
-    Sendgrid,
-    Ses,
-    Microsoft365,
-    Google,
-}
-
-impl ProviderKind {
-    const ALL: [Self; 5] = [
-        Self::Sandbox,
-        Self::Sendgrid,
-        Self::Ses,
-        Self::Microsoft365,
-        Self::Google,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Sandbox => "sandbox",
-            Self::Sendgrid => "sendgrid",
-            Self::Ses => "ses",
-            Self::Microsoft365 => "microsoft365",
-            Self::Google => "google",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == raw.trim())
-    }
-
-    /// Whether it keeps a directory of mailboxes, aliases and groups
-    /// (the sandbox keeps `SANDBOX_EXISTING`'s).
-    pub fn hosts_mailboxes(self) -> bool {
-        match self {
-            Self::Microsoft365 | Self::Google | Self::Sandbox => true,
-            Self::Sendgrid | Self::Ses => false,
-        }
-    }
 }
 
 /// Where the HTTP providers' APIs are (overridable so tests can point them at fakes).

@@ -1,9 +1,8 @@
-//! What every `AccountStore` must do, whatever it stores into. A backend's
+//! What every store backend must do, role by role, whatever it stores into. A backend's
 //! test file runs all of it with `store_conformance_tests!(harness)`.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -14,16 +13,16 @@ use provisioning::domain::{
 };
 use provisioning::service::CREATE_LEASE;
 use provisioning::store::{
-    AccountChange, AccountHold, AccountStore, Activation, AuditAction, ClaimState,
-    IdempotencyRecord, IdempotencyStart, IdempotencyState, Operation, Reservation, SendEvent,
-    SendEventOutcome, StoreError,
+    AccountChange, AccountHold, Activation, AuditAction, ClaimState, IdempotencyRecord,
+    IdempotencyStart, IdempotencyState, Operation, Reservation, SendEvent, SendEventOutcome, Store,
+    StoreError,
 };
 
 /// A fresh, empty backing store; `handle` opens one more client on it, as
 /// another function process would.
 #[async_trait]
 pub trait StoreHarness: Send + Sync {
-    async fn handle(&self) -> Arc<dyn AccountStore>;
+    async fn handle(&self) -> Store;
 }
 
 #[macro_export]
@@ -105,18 +104,23 @@ pub fn activation(reservation: &Reservation) -> Activation {
     }
 }
 
-async fn create(store: &dyn AccountStore, owner: &str, username: &str) -> Reservation {
+async fn create(store: &Store, owner: &str, username: &str) -> Reservation {
     let reserved = reservation(owner, username, start(), 100);
-    store.reserve(&reserved).await.unwrap();
+    store.reservations.reserve(&reserved).await.unwrap();
     store
+        .reservations
         .activate(&reserved, &activation(&reserved))
         .await
         .unwrap();
     reserved
 }
 
-async fn listed(store: &dyn AccountStore, owner: &str) -> Vec<String> {
-    let page = store.list_accounts(&user(owner), 100, None).await.unwrap();
+async fn listed(store: &Store, owner: &str) -> Vec<String> {
+    let page = store
+        .accounts
+        .list_accounts(&user(owner), 100, None)
+        .await
+        .unwrap();
     page.accounts
         .iter()
         .map(|a| a.address.to_string())
@@ -126,9 +130,10 @@ async fn listed(store: &dyn AccountStore, owner: &str) -> Vec<String> {
 pub async fn a_claim_is_unique(harness: &dyn StoreHarness) {
     let store = harness.handle().await;
     let first = reservation("alice", "support", start(), 10);
-    store.reserve(&first).await.unwrap();
+    store.reservations.reserve(&first).await.unwrap();
     for owner in ["bob", "alice"] {
         let again = store
+            .reservations
             .reserve(&reservation(owner, "support", start(), 10))
             .await;
         assert!(
@@ -138,6 +143,7 @@ pub async fn a_claim_is_unique(harness: &dyn StoreHarness) {
     }
 
     let claims = store
+        .claims
         .claims(&[address("support"), address("sales")])
         .await
         .unwrap();
@@ -147,13 +153,17 @@ pub async fn a_claim_is_unique(harness: &dyn StoreHarness) {
     assert_eq!(claims[0].state, ClaimState::Pending);
     assert!(claims[0].holds_address_at(start()));
 
-    store.activate(&first, &activation(&first)).await.unwrap();
-    let claims = store.claims(&[address("support")]).await.unwrap();
+    store
+        .reservations
+        .activate(&first, &activation(&first))
+        .await
+        .unwrap();
+    let claims = store.claims.claims(&[address("support")]).await.unwrap();
     assert_eq!(claims[0].state, ClaimState::Active);
     assert!(claims[0].holds_address_at(start() + Duration::days(365)));
     let late = reservation("bob", "support", start() + Duration::days(365), 10);
     assert!(matches!(
-        store.reserve(&late).await,
+        store.reservations.reserve(&late).await,
         Err(StoreError::AddressTaken)
     ));
 }
@@ -161,7 +171,7 @@ pub async fn a_claim_is_unique(harness: &dyn StoreHarness) {
 pub async fn an_expired_pending_claim_can_be_taken_over(harness: &dyn StoreHarness) {
     let store = harness.handle().await;
     let stalled = reservation("alice", "support", start(), 10);
-    store.reserve(&stalled).await.unwrap();
+    store.reservations.reserve(&stalled).await.unwrap();
 
     let too_early = reservation(
         "bob",
@@ -170,7 +180,7 @@ pub async fn an_expired_pending_claim_can_be_taken_over(harness: &dyn StoreHarne
         10,
     );
     assert!(matches!(
-        store.reserve(&too_early).await,
+        store.reservations.reserve(&too_early).await,
         Err(StoreError::AddressTaken)
     ));
 
@@ -181,6 +191,7 @@ pub async fn an_expired_pending_claim_can_be_taken_over(harness: &dyn StoreHarne
         10,
     );
     let abandoned = store
+        .reservations
         .reserve(&after_lease)
         .await
         .unwrap()
@@ -191,54 +202,66 @@ pub async fn an_expired_pending_claim_can_be_taken_over(harness: &dyn StoreHarne
     );
     assert_eq!(abandoned.provider, "sandbox");
     assert_eq!(abandoned.reserved_at, stalled.reserved_at);
-    let lost = store.activate(&stalled, &activation(&stalled)).await;
+    let lost = store
+        .reservations
+        .activate(&stalled, &activation(&stalled))
+        .await;
     assert!(matches!(lost, Err(StoreError::ReservationLost)), "{lost:?}");
 
-    let claims = store.claims(&[address("support")]).await.unwrap();
+    let claims = store.claims.claims(&[address("support")]).await.unwrap();
     assert_eq!(claims[0].owner, user("bob"));
     assert!(
-        listed(&*store, "alice").await.is_empty(),
+        listed(&store, "alice").await.is_empty(),
         "the stalled create is not listed"
     );
-    assert_eq!(listed(&*store, "bob").await, ["support@example.com"]);
+    assert_eq!(listed(&store, "bob").await, ["support@example.com"]);
 }
 
 pub async fn a_late_release_leaves_a_newer_reservation_alone(harness: &dyn StoreHarness) {
     let store = harness.handle().await;
     let stalled = reservation("alice", "support", start(), 10);
-    store.reserve(&stalled).await.unwrap();
+    store.reservations.reserve(&stalled).await.unwrap();
     let retry = reservation(
         "alice",
         "support",
         start() + CREATE_LEASE + Duration::seconds(1),
         10,
     );
-    store.reserve(&retry).await.unwrap();
+    store.reservations.reserve(&retry).await.unwrap();
 
     // The stalled create finally gives up, after the retry took the address over.
     store
+        .reservations
         .release(&stalled, "timed out", retry.reserved_at)
         .await
         .unwrap();
-    let claims = store.claims(&[address("support")]).await.unwrap();
+    let claims = store.claims.claims(&[address("support")]).await.unwrap();
     assert_eq!(claims.len(), 1, "the retry's claim survives");
-    store.activate(&retry, &activation(&retry)).await.unwrap();
-    let page = store.list_accounts(&user("alice"), 10, None).await.unwrap();
+    store
+        .reservations
+        .activate(&retry, &activation(&retry))
+        .await
+        .unwrap();
+    let page = store
+        .accounts
+        .list_accounts(&user("alice"), 10, None)
+        .await
+        .unwrap();
     assert_eq!(page.accounts.len(), 1);
     assert_eq!(page.accounts[0].status, AccountStatus::Active);
 }
 
 pub async fn lists_are_isolated_between_users(harness: &dyn StoreHarness) {
     let store = harness.handle().await;
-    create(&*store, "alice", "support").await;
-    create(&*store, "alice", "contact").await;
-    create(&*store, "bob", "sales").await;
+    create(&store, "alice", "support").await;
+    create(&store, "alice", "contact").await;
+    create(&store, "bob", "sales").await;
     assert_eq!(
-        listed(&*store, "alice").await,
+        listed(&store, "alice").await,
         ["contact@example.com", "support@example.com"]
     );
-    assert_eq!(listed(&*store, "bob").await, ["sales@example.com"]);
-    assert!(listed(&*store, "carol").await.is_empty());
+    assert_eq!(listed(&store, "bob").await, ["sales@example.com"]);
+    assert!(listed(&store, "carol").await.is_empty());
 }
 
 pub async fn the_daily_quota_counts_per_user_and_day(harness: &dyn StoreHarness) {
@@ -247,11 +270,12 @@ pub async fn the_daily_quota_counts_per_user_and_day(harness: &dyn StoreHarness)
     let mut alices = Vec::new();
     for name in ["a1", "a2"] {
         let r = reservation("alice", name, start(), limit);
-        store.reserve(&r).await.unwrap();
+        store.reservations.reserve(&r).await.unwrap();
         alices.push(r);
     }
-    create(&*store, "bob", "taken").await;
+    create(&store, "bob", "taken").await;
     let refused = store
+        .reservations
         .reserve(&reservation("alice", "taken", start(), limit))
         .await;
     assert!(
@@ -260,36 +284,43 @@ pub async fn the_daily_quota_counts_per_user_and_day(harness: &dyn StoreHarness)
     );
     // A refused address did not use up quota: a third create still fits.
     store
+        .reservations
         .reserve(&reservation("alice", "a3", start(), limit))
         .await
         .unwrap();
 
     let over = store
+        .reservations
         .reserve(&reservation("alice", "a4", start(), limit))
         .await;
     assert!(matches!(over, Err(StoreError::QuotaExceeded)), "{over:?}");
-    let claims = store.claims(&[address("a4")]).await.unwrap();
+    let claims = store.claims.claims(&[address("a4")]).await.unwrap();
     assert!(claims.is_empty(), "a refused reservation claims nothing");
     store
+        .reservations
         .reserve(&reservation("bob", "b1", start(), limit))
         .await
         .unwrap();
 
     store
+        .reservations
         .release(&alices[0], "provider refused", start())
         .await
         .unwrap();
     store
+        .reservations
         .reserve(&reservation("alice", "a4", start(), limit))
         .await
         .unwrap();
     let over = store
+        .reservations
         .reserve(&reservation("alice", "a5", start(), limit))
         .await;
     assert!(matches!(over, Err(StoreError::QuotaExceeded)), "{over:?}");
 
     let tomorrow = start() + Duration::days(1);
     store
+        .reservations
         .reserve(&reservation("alice", "a5", tomorrow, limit))
         .await
         .unwrap();
@@ -299,15 +330,16 @@ pub async fn pages_cover_every_account_once_in_order(harness: &dyn StoreHarness)
     let store = harness.handle().await;
     let names = ["g", "c", "e", "a", "f", "b", "d"];
     for name in names {
-        create(&*store, "alice", name).await;
+        create(&store, "alice", name).await;
     }
-    create(&*store, "bob", "bobs").await;
+    create(&store, "bob", "bobs").await;
 
     let mut seen = Vec::new();
     let mut sizes = Vec::new();
     let mut after: Option<EmailAddress> = None;
     loop {
         let page = store
+            .accounts
             .list_accounts(&user("alice"), 3, after.as_ref())
             .await
             .unwrap();
@@ -327,7 +359,11 @@ pub async fn pages_cover_every_account_once_in_order(harness: &dyn StoreHarness)
         .collect();
     assert_eq!(seen, expected);
 
-    let whole = store.list_accounts(&user("alice"), 7, None).await.unwrap();
+    let whole = store
+        .accounts
+        .list_accounts(&user("alice"), 7, None)
+        .await
+        .unwrap();
     assert_eq!(whole.accounts.len(), 7);
     assert_eq!(whole.next_after, None);
 }
@@ -335,24 +371,27 @@ pub async fn pages_cover_every_account_once_in_order(harness: &dyn StoreHarness)
 pub async fn a_release_frees_the_address_and_hides_the_account(harness: &dyn StoreHarness) {
     let store = harness.handle().await;
     let failed = reservation("alice", "support", start(), 10);
-    store.reserve(&failed).await.unwrap();
+    store.reservations.reserve(&failed).await.unwrap();
     assert_eq!(
-        listed(&*store, "alice").await,
+        listed(&store, "alice").await,
         ["support@example.com"],
         "pending is listed"
     );
     store
+        .reservations
         .release(&failed, "provider refused: domain not verified", start())
         .await
         .unwrap();
 
     assert!(store
+        .claims
         .claims(&[address("support")])
         .await
         .unwrap()
         .is_empty());
-    assert!(listed(&*store, "alice").await.is_empty());
+    assert!(listed(&store, "alice").await.is_empty());
     store
+        .reservations
         .reserve(&reservation("bob", "support", start(), 10))
         .await
         .unwrap();
@@ -361,14 +400,23 @@ pub async fn a_release_frees_the_address_and_hides_the_account(harness: &dyn Sto
 pub async fn an_activated_account_is_listed_with_its_settings(harness: &dyn StoreHarness) {
     let store = harness.handle().await;
     let pending = reservation("alice", "support", start(), 10);
-    store.reserve(&pending).await.unwrap();
-    let page = store.list_accounts(&user("alice"), 10, None).await.unwrap();
+    store.reservations.reserve(&pending).await.unwrap();
+    let page = store
+        .accounts
+        .list_accounts(&user("alice"), 10, None)
+        .await
+        .unwrap();
     assert_eq!(page.accounts[0].status, AccountStatus::Pending);
     assert_eq!(page.accounts[0].smtp, None);
 
     let settings = activation(&pending);
-    store.activate(&pending, &settings).await.unwrap();
+    store
+        .reservations
+        .activate(&pending, &settings)
+        .await
+        .unwrap();
     let account = &store
+        .accounts
         .list_accounts(&user("alice"), 10, None)
         .await
         .unwrap()
@@ -385,15 +433,16 @@ pub async fn an_activated_account_is_listed_with_its_settings(harness: &dyn Stor
 
 pub async fn the_audit_trail_records_each_step(harness: &dyn StoreHarness) {
     let store = harness.handle().await;
-    let created = create(&*store, "alice", "support").await;
+    let created = create(&store, "alice", "support").await;
     let failed = reservation("alice", "sales", start() + Duration::seconds(5), 10);
-    store.reserve(&failed).await.unwrap();
+    store.reservations.reserve(&failed).await.unwrap();
     store
+        .reservations
         .release(&failed, "provider is down", start() + Duration::seconds(6))
         .await
         .unwrap();
 
-    let trail = store.audit_trail(&user("alice")).await.unwrap();
+    let trail = store.audit.audit_trail(&user("alice")).await.unwrap();
     let actions: Vec<(AuditAction, String, String)> = trail
         .iter()
         .map(|e| (e.action, e.address.to_string(), e.request_id.clone()))
@@ -426,7 +475,12 @@ pub async fn the_audit_trail_records_each_step(harness: &dyn StoreHarness) {
     assert!(trail.iter().all(|e| e.provider == "sandbox"));
     assert_eq!(trail[3].error.as_deref(), Some("provider is down"));
     assert_eq!(trail[3].action.status(), "failed");
-    assert!(store.audit_trail(&user("bob")).await.unwrap().is_empty());
+    assert!(store
+        .audit
+        .audit_trail(&user("bob"))
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 pub async fn twenty_concurrent_reservations_have_one_winner(harness: &dyn StoreHarness) {
@@ -435,6 +489,7 @@ pub async fn twenty_concurrent_reservations_have_one_winner(harness: &dyn StoreH
         let store = harness.handle().await;
         tasks.push(tokio::spawn(async move {
             store
+                .reservations
                 .reserve(&reservation(&format!("user-{n}"), "support", start(), 10))
                 .await
         }));
@@ -451,6 +506,7 @@ pub async fn twenty_concurrent_reservations_have_one_winner(harness: &dyn StoreH
     let claims = harness
         .handle()
         .await
+        .claims
         .claims(&[address("support")])
         .await
         .unwrap();
@@ -469,11 +525,13 @@ pub async fn an_idempotency_key_is_started_once_until_done_or_dead(harness: &dyn
     };
     let alice = user("alice");
     let started = store
+        .idempotency
         .start_idempotent(&alice, &key, &record(start()), start())
         .await
         .unwrap();
     assert_eq!(started, IdempotencyStart::Started);
     match store
+        .idempotency
         .start_idempotent(&alice, &key, &record(start()), start())
         .await
         .unwrap()
@@ -488,6 +546,7 @@ pub async fn an_idempotency_key_is_started_once_until_done_or_dead(harness: &dyn
     let bob = user("bob");
     assert_eq!(
         store
+            .idempotency
             .start_idempotent(&bob, &key, &record(start()), start())
             .await
             .unwrap(),
@@ -496,11 +555,13 @@ pub async fn an_idempotency_key_is_started_once_until_done_or_dead(harness: &dyn
     );
 
     store
+        .idempotency
         .complete_idempotent(&alice, &key, r#"{"answer":1}"#)
         .await
         .unwrap();
     let later = start() + Duration::hours(1);
     match store
+        .idempotency
         .start_idempotent(&alice, &key, &record(later), later)
         .await
         .unwrap()
@@ -514,6 +575,7 @@ pub async fn an_idempotency_key_is_started_once_until_done_or_dead(harness: &dyn
     let expired = start() + Duration::hours(25);
     assert_eq!(
         store
+            .idempotency
             .start_idempotent(&alice, &key, &record(expired), expired)
             .await
             .unwrap(),
@@ -523,15 +585,21 @@ pub async fn an_idempotency_key_is_started_once_until_done_or_dead(harness: &dyn
     let dead = expired + Duration::seconds(61);
     assert_eq!(
         store
+            .idempotency
             .start_idempotent(&alice, &key, &record(dead), dead)
             .await
             .unwrap(),
         IdempotencyStart::Started,
         "an in-progress record past its deadline belongs to a request that died"
     );
-    store.forget_idempotent(&alice, &key).await.unwrap();
+    store
+        .idempotency
+        .forget_idempotent(&alice, &key)
+        .await
+        .unwrap();
     assert_eq!(
         store
+            .idempotency
             .start_idempotent(&alice, &key, &record(dead), dead)
             .await
             .unwrap(),
@@ -542,21 +610,26 @@ pub async fn an_idempotency_key_is_started_once_until_done_or_dead(harness: &dyn
 pub async fn abandoned_reservations_are_found_and_seized_once(harness: &dyn StoreHarness) {
     let store = harness.handle().await;
     let dead = reservation("alice", "support", start(), 10);
-    store.reserve(&dead).await.unwrap();
-    create(&*store, "bob", "sales").await;
+    store.reservations.reserve(&dead).await.unwrap();
+    create(&store, "bob", "sales").await;
     let live = reservation("carol", "billing", start() + CREATE_LEASE, 10);
-    store.reserve(&live).await.unwrap();
+    store.reservations.reserve(&live).await.unwrap();
 
     let later = start() + CREATE_LEASE + Duration::seconds(1);
     assert!(
         store
+            .reservations
             .abandoned_reservations(start())
             .await
             .unwrap()
             .is_empty(),
         "nothing has expired yet"
     );
-    let found = store.abandoned_reservations(later).await.unwrap();
+    let found = store
+        .reservations
+        .abandoned_reservations(later)
+        .await
+        .unwrap();
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(
         (found[0].address.clone(), found[0].token.clone()),
@@ -569,11 +642,13 @@ pub async fn abandoned_reservations_are_found_and_seized_once(harness: &dyn Stor
         ..found[0].clone()
     };
     assert!(store
+        .reservations
         .seize(&found[0], &seizer("reconciler-1"), later)
         .await
         .unwrap());
     assert!(
         !store
+            .reservations
             .seize(&found[0], &seizer("reconciler-2"), later)
             .await
             .unwrap(),
@@ -581,6 +656,7 @@ pub async fn abandoned_reservations_are_found_and_seized_once(harness: &dyn Stor
     );
     assert!(
         store
+            .reservations
             .abandoned_reservations(later)
             .await
             .unwrap()
@@ -588,10 +664,11 @@ pub async fn abandoned_reservations_are_found_and_seized_once(harness: &dyn Stor
         "a seized claim has a fresh lease"
     );
     assert!(
-        listed(&*store, "alice").await.is_empty(),
+        listed(&store, "alice").await.is_empty(),
         "the dead create's account is failed"
     );
     let taken = store
+        .reservations
         .reserve(&reservation("dave", "support", later, 10))
         .await;
     assert!(
@@ -600,16 +677,19 @@ pub async fn abandoned_reservations_are_found_and_seized_once(harness: &dyn Stor
     );
 
     store
+        .reservations
         .release(&seizer("reconciler-1"), "abandoned", later)
         .await
         .unwrap();
     assert!(store
+        .claims
         .claims(&[address("support")])
         .await
         .unwrap()
         .is_empty());
     // Alice's quota for that day was refunded: her limit of one fits again.
     store
+        .reservations
         .reserve(&reservation("alice", "other", start(), 1))
         .await
         .unwrap();
@@ -626,25 +706,29 @@ fn send_event(username: &str, kind: SendEventKind, at: DateTime<Utc>, key: &str)
     }
 }
 
-async fn stats_of(store: &dyn AccountStore, owner: &str) -> SendStats {
-    let page = store.list_accounts(&user(owner), 1, None).await.unwrap();
+async fn stats_of(store: &Store, owner: &str) -> SendStats {
+    let page = store
+        .accounts
+        .list_accounts(&user(owner), 1, None)
+        .await
+        .unwrap();
     page.accounts[0].stats.clone()
 }
 
 pub async fn send_events_count_once_and_roll_over_by_period(harness: &dyn StoreHarness) {
     let store = harness.handle().await;
     let other = harness.handle().await;
-    create(&*store, "alice", "support").await;
+    create(&store, "alice", "support").await;
     let last_minute = Utc.with_ymd_and_hms(2026, 11, 30, 23, 59, 0).unwrap();
     let record = |event: SendEvent| {
-        let store = Arc::clone(&store);
-        async move { store.record_send_event(&event).await.unwrap() }
+        let store = store.clone();
+        async move { store.send_counters.record_send_event(&event).await.unwrap() }
     };
 
     let sent = send_event("support", SendEventKind::Send, last_minute, "m1:Send");
     assert_eq!(record(sent.clone()).await, SendEventOutcome::Counted);
     assert_eq!(
-        other.record_send_event(&sent).await.unwrap(),
+        other.send_counters.record_send_event(&sent).await.unwrap(),
         SendEventOutcome::Duplicate,
         "a redelivery counts once, whichever process gets it"
     );
@@ -665,7 +749,7 @@ pub async fn send_events_count_once_and_roll_over_by_period(harness: &dyn StoreH
         bounces: 1,
         complaints: 1,
     };
-    let stats = stats_of(&*store, "alice").await;
+    let stats = stats_of(&store, "alice").await;
     assert_eq!(stats.today(last_minute), november);
     assert_eq!(stats.this_month(last_minute), november);
     assert!(stats.updated_at.is_some());
@@ -674,7 +758,7 @@ pub async fn send_events_count_once_and_roll_over_by_period(harness: &dyn StoreH
     let first_minute = last_minute + Duration::minutes(1);
     let december = send_event("support", SendEventKind::Send, first_minute, "m5:Send");
     assert_eq!(record(december).await, SendEventOutcome::Counted);
-    let stats = stats_of(&*store, "alice").await;
+    let stats = stats_of(&store, "alice").await;
     let one_send = SendCounts {
         sends: 1,
         ..SendCounts::default()
@@ -685,7 +769,7 @@ pub async fn send_events_count_once_and_roll_over_by_period(harness: &dyn StoreH
     // A late report of November is counted in November, not in December.
     let late = send_event("support", SendEventKind::Send, last_minute, "m6:Send");
     assert_eq!(record(late).await, SendEventOutcome::Counted);
-    let stats = stats_of(&*store, "alice").await;
+    let stats = stats_of(&store, "alice").await;
     assert_eq!(stats.today(first_minute), one_send);
     assert_eq!(stats.this_month(first_minute), one_send);
 }
@@ -694,7 +778,7 @@ pub async fn send_events_count_once_and_roll_over_by_period(harness: &dyn StoreH
 /// each delivered twice.
 pub async fn concurrent_send_events_are_all_counted_once(harness: &dyn StoreHarness) {
     let store = harness.handle().await;
-    create(&*store, "alice", "support").await;
+    create(&store, "alice", "support").await;
     let mut tasks = Vec::new();
     for n in 0..40 {
         let handle = harness.handle().await;
@@ -705,7 +789,11 @@ pub async fn concurrent_send_events_are_all_counted_once(harness: &dyn StoreHarn
             &format!("m{}:Send", n % 20),
         );
         tasks.push(tokio::spawn(async move {
-            handle.record_send_event(&event).await.unwrap()
+            handle
+                .send_counters
+                .record_send_event(&event)
+                .await
+                .unwrap()
         }));
     }
     let mut outcomes = Vec::new();
@@ -717,36 +805,37 @@ pub async fn concurrent_send_events_are_all_counted_once(harness: &dyn StoreHarn
         .filter(|o| **o == SendEventOutcome::Counted)
         .count();
     assert_eq!(counted, 20, "{outcomes:?}");
-    assert_eq!(stats_of(&*store, "alice").await.today(start()).sends, 20);
+    assert_eq!(stats_of(&store, "alice").await.today(start()).sends, 20);
 }
 
 pub async fn created_accounts_are_counted_and_pending_ones_not(harness: &dyn StoreHarness) {
     let store = harness.handle().await;
-    assert_eq!(store.count_created_accounts().await.unwrap(), 0);
-    create(&*store, "alice", "support").await;
-    create(&*store, "bob", "sales").await;
+    assert_eq!(store.accounts.count_created_accounts().await.unwrap(), 0);
+    create(&store, "alice", "support").await;
+    create(&store, "bob", "sales").await;
     let pending = reservation("carol", "contact", start(), 10);
-    store.reserve(&pending).await.unwrap();
-    assert_eq!(store.count_created_accounts().await.unwrap(), 2);
+    store.reservations.reserve(&pending).await.unwrap();
+    assert_eq!(store.accounts.count_created_accounts().await.unwrap(), 2);
 }
 
 pub async fn look_alikes_are_found_by_their_key_on_their_domain(harness: &dyn StoreHarness) {
     let store = harness.handle().await;
-    create(store.as_ref(), "alice", "support").await;
+    create(&store, "alice", "support").await;
     let pending = reservation("bob", "suppport", start(), 10);
-    store.reserve(&pending).await.unwrap();
+    store.reservations.reserve(&pending).await.unwrap();
     let elsewhere = Reservation {
         address: EmailAddress::parse("support@support.example.com").unwrap(),
         ..reservation("carol", "support", start(), 10)
     };
-    store.reserve(&elsewhere).await.unwrap();
-    create(store.as_ref(), "dave", "sales").await;
+    store.reservations.reserve(&elsewhere).await.unwrap();
+    create(&store, "dave", "sales").await;
 
     let lookalikes_of = |username: &str| {
-        let store = Arc::clone(&store);
+        let store = store.clone();
         let address = address(username);
         async move {
             store
+                .claims
                 .lookalikes_of(&address)
                 .await
                 .unwrap()
@@ -778,6 +867,7 @@ pub async fn look_alikes_are_found_by_their_key_on_their_domain(harness: &dyn St
     assert!(harness
         .handle()
         .await
+        .claims
         .lookalikes_of(&address("sales"))
         .await
         .unwrap()
@@ -788,27 +878,64 @@ pub async fn rotations_are_counted_per_user_and_day_and_given_back(harness: &dyn
     let store = harness.handle().await;
     let (alice, bob) = (user("alice"), user("bob"));
     for _ in 0..2 {
-        store.count_rotation(&alice, "2026-11-25", 2).await.unwrap();
+        store
+            .changes
+            .count_rotation(&alice, "2026-11-25", 2)
+            .await
+            .unwrap();
     }
     assert!(matches!(
-        store.count_rotation(&alice, "2026-11-25", 2).await,
+        store.changes.count_rotation(&alice, "2026-11-25", 2).await,
         Err(StoreError::QuotaExceeded)
     ));
-    store.count_rotation(&bob, "2026-11-25", 2).await.unwrap();
-    store.count_rotation(&alice, "2026-11-26", 2).await.unwrap();
-    store.refund_rotation(&alice, "2026-11-25").await.unwrap();
-    store.count_rotation(&alice, "2026-11-25", 2).await.unwrap();
-    assert!(store.count_rotation(&alice, "2026-11-25", 2).await.is_err());
+    store
+        .changes
+        .count_rotation(&bob, "2026-11-25", 2)
+        .await
+        .unwrap();
+    store
+        .changes
+        .count_rotation(&alice, "2026-11-26", 2)
+        .await
+        .unwrap();
+    store
+        .changes
+        .refund_rotation(&alice, "2026-11-25")
+        .await
+        .unwrap();
+    store
+        .changes
+        .count_rotation(&alice, "2026-11-25", 2)
+        .await
+        .unwrap();
+    assert!(store
+        .changes
+        .count_rotation(&alice, "2026-11-25", 2)
+        .await
+        .is_err());
     // Giving back what was never counted changes nothing.
-    store.refund_rotation(&bob, "2026-12-01").await.unwrap();
-    store.count_rotation(&bob, "2026-12-01", 1).await.unwrap();
-    assert!(store.count_rotation(&bob, "2026-12-01", 1).await.is_err());
+    store
+        .changes
+        .refund_rotation(&bob, "2026-12-01")
+        .await
+        .unwrap();
+    store
+        .changes
+        .count_rotation(&bob, "2026-12-01", 1)
+        .await
+        .unwrap();
+    assert!(store
+        .changes
+        .count_rotation(&bob, "2026-12-01", 1)
+        .await
+        .is_err());
 }
 
 pub async fn a_rotation_counts_one_more_issue_of_the_credentials(harness: &dyn StoreHarness) {
     let store = harness.handle().await;
-    create(store.as_ref(), "alice", "support").await;
+    create(&store, "alice", "support").await;
     let owned = store
+        .accounts
         .owned_account(&user("alice"), &address("support"))
         .await
         .unwrap()
@@ -826,16 +953,17 @@ pub async fn a_rotation_counts_one_more_issue_of_the_credentials(harness: &dyn S
             started_at: at,
             lease_expires_at: at + Duration::minutes(5),
         };
-        store.hold_account(&hold).await.unwrap();
+        store.changes.hold_account(&hold).await.unwrap();
         let change = AccountChange::CredentialsRotated {
             smtp_username: "support@example.com".into(),
             provider_ref: format!("ref-{version}"),
             secret_ref: "secret".into(),
         };
-        store.finish_change(&hold, &change).await.unwrap();
+        store.changes.finish_change(&hold, &change).await.unwrap();
         let owned = harness
             .handle()
             .await
+            .accounts
             .owned_account(&user("alice"), &address("support"))
             .await
             .unwrap()

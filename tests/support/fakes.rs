@@ -4,16 +4,14 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use provisioning::clock::Clock;
-use provisioning::domain::{DisplayName, EmailAddress, IdempotencyKey, UserId};
+use provisioning::domain::SmtpPassword;
+use provisioning::domain::{DisplayName, EmailAddress};
 use provisioning::providers::{
     CompanyDirectory, Credential, IssuedCredential, MailProvider, Mark, ProviderError,
-    ProvisionedAccount, SandboxProvider, SmtpPassword,
+    ProvisionedAccount, SandboxProvider,
 };
 use provisioning::secrets::{SecretVault, SecretsError};
-use provisioning::store::{
-    AccountChange, AccountHold, AccountStore, Activation, AuditEntry, Claim, IdempotencyRecord,
-    IdempotencyStart, OwnedAccount, Page, Reservation, SendEvent, SendEventOutcome, StoreError,
-};
+use provisioning::store::{Activation, Reservation, Reservations, StoreError};
 use tokio::sync::Notify;
 
 /// A clock the test moves by hand.
@@ -321,32 +319,11 @@ impl SecretVault for FailingVault {
     }
 }
 
-/// A store whose `activate` (the create's last transaction) fails.
-pub struct FailingActivation(pub Arc<dyn AccountStore>);
+/// Reservations whose `activate` (the create's last transaction) fails.
+pub struct FailingActivation(pub Arc<dyn Reservations>);
 
 #[async_trait]
-impl AccountStore for FailingActivation {
-    async fn lookalikes_of(&self, address: &EmailAddress) -> Result<Vec<Claim>, StoreError> {
-        self.0.lookalikes_of(address).await
-    }
-
-    async fn count_rotation(
-        &self,
-        owner: &UserId,
-        day: &str,
-        limit: u32,
-    ) -> Result<(), StoreError> {
-        self.0.count_rotation(owner, day, limit).await
-    }
-
-    async fn refund_rotation(&self, owner: &UserId, day: &str) -> Result<(), StoreError> {
-        self.0.refund_rotation(owner, day).await
-    }
-
-    async fn claims(&self, addresses: &[EmailAddress]) -> Result<Vec<Claim>, StoreError> {
-        self.0.claims(addresses).await
-    }
-
+impl Reservations for FailingActivation {
     async fn reserve(&self, reservation: &Reservation) -> Result<Option<Reservation>, StoreError> {
         self.0.reserve(reservation).await
     }
@@ -388,98 +365,6 @@ impl AccountStore for FailingActivation {
         reason: &str,
     ) -> Result<(), StoreError> {
         self.0.audit_rejection(reservation, reason).await
-    }
-
-    async fn owned_account(
-        &self,
-        owner: &UserId,
-        address: &EmailAddress,
-    ) -> Result<Option<OwnedAccount>, StoreError> {
-        self.0.owned_account(owner, address).await
-    }
-
-    async fn hold_account(&self, hold: &AccountHold) -> Result<OwnedAccount, StoreError> {
-        self.0.hold_account(hold).await
-    }
-
-    async fn finish_removal(
-        &self,
-        hold: &AccountHold,
-        quarantine_until: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.0.finish_removal(hold, quarantine_until).await
-    }
-
-    async fn finish_change(
-        &self,
-        hold: &AccountHold,
-        change: &AccountChange,
-    ) -> Result<(), StoreError> {
-        self.0.finish_change(hold, change).await
-    }
-
-    async fn release_hold(
-        &self,
-        hold: &AccountHold,
-        error: Option<&str>,
-    ) -> Result<(), StoreError> {
-        self.0.release_hold(hold, error).await
-    }
-
-    async fn list_accounts(
-        &self,
-        owner: &UserId,
-        limit: u32,
-        after: Option<&EmailAddress>,
-    ) -> Result<Page, StoreError> {
-        self.0.list_accounts(owner, limit, after).await
-    }
-
-    async fn record_send_event(&self, event: &SendEvent) -> Result<SendEventOutcome, StoreError> {
-        self.0.record_send_event(event).await
-    }
-
-    async fn remember_event(
-        &self,
-        event_key: &str,
-        recorded_at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        self.0.remember_event(event_key, recorded_at).await
-    }
-
-    async fn count_created_accounts(&self) -> Result<u64, StoreError> {
-        self.0.count_created_accounts().await
-    }
-
-    async fn audit_trail(&self, owner: &UserId) -> Result<Vec<AuditEntry>, StoreError> {
-        self.0.audit_trail(owner).await
-    }
-
-    async fn start_idempotent(
-        &self,
-        owner: &UserId,
-        key: &IdempotencyKey,
-        record: &IdempotencyRecord,
-        now: DateTime<Utc>,
-    ) -> Result<IdempotencyStart, StoreError> {
-        self.0.start_idempotent(owner, key, record, now).await
-    }
-
-    async fn complete_idempotent(
-        &self,
-        owner: &UserId,
-        key: &IdempotencyKey,
-        response: &str,
-    ) -> Result<(), StoreError> {
-        self.0.complete_idempotent(owner, key, response).await
-    }
-
-    async fn forget_idempotent(
-        &self,
-        owner: &UserId,
-        key: &IdempotencyKey,
-    ) -> Result<(), StoreError> {
-        self.0.forget_idempotent(owner, key).await
     }
 }
 

@@ -1,6 +1,6 @@
 //! Shared pieces of the integration tests: API Gateway events from `events/`,
 //! an adjustable clock, providers that fail on purpose, and the store
-//! conformance suite that every `AccountStore` must pass.
+//! conformance suite that every store backend must pass.
 
 pub mod calls;
 pub mod conformance;
@@ -20,7 +20,7 @@ use provisioning::secrets::{LocalVault, SecretVault};
 use provisioning::service::{
     Access, CompanyDirectories, Directory, Domains, Policy, ProviderOffer, Provisioning,
 };
-use provisioning::store::{AccountStore, SqliteStore};
+use provisioning::store::{SqliteStore, Store};
 use provisioning::App;
 
 pub use fakes::TestClock;
@@ -46,7 +46,7 @@ pub fn policy(daily_create_limit: u32) -> Policy {
 
 /// The parts of one function process, as `App::from_config` would wire them.
 pub struct Parts {
-    pub store: Arc<dyn AccountStore>,
+    pub store: Store,
     pub vault: Arc<dyn SecretVault>,
     pub provider: Arc<dyn MailProvider>,
     pub clock: Arc<TestClock>,
@@ -78,8 +78,8 @@ impl Parts {
 }
 
 /// A new handle on the SQLite file at `path`, as another function process would open it.
-pub fn sqlite_at(path: &Path) -> Arc<dyn AccountStore> {
-    Arc::new(SqliteStore::open(path).expect("open the SQLite store"))
+pub fn sqlite_at(path: &Path) -> Store {
+    Store::of(SqliteStore::open(path).expect("open the SQLite store"))
 }
 
 /// The local vault beside the SQLite file at `path`.

@@ -12,7 +12,7 @@ use provisioning::config::AuthMode;
 use provisioning::providers::{MailProvider, Providers, SandboxProvider};
 use provisioning::secrets::SecretsManagerVault;
 use provisioning::service::Provisioning;
-use provisioning::store::{AccountStore, DynamoStore};
+use provisioning::store::{DynamoStore, Store};
 use provisioning::App;
 use tempfile::TempDir;
 
@@ -36,7 +36,7 @@ pub trait World: Send + Sync {
     fn clock(&self) -> &TestClock;
 
     /// One more handle on the store, to look at what the functions left.
-    fn store(&self) -> Arc<dyn AccountStore>;
+    fn store(&self) -> Store;
 
     /// The names of the password secrets that exist in this world.
     async fn secrets(&self) -> Vec<String>;
@@ -82,7 +82,7 @@ impl World for SqliteWorld {
         &self.clock
     }
 
-    fn store(&self) -> Arc<dyn AccountStore> {
+    fn store(&self) -> Store {
         sqlite_at(&self.path)
     }
 
@@ -149,7 +149,7 @@ impl AwsWorld {
 impl World for AwsWorld {
     fn parts(&self, provider: Arc<dyn MailProvider>) -> Parts {
         Parts {
-            store: Arc::new(DynamoStore::new(
+            store: Store::of(DynamoStore::new(
                 moto::logged_dynamodb(&self.config, &self.calls),
                 &self.table,
             )),
@@ -166,8 +166,8 @@ impl World for AwsWorld {
         &self.clock
     }
 
-    fn store(&self) -> Arc<dyn AccountStore> {
-        Arc::new(DynamoStore::new(
+    fn store(&self) -> Store {
+        Store::of(DynamoStore::new(
             aws_sdk_dynamodb::Client::new(&self.config),
             &self.table,
         ))

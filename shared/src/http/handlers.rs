@@ -17,8 +17,8 @@ use super::views::{
     HealthView, PolicyView, TallyView,
 };
 use super::ApiError;
-use crate::config::ProviderKind;
 use crate::deadline;
+use crate::domain::ProviderKind;
 use crate::domain::{DisplayName, Username};
 use crate::events::{parse_sendgrid_batch, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::service::{AccountCommand, CreateCommand, Created};

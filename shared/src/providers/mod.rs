@@ -10,13 +10,12 @@ mod sandbox;
 mod sendgrid;
 mod ses;
 
-use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
-use crate::domain::{DisplayName, DomainName, EmailAddress, SmtpSettings};
+use crate::domain::{DisplayName, DomainName, EmailAddress, SmtpPassword, SmtpSettings};
 use crate::secrets::ProviderSettings;
 
 pub use google::{GoogleProvider, DEFAULT_GOOGLE_ADMIN_URL, DEFAULT_GOOGLE_TOKEN_URL};
@@ -27,27 +26,6 @@ pub use password::generate_password;
 pub use sandbox::SandboxProvider;
 pub use sendgrid::{SendGridProvider, DEFAULT_SENDGRID_API_URL};
 pub use ses::{iam_user_name, smtp_password, SesProvider, SesSettings};
-
-/// An SMTP password or API key. Its `Debug` never shows the value, so it
-/// cannot leak through a log line or an error; `expose` is the one way out.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SmtpPassword(String);
-
-impl SmtpPassword {
-    pub fn new(value: String) -> Self {
-        Self(value)
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SmtpPassword {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SmtpPassword(<redacted>)")
-    }
-}
 
 /// How this service marks what it makes at a provider: its own name, and
 /// the token of the create (or rotation) that made it. A crash's clean-up
@@ -369,12 +347,5 @@ mod tests {
         ] {
             assert_eq!(Mark::from_label(other), None, "{other:?}");
         }
-    }
-
-    #[test]
-    fn a_password_never_shows_in_debug_output() {
-        let password = SmtpPassword::new("hunter2-very-secret".into());
-        assert!(!format!("{password:?}").contains("hunter2"));
-        assert_eq!(password.expose(), "hunter2-very-secret");
     }
 }

@@ -1,4 +1,4 @@
-use super::SmtpPassword;
+use crate::domain::SmtpPassword;
 
 const LOWER: &[u8] = b"abcdefghijkmnopqrstuvwxyz";
 const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";

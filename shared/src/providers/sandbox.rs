@@ -6,9 +6,11 @@ use async_trait::async_trait;
 
 use super::{
     new_password, CompanyDirectory, Credential, IssuedCredential, MailProvider, Mark,
-    ProviderError, ProvisionedAccount, SmtpPassword,
+    ProviderError, ProvisionedAccount,
 };
-use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings, Username};
+use crate::domain::{
+    DisplayName, EmailAddress, SmtpAuthentication, SmtpPassword, SmtpSettings, Username,
+};
 
 /// The local provider: creates nothing anywhere, remembers what it
 /// "provisioned" in this process, and hands out credentials marked as

@@ -20,9 +20,9 @@ use serde_json::json;
 use super::http::{Created, ProviderHttp};
 use super::{
     required, Credential, IssuedCredential, MailProvider, Mark, ProviderError, ProvisionedAccount,
-    SendingQuota, SmtpPassword,
+    SendingQuota,
 };
-use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings};
+use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpPassword, SmtpSettings};
 use crate::secrets::ProviderSettings;
 
 const NAME: &str = "sendgrid";

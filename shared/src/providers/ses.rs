@@ -20,9 +20,9 @@ use sha2::{Digest, Sha256};
 
 use super::{
     Credential, IssuedCredential, MailProvider, Mark, ProviderError, ProvisionedAccount,
-    SendingQuota, SmtpPassword,
+    SendingQuota,
 };
-use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings};
+use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpPassword, SmtpSettings};
 
 const NAME: &str = "ses";
 const POLICY_NAME: &str = "send-as-address";

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::{backend, SecretVault, SecretsError};
 use crate::domain::EmailAddress;
-use crate::providers::SmtpPassword;
+use crate::domain::SmtpPassword;
 
 /// The local stand-in for Secrets Manager: one file per address, readable
 /// by its owner only, in a folder beside the SQLite database (never in it).

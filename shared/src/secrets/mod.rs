@@ -8,7 +8,7 @@ mod secrets_manager;
 use async_trait::async_trait;
 
 use crate::domain::EmailAddress;
-use crate::providers::SmtpPassword;
+use crate::domain::SmtpPassword;
 
 pub use local::LocalVault;
 pub use provider_settings::{ProviderSettings, PROVIDER_SETTINGS_TTL};

@@ -3,7 +3,7 @@ use aws_sdk_secretsmanager::Client;
 
 use super::{backend, SecretVault, SecretsError};
 use crate::domain::EmailAddress;
-use crate::providers::SmtpPassword;
+use crate::domain::SmtpPassword;
 
 /// One AWS Secrets Manager secret per address, named `<prefix><address>`.
 pub struct SecretsManagerVault {

@@ -44,6 +44,7 @@ impl Provisioning {
         let available_again_at = hold.started_at + self.directory.policy.quarantine;
         self.directory
             .store
+            .changes
             .finish_removal(&hold, available_again_at)
             .await?;
         Ok(Deleted {
@@ -69,7 +70,7 @@ impl Provisioning {
         let store = &self.directory.store;
         let limit = self.directory.policy.daily_rotation_limit;
         let day = utc_day(hold.started_at);
-        if let Err(error) = store.count_rotation(&hold.owner, &day, limit).await {
+        if let Err(error) = store.changes.count_rotation(&hold.owner, &day, limit).await {
             let refusal = match error {
                 StoreError::QuotaExceeded => ServiceError::RotationsLimited {
                     limit,
@@ -83,7 +84,7 @@ impl Provisioning {
         if let Err(error) = &rotated {
             // Past the table write the rotation is done, even if the old credential stayed.
             if !matches!(error, ServiceError::OldCredentialKept(_)) {
-                if let Err(refund) = store.refund_rotation(&hold.owner, &day).await {
+                if let Err(refund) = store.changes.refund_rotation(&hold.owner, &day).await {
                     tracing::error!(error = %refund, "could not give back a failed rotation's count");
                 }
             }
@@ -121,7 +122,13 @@ impl Provisioning {
         };
         // The secret holds the new password now: if the table does not take
         // it, both credentials keep working and the next rotation removes the spare.
-        if let Err(error) = self.directory.store.finish_change(&hold, &change).await {
+        if let Err(error) = self
+            .directory
+            .store
+            .changes
+            .finish_change(&hold, &change)
+            .await
+        {
             return Err(self.let_go(&hold, error.into()).await);
         }
         provider
@@ -176,7 +183,11 @@ impl Provisioning {
         };
         let (owned, hold) = self.hold(&command, operation).await?;
         if owned.account.status == status {
-            self.directory.store.release_hold(&hold, None).await?;
+            self.directory
+                .store
+                .changes
+                .release_hold(&hold, None)
+                .await?;
             return Ok(owned.account);
         }
         let (provider, current) = match self.credential_of(&owned) {
@@ -187,7 +198,13 @@ impl Provisioning {
         if let Err(error) = provider.set_sending(address, &current, allowed).await {
             return Err(self.let_go(&hold, error.into()).await);
         }
-        if let Err(error) = self.directory.store.finish_change(&hold, &change).await {
+        if let Err(error) = self
+            .directory
+            .store
+            .changes
+            .finish_change(&hold, &change)
+            .await
+        {
             if let Err(undo) = provider.set_sending(address, &current, !allowed).await {
                 tracing::error!(%address, error = %undo, "could not undo a change the table did not take");
             }
@@ -219,7 +236,7 @@ impl Provisioning {
             started_at: now,
             lease_expires_at: now + HOLD_LEASE,
         };
-        let owned = match self.directory.store.hold_account(&hold).await {
+        let owned = match self.directory.store.changes.hold_account(&hold).await {
             Err(StoreError::AccountNotFound) => return Err(not_found()),
             held => held?,
         };
@@ -233,6 +250,7 @@ impl Provisioning {
         if let Err(release) = self
             .directory
             .store
+            .changes
             .release_hold(hold, Some(&error.to_string()))
             .await
         {

@@ -11,7 +11,7 @@ use crate::clock::Clock;
 use crate::domain::{
     suggestion_candidates, DomainName, EmailAddress, UserId, Username, MAX_SUGGESTIONS,
 };
-use crate::store::{AccountStore, ClaimState, Page, StoreError};
+use crate::store::{ClaimState, Page, Store, StoreError};
 
 use super::{Availability, CompanyDirectories, Policy, ServiceError, Unavailability};
 
@@ -21,7 +21,7 @@ const CANDIDATES_ASKED: usize = MAX_SUGGESTIONS + 3;
 
 #[derive(Clone)]
 pub struct Directory {
-    pub(super) store: Arc<dyn AccountStore>,
+    pub(super) store: Store,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) policy: Policy,
     pub(super) company: Arc<CompanyDirectories>,
@@ -71,7 +71,7 @@ pub fn stats_coverage(provider: &str) -> StatsCoverage {
 impl Directory {
     /// How many created accounts exist, all users'.
     pub async fn count_created_accounts(&self) -> Result<u64, ServiceError> {
-        Ok(self.store.count_created_accounts().await?)
+        Ok(self.store.accounts.count_created_accounts().await?)
     }
 
     /// The time the read side answers as of (statistics roll over by it).
@@ -84,7 +84,7 @@ impl Directory {
         &self.policy
     }
 
-    pub fn new(store: Arc<dyn AccountStore>, clock: Arc<dyn Clock>, policy: Policy) -> Self {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, policy: Policy) -> Self {
         Self {
             store,
             clock,
@@ -186,6 +186,7 @@ impl Directory {
         let now = self.clock.now();
         Ok(self
             .store
+            .claims
             .claims(addresses)
             .await?
             .into_iter()
@@ -202,6 +203,7 @@ impl Directory {
         let now = self.clock.now();
         Ok(self
             .store
+            .claims
             .lookalikes_of(email)
             .await?
             .into_iter()
@@ -239,6 +241,10 @@ impl Directory {
         limit: u32,
         after: Option<&EmailAddress>,
     ) -> Result<Page, ServiceError> {
-        Ok(self.store.list_accounts(owner, limit, after).await?)
+        Ok(self
+            .store
+            .accounts
+            .list_accounts(owner, limit, after)
+            .await?)
     }
 }

@@ -10,9 +10,9 @@ use sha2::{Digest, Sha256};
 use crate::deadline;
 use crate::domain::{
     Account, AccountStatus, DisplayName, DomainName, EmailAddress, IdempotencyKey, SendStats,
-    SmtpSettings, UserId, Username,
+    SmtpPassword, SmtpSettings, UserId, Username,
 };
-use crate::providers::{MailProvider, Mark, ProviderError, Providers, SmtpPassword};
+use crate::providers::{MailProvider, Mark, ProviderError, Providers};
 use crate::secrets::SecretVault;
 use crate::store::{
     Activation, IdempotencyRecord, IdempotencyStart, IdempotencyState, Reservation, StoreError,
@@ -88,7 +88,13 @@ impl Provisioning {
         let record: AnsweredRecord =
             serde_json::from_str(response).map_err(|_| corrupt("response"))?;
         let address = EmailAddress::parse(&record.email).map_err(|_| corrupt("email"))?;
-        let Some(owned) = self.directory.store.owned_account(owner, &address).await? else {
+        let Some(owned) = self
+            .directory
+            .store
+            .accounts
+            .owned_account(owner, &address)
+            .await?
+        else {
             // Its secret went with it: there is no answer left to replay.
             return Err(ServiceError::CreatedThenDeleted(record.email));
         };
@@ -176,7 +182,12 @@ impl Provisioning {
             lease_expires_at: now + CREATE_LEASE,
             daily_limit: self.directory.policy.daily_create_limit,
         };
-        let reserved = self.directory.store.reserve(&reservation).await;
+        let reserved = self
+            .directory
+            .store
+            .reservations
+            .reserve(&reservation)
+            .await;
         let refusal = match &reserved {
             Err(StoreError::AddressTaken) => Some("address_taken"),
             Err(StoreError::QuotaExceeded) => Some("rate_limited"),
@@ -186,6 +197,7 @@ impl Provisioning {
             if let Err(error) = self
                 .directory
                 .store
+                .reservations
                 .audit_rejection(&reservation, reason)
                 .await
             {
@@ -263,6 +275,7 @@ impl Provisioning {
         if let Err(error) = self
             .directory
             .store
+            .reservations
             .activate(&reservation, &activation)
             .await
         {
@@ -387,7 +400,11 @@ impl Provisioning {
             expires_at: now + IDEMPOTENCY_TTL,
             in_progress_until: now + IN_PROGRESS_TIMEOUT,
         };
-        match store.start_idempotent(owner, &key, &record, now).await? {
+        match store
+            .idempotency
+            .start_idempotent(owner, &key, &record, now)
+            .await?
+        {
             IdempotencyStart::Existing(existing)
                 if existing.request_hash != record.request_hash =>
             {
@@ -404,14 +421,18 @@ impl Provisioning {
                         credentials_version: answered.credentials_version,
                     })
                     .expect("a record of strings serializes");
-                    if let Err(error) = store.complete_idempotent(owner, &key, &response).await {
+                    if let Err(error) = store
+                        .idempotency
+                        .complete_idempotent(owner, &key, &response)
+                        .await
+                    {
                         // The change is made; a retry will see "in progress" until the record lapses.
                         tracing::error!(error = ?error, "could not record an idempotent request's answer");
                     }
                     Ok((answered, false))
                 }
                 Err(error) => {
-                    if let Err(forget) = store.forget_idempotent(owner, &key).await {
+                    if let Err(forget) = store.idempotency.forget_idempotent(owner, &key).await {
                         tracing::error!(error = ?forget, "could not forget a failed idempotent request");
                     }
                     Err(error)
@@ -426,6 +447,7 @@ impl Provisioning {
         if let Err(release_error) = self
             .directory
             .store
+            .reservations
             .release(reservation, error, self.directory.clock.now())
             .await
         {
@@ -456,13 +478,25 @@ impl Provisioning {
     pub async fn recover_abandoned(&self) -> Result<usize, ServiceError> {
         let now = self.directory.clock.now();
         let mut recovered = 0;
-        for abandoned in self.directory.store.abandoned_reservations(now).await? {
+        for abandoned in self
+            .directory
+            .store
+            .reservations
+            .abandoned_reservations(now)
+            .await?
+        {
             let seizer = Reservation {
                 token: new_token(),
                 lease_expires_at: now + CREATE_LEASE,
                 ..abandoned.clone()
             };
-            if !self.directory.store.seize(&abandoned, &seizer, now).await? {
+            if !self
+                .directory
+                .store
+                .reservations
+                .seize(&abandoned, &seizer, now)
+                .await?
+            {
                 continue;
             }
             match self.clean_up(&abandoned, &seizer).await {
@@ -491,6 +525,7 @@ impl Provisioning {
         self.vault.remove_for(&reservation.address).await?;
         self.directory
             .store
+            .reservations
             .release(
                 reservation,
                 "abandoned: its create stopped before finishing",

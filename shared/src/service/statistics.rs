@@ -24,7 +24,7 @@ impl Directory {
                 event_key: report.event_key.clone(),
                 recorded_at,
             };
-            match self.store.record_send_event(&event).await? {
+            match self.store.send_counters.record_send_event(&event).await? {
                 SendEventOutcome::NotOurs => continue,
                 counted_or_seen => return Ok(counted_or_seen),
             }
@@ -59,6 +59,7 @@ impl Directory {
             };
             if self
                 .store
+                .send_counters
                 .remember_event(&event.event_key, recorded_at)
                 .await?
             {

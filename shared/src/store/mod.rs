@@ -1,409 +1,24 @@
-//! The one seam to persistence. Every implementation passes the conformance
-//! suite in `tests/`, so the use cases never know which one they talk to.
+//! The seam to persistence, split by role: each use case asks for the
+//! roles it uses (`Store` holds one handle per role), and a test fake
+//! implements only the role it breaks. Both backends serve every role and
+//! pass the conformance suite in `tests/`, role by role, so the use cases
+//! never know which one they talk to.
 
 mod dynamodb;
+mod encoding;
+mod records;
 mod sqlite;
 
-use async_trait::async_trait;
-use chrono::{DateTime, Duration, Utc};
+use std::sync::Arc;
 
-use crate::domain::{
-    skeleton, utc_month, Account, DisplayName, EmailAddress, IdempotencyKey, PeriodCounts,
-    SendEventKind, SendStats, SmtpSettings, UserId,
-};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::domain::{EmailAddress, IdempotencyKey, UserId};
 
 pub use dynamodb::DynamoStore;
+pub use records::*;
 pub use sqlite::SqliteStore;
-
-/// Who holds an address. An address is free when it has no claim, or only a
-/// pending claim whose lease has run out (its create crashed or stalled).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Claim {
-    pub address: EmailAddress,
-    pub owner: UserId,
-    pub state: ClaimState,
-    pub lease_expires_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClaimState {
-    Pending,
-    Active,
-    /// Left by a deleted account until its lease (the quarantine) ends:
-    /// mail still sent to the address must not reach a new owner at once.
-    Quarantined,
-}
-
-impl Claim {
-    pub fn holds_address_at(&self, now: DateTime<Utc>) -> bool {
-        self.state == ClaimState::Active || self.lease_expires_at > now
-    }
-}
-
-/// What a claim is indexed by so look-alikes find each other: the
-/// skeleton of the local part on the address's domain (`suport@example.com`
-/// for `supp0rt@example.com` and `support@example.com`).
-pub fn lookalike_key(address: &EmailAddress) -> String {
-    format!("{}@{}", skeleton(address.username()), address.domain())
-}
-
-/// An owner's account with what it takes to remove it: its provider
-/// resource and its secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OwnedAccount {
-    pub account: Account,
-    pub provider_ref: Option<String>,
-    pub secret_ref: Option<String>,
-    /// 0 for the create's credentials, one more for each rotation.
-    pub credentials_version: u32,
-}
-
-/// What a change to a created account does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
-    Delete,
-    RotateCredentials,
-    Disable,
-    Enable,
-}
-
-impl Operation {
-    /// What the audit trail says when it is done.
-    pub fn done(self) -> AuditAction {
-        match self {
-            Self::Delete => AuditAction::Deleted,
-            Self::RotateCredentials => AuditAction::CredentialsRotated,
-            Self::Disable => AuditAction::Disabled,
-            Self::Enable => AuditAction::Enabled,
-        }
-    }
-
-    /// What the audit trail says when it failed, the account left as it was.
-    pub fn failed(self) -> AuditAction {
-        match self {
-            Self::Delete => AuditAction::DeleteFailed,
-            Self::RotateCredentials => AuditAction::RotateFailed,
-            Self::Disable => AuditAction::DisableFailed,
-            Self::Enable => AuditAction::EnableFailed,
-        }
-    }
-}
-
-/// A change under way to a created account (delete, rotate, disable,
-/// enable): it holds the account, so no other change to it may start,
-/// until `lease_expires_at`, past which a change that died may be retried.
-#[derive(Debug, Clone)]
-pub struct AccountHold {
-    pub owner: UserId,
-    pub address: EmailAddress,
-    /// The account's provider, for the audit trail: known once it is held.
-    pub provider: String,
-    pub operation: Operation,
-    pub request_id: String,
-    pub token: String,
-    pub started_at: DateTime<Utc>,
-    pub lease_expires_at: DateTime<Utc>,
-}
-
-/// What a change other than a delete writes when it is done.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AccountChange {
-    /// The provider issued a new credential, whose password `secret_ref` holds.
-    CredentialsRotated {
-        smtp_username: String,
-        provider_ref: String,
-        secret_ref: String,
-    },
-    Disabled,
-    Enabled,
-}
-
-/// Step 2 of the create flow: what is written in one transaction.
-#[derive(Debug, Clone)]
-pub struct Reservation {
-    pub owner: UserId,
-    pub address: EmailAddress,
-    pub display_name: DisplayName,
-    pub provider: String,
-    /// The API request, for the audit trail.
-    pub request_id: String,
-    /// Unique to this attempt: the claim and the account are this
-    /// reservation's only while they carry it (request ids can repeat when
-    /// an event is replayed).
-    pub token: String,
-    pub reserved_at: DateTime<Utc>,
-    pub lease_expires_at: DateTime<Utc>,
-    pub daily_limit: u32,
-}
-
-impl Reservation {
-    /// A reservation rebuilt from what its claim keeps, to undo it after the
-    /// request that made it died (the display name is not kept: the default).
-    pub fn recovered(
-        owner: UserId,
-        address: EmailAddress,
-        provider: String,
-        request_id: String,
-        token: String,
-        reserved_at: DateTime<Utc>,
-        lease_expires_at: DateTime<Utc>,
-    ) -> Self {
-        Self {
-            owner,
-            display_name: DisplayName::default_for(address.username()),
-            address,
-            provider,
-            request_id,
-            token,
-            reserved_at,
-            lease_expires_at,
-            daily_limit: 0,
-        }
-    }
-
-    /// The UTC day whose creation quota this reservation counts against.
-    pub fn quota_day(&self) -> String {
-        utc_day(self.reserved_at)
-    }
-}
-
-/// The fields of an audit entry that come from the create or the change
-/// writing it.
-pub(crate) struct AuditSubject<'a> {
-    pub owner: &'a UserId,
-    pub request_id: &'a str,
-    /// Orders entries written in the same millisecond by different requests.
-    pub token: &'a str,
-    pub address: &'a EmailAddress,
-    pub provider: &'a str,
-}
-
-impl<'a> From<&'a Reservation> for AuditSubject<'a> {
-    fn from(reservation: &'a Reservation) -> Self {
-        Self {
-            owner: &reservation.owner,
-            request_id: &reservation.request_id,
-            token: &reservation.token,
-            address: &reservation.address,
-            provider: &reservation.provider,
-        }
-    }
-}
-
-impl<'a> From<&'a AccountHold> for AuditSubject<'a> {
-    fn from(hold: &'a AccountHold) -> Self {
-        Self {
-            owner: &hold.owner,
-            request_id: &hold.request_id,
-            token: &hold.token,
-            address: &hold.address,
-            provider: &hold.provider,
-        }
-    }
-}
-
-/// Step 5: what the provider gave us, with a reference to the secret that
-/// holds the password (never the password itself).
-#[derive(Debug, Clone)]
-pub struct Activation {
-    pub smtp: SmtpSettings,
-    pub webmail: Option<String>,
-    pub provider_ref: String,
-    pub secret_ref: String,
-    pub activated_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuditAction {
-    CreateStarted,
-    Created,
-    CreateFailed,
-    /// Refused before anything was written: the address was taken, or the daily limit reached.
-    CreateRejected,
-    Deleted,
-    /// A change that failed, leaving the account as it was.
-    DeleteFailed,
-    CredentialsRotated,
-    RotateFailed,
-    Disabled,
-    DisableFailed,
-    Enabled,
-    EnableFailed,
-}
-
-const AUDIT_ACTIONS: [AuditAction; 12] = [
-    AuditAction::CreateStarted,
-    AuditAction::Created,
-    AuditAction::CreateFailed,
-    AuditAction::CreateRejected,
-    AuditAction::Deleted,
-    AuditAction::DeleteFailed,
-    AuditAction::CredentialsRotated,
-    AuditAction::RotateFailed,
-    AuditAction::Disabled,
-    AuditAction::DisableFailed,
-    AuditAction::Enabled,
-    AuditAction::EnableFailed,
-];
-
-impl AuditAction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::CreateStarted => "create_started",
-            Self::Created => "created",
-            Self::CreateFailed => "create_failed",
-            Self::CreateRejected => "create_rejected",
-            Self::Deleted => "deleted",
-            Self::DeleteFailed => "delete_failed",
-            Self::CredentialsRotated => "credentials_rotated",
-            Self::RotateFailed => "rotate_failed",
-            Self::Disabled => "disabled",
-            Self::DisableFailed => "disable_failed",
-            Self::Enabled => "enabled",
-            Self::EnableFailed => "enable_failed",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        AUDIT_ACTIONS
-            .into_iter()
-            .find(|action| action.as_str() == raw)
-    }
-
-    /// The seed's `status` column: how the attempt stands after this entry.
-    pub fn status(self) -> &'static str {
-        match self {
-            Self::CreateStarted => "pending",
-            Self::Created => "success",
-            Self::CreateFailed => "failed",
-            Self::CreateRejected => "rejected",
-            Self::Deleted => "deleted",
-            Self::Disabled => "disabled",
-            Self::CredentialsRotated | Self::Enabled => "success",
-            Self::DeleteFailed | Self::RotateFailed | Self::DisableFailed | Self::EnableFailed => {
-                "failed"
-            }
-        }
-    }
-}
-
-/// One line of a user's audit trail (the seed's `email_provisioning_logs`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditEntry {
-    pub at: DateTime<Utc>,
-    pub request_id: String,
-    pub action: AuditAction,
-    pub address: EmailAddress,
-    pub provider: String,
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IdempotencyState {
-    InProgress,
-    Completed,
-}
-
-impl IdempotencyState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::InProgress => "in_progress",
-            Self::Completed => "completed",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        [Self::InProgress, Self::Completed]
-            .into_iter()
-            .find(|state| state.as_str() == raw)
-    }
-}
-
-/// What a store keeps of a request made with an `Idempotency-Key`: the
-/// hash of what was asked and, once done, the answer (never a password).
-/// Modelled on the AWS Lambda Powertools idempotency record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotencyRecord {
-    pub request_hash: String,
-    pub state: IdempotencyState,
-    pub response: Option<String>,
-    pub expires_at: DateTime<Utc>,
-    /// A record still in progress past this time belongs to a request that died.
-    pub in_progress_until: DateTime<Utc>,
-}
-
-/// Whether a stored record still decides the request's fate at `now`:
-/// expiry is checked here, not left to TTL deletion, which may lag for days.
-pub fn is_live(record: &IdempotencyRecord, now: DateTime<Utc>) -> bool {
-    record.expires_at > now
-        && (record.state == IdempotencyState::Completed || record.in_progress_until > now)
-}
-
-/// The answer to "may this request run?".
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IdempotencyStart {
-    /// No live record existed: this request's in-progress record is written.
-    Started,
-    /// A live record exists: replay it, or refuse.
-    Existing(IdempotencyRecord),
-}
-
-/// How long a counted report's key is kept: providers redeliver within
-/// hours (SendGrid retries for 24 hours), never a week later.
-pub const SEND_EVENT_RETENTION: Duration = Duration::days(7);
-
-/// A provider's report about one message from one of our addresses.
-#[derive(Debug, Clone)]
-pub struct SendEvent {
-    pub address: EmailAddress,
-    pub kind: SendEventKind,
-    /// How many messages it stands for: 1 for an event, a day's total for a
-    /// usage report.
-    pub count: u32,
-    /// When it happened: the UTC day and month it counts in.
-    pub at: DateTime<Utc>,
-    /// The provider's own id of the report (e.g. `ses:<messageId>:Send`):
-    /// a report delivered twice is counted once.
-    pub event_key: String,
-    pub recorded_at: DateTime<Utc>,
-}
-
-impl SendEvent {
-    /// `stats` with this event counted.
-    pub(crate) fn counted_in(&self, stats: &SendStats) -> SendStats {
-        let day =
-            PeriodCounts::record(stats.day.as_ref(), &utc_day(self.at), self.kind, self.count);
-        let month = PeriodCounts::record(
-            stats.month.as_ref(),
-            &utc_month(self.at),
-            self.kind,
-            self.count,
-        );
-        SendStats {
-            day: day.or_else(|| stats.day.clone()),
-            month: month.or_else(|| stats.month.clone()),
-            updated_at: Some(self.recorded_at),
-        }
-    }
-}
-
-/// What became of a `SendEvent`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SendEventOutcome {
-    Counted,
-    /// Its `event_key` was counted before.
-    Duplicate,
-    /// No created account has that address.
-    NotOurs,
-}
-
-/// A page of a user's accounts, in address order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page {
-    pub accounts: Vec<Account>,
-    /// The last address of this page when more follow.
-    pub next_after: Option<EmailAddress>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -426,23 +41,20 @@ pub enum StoreError {
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// Who holds which address (the read side of check).
 #[async_trait]
-pub trait AccountStore: Send + Sync {
+pub trait Claims: Send + Sync {
     /// The claims among `addresses`, read in one round trip.
     async fn claims(&self, addresses: &[EmailAddress]) -> Result<Vec<Claim>, StoreError>;
 
     /// The claims of the other addresses that share `address`'s look-alike
     /// key (see `lookalike_key`), whatever their state.
     async fn lookalikes_of(&self, address: &EmailAddress) -> Result<Vec<Claim>, StoreError>;
+}
 
-    /// Counts one credential rotation of `owner` on the UTC `day`:
-    /// `QuotaExceeded` when `limit` are counted already.
-    async fn count_rotation(&self, owner: &UserId, day: &str, limit: u32)
-        -> Result<(), StoreError>;
-
-    /// Gives back a rotation `count_rotation` counted, for one that failed.
-    async fn refund_rotation(&self, owner: &UserId, day: &str) -> Result<(), StoreError>;
-
+/// The create flow: a reservation is written, then activated or released; abandoned ones are found and seized for their clean-up.
+#[async_trait]
+pub trait Reservations: Send + Sync {
     /// Atomically: count one create against the owner's daily quota, claim the
     /// address (absent, or pending with an expired lease), write the account as
     /// pending and audit `create_started`. When it took over an expired
@@ -489,7 +101,11 @@ pub trait AccountStore: Send + Sync {
         reservation: &Reservation,
         reason: &str,
     ) -> Result<(), StoreError>;
+}
 
+/// Created accounts as their owners see them.
+#[async_trait]
+pub trait Accounts: Send + Sync {
     /// The owner's account at `address` once created (active or disabled,
     /// not pending, not failed); `None` for an address that is not the owner's.
     async fn owned_account(
@@ -498,6 +114,21 @@ pub trait AccountStore: Send + Sync {
         address: &EmailAddress,
     ) -> Result<Option<OwnedAccount>, StoreError>;
 
+    /// The owner's listed accounts (not the failed ones) after `after`, at most `limit`.
+    async fn list_accounts(
+        &self,
+        owner: &UserId,
+        limit: u32,
+        after: Option<&EmailAddress>,
+    ) -> Result<Page, StoreError>;
+
+    /// How many created (active or disabled) accounts there are, all users'.
+    async fn count_created_accounts(&self) -> Result<u64, StoreError>;
+}
+
+/// An account's changes after its create, one at a time (the hold), and the daily rotation allowance.
+#[async_trait]
+pub trait Changes: Send + Sync {
     /// Holds the owner's created account for `hold` and returns it as it is
     /// when held (a change decides on that, never on an earlier read):
     /// `AccountNotFound` if the owner has no such account, `AccountBusy`
@@ -528,33 +159,18 @@ pub trait AccountStore: Send + Sync {
     async fn release_hold(&self, hold: &AccountHold, error: Option<&str>)
         -> Result<(), StoreError>;
 
-    /// The owner's listed accounts (not the failed ones) after `after`, at most `limit`.
-    async fn list_accounts(
-        &self,
-        owner: &UserId,
-        limit: u32,
-        after: Option<&EmailAddress>,
-    ) -> Result<Page, StoreError>;
+    /// Counts one credential rotation of `owner` on the UTC `day`:
+    /// `QuotaExceeded` when `limit` are counted already.
+    async fn count_rotation(&self, owner: &UserId, day: &str, limit: u32)
+        -> Result<(), StoreError>;
 
-    /// Counts `event` against the created account at its address, once per
-    /// `event_key` (kept for a week): in its day's and month's counters
-    /// (see `PeriodCounts::record`).
-    async fn record_send_event(&self, event: &SendEvent) -> Result<SendEventOutcome, StoreError>;
+    /// Gives back a rotation `count_rotation` counted, for one that failed.
+    async fn refund_rotation(&self, owner: &UserId, day: &str) -> Result<(), StoreError>;
+}
 
-    /// Keeps `event_key` (for a week) and says whether it is new: a report
-    /// that counts against no account is still counted only once.
-    async fn remember_event(
-        &self,
-        event_key: &str,
-        recorded_at: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
-
-    /// How many created (active or disabled) accounts there are, all users'.
-    async fn count_created_accounts(&self) -> Result<u64, StoreError>;
-
-    /// The owner's audit trail, oldest first.
-    async fn audit_trail(&self, owner: &UserId) -> Result<Vec<AuditEntry>, StoreError>;
-
+/// `Idempotency-Key` records (Powertools' model).
+#[async_trait]
+pub trait Idempotency: Send + Sync {
     /// Writes `record` (in progress) for `(owner, key)` unless a live one is
     /// there: absent, expired, or in progress past its `in_progress_until`
     /// counts as not live. Returns the live one otherwise.
@@ -582,4 +198,65 @@ pub trait AccountStore: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
-pub use crate::domain::utc_day;
+/// Provider reports, each counted once.
+#[async_trait]
+pub trait SendCounters: Send + Sync {
+    /// Counts `event` against the created account at its address, once per
+    /// `event_key` (kept for a week): in its day's and month's counters
+    /// (see `PeriodCounts::record`).
+    async fn record_send_event(&self, event: &SendEvent) -> Result<SendEventOutcome, StoreError>;
+
+    /// Keeps `event_key` (for a week) and says whether it is new: a report
+    /// that counts against no account is still counted only once.
+    async fn remember_event(
+        &self,
+        event_key: &str,
+        recorded_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+}
+
+/// The audit trail, read back.
+#[async_trait]
+pub trait AuditTrail: Send + Sync {
+    /// The owner's audit trail, oldest first.
+    async fn audit_trail(&self, owner: &UserId) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// One handle per role. A backend serves them all (`Store::of`); a test
+/// swaps the one role it wants to break.
+#[derive(Clone)]
+pub struct Store {
+    pub claims: Arc<dyn Claims>,
+    pub reservations: Arc<dyn Reservations>,
+    pub accounts: Arc<dyn Accounts>,
+    pub changes: Arc<dyn Changes>,
+    pub idempotency: Arc<dyn Idempotency>,
+    pub send_counters: Arc<dyn SendCounters>,
+    pub audit: Arc<dyn AuditTrail>,
+}
+
+impl Store {
+    /// Every role served by `backend`.
+    pub fn of<B>(backend: B) -> Self
+    where
+        B: Claims
+            + Reservations
+            + Accounts
+            + Changes
+            + Idempotency
+            + SendCounters
+            + AuditTrail
+            + 'static,
+    {
+        let backend = Arc::new(backend);
+        Self {
+            claims: backend.clone(),
+            reservations: backend.clone(),
+            accounts: backend.clone(),
+            changes: backend.clone(),
+            idempotency: backend.clone(),
+            send_counters: backend.clone(),
+            audit: backend,
+        }
+    }
+}

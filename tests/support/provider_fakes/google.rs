@@ -18,7 +18,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use provisioning::providers::{GoogleProvider, SmtpPassword};
+use provisioning::domain::SmtpPassword;
+use provisioning::providers::GoogleProvider;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Match, Mock, MockBuilder, MockServer, Request, Respond, ResponseTemplate};

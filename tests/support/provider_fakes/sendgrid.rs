@@ -13,7 +13,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use provisioning::providers::{SendGridProvider, SmtpPassword};
+use provisioning::domain::SmtpPassword;
+use provisioning::providers::SendGridProvider;
 use serde_json::{json, Value};
 use wiremock::{MockServer, Request, Respond, ResponseTemplate};
 

@@ -1,0 +1,240 @@
+//! An account's changes after its create: the hold that serialises them, their outcomes, the rotation allowance.
+
+use crate::store::Accounts;
+use async_trait::async_trait;
+
+use super::items::{account_key, claim_key, n, owned_from_item, rotations_key, s, QUOTA_RETENTION};
+use super::DynamoStore;
+use super::{Guard, TransactionOutcome};
+use crate::domain::{AccountStatus, UserId};
+use crate::store::encoding::{backend, corrupt, timestamp};
+use crate::store::{AccountChange, AccountHold, AuditAction, Changes, OwnedAccount, StoreError};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::builders::UpdateBuilder;
+use aws_sdk_dynamodb::types::{Delete, ReturnValue, TransactWriteItem, Update};
+use chrono::{DateTime, NaiveTime, Utc};
+
+#[async_trait]
+impl Changes for DynamoStore {
+    async fn hold_account(&self, hold: &AccountHold) -> Result<OwnedAccount, StoreError> {
+        let held = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(account_key(&hold.owner, &hold.address)))
+            .update_expression("SET hold_token = :token, hold_lease_ms = :lease")
+            .condition_expression(
+                "#status IN (:active, :disabled) AND \
+                 (attribute_not_exists(hold_lease_ms) OR hold_lease_ms <= :now)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":active", s("active"))
+            .expression_attribute_values(":disabled", s("disabled"))
+            .expression_attribute_values(":token", s(&hold.token))
+            .expression_attribute_values(":lease", n(hold.lease_expires_at.timestamp_millis()))
+            .expression_attribute_values(":now", n(hold.started_at.timestamp_millis()))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match held.map_err(|error| error.into_service_error()) {
+            Ok(output) => owned_from_item(&output.attributes.unwrap_or_default()),
+            // Refused: no such created account, or another hold has it.
+            Err(UpdateItemError::ConditionalCheckFailedException(_)) => {
+                match self.owned_account(&hold.owner, &hold.address).await? {
+                    None => Err(StoreError::AccountNotFound),
+                    Some(_) => Err(StoreError::AccountBusy),
+                }
+            }
+            Err(other) => Err(backend(other)),
+        }
+    }
+
+    async fn finish_removal(
+        &self,
+        hold: &AccountHold,
+        quarantine_until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let account = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(account_key(&hold.owner, &hold.address)))
+            .condition_expression("hold_token = :token")
+            .expression_attribute_values(":token", s(&hold.token))
+            .build()
+            .expect("table and key are set");
+        let claim = if quarantine_until > hold.started_at {
+            let quarantine = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(claim_key(&hold.address)))
+                .update_expression(
+                    "SET #state = :quarantined, lease_expires_ms = :until, #token = :token, \
+                     request_id = :request, #ttl = :ttl",
+                )
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_names("#token", "token")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_values(":quarantined", s("quarantined"))
+                .expression_attribute_values(":until", n(quarantine_until.timestamp_millis()))
+                .expression_attribute_values(":token", s(&hold.token))
+                .expression_attribute_values(":request", s(&hold.request_id))
+                .expression_attribute_values(":ttl", n(quarantine_until.timestamp()))
+                .build()
+                .expect("table, key and expression are set");
+            TransactWriteItem::builder().update(quarantine).build()
+        } else {
+            let free = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(claim_key(&hold.address)))
+                .build()
+                .expect("table and key are set");
+            TransactWriteItem::builder().delete(free).build()
+        };
+        let items = vec![
+            (
+                TransactWriteItem::builder().delete(account).build(),
+                Guard::Claim,
+            ),
+            (claim, Guard::Unconditional),
+            (
+                self.audit_put(hold, AuditAction::Deleted, hold.started_at, None),
+                Guard::Unconditional,
+            ),
+        ];
+        match self.transact(items).await? {
+            TransactionOutcome::Committed => Ok(()),
+            TransactionOutcome::Refused(_) => Err(StoreError::ReservationLost),
+        }
+    }
+
+    async fn finish_change(
+        &self,
+        hold: &AccountHold,
+        change: &AccountChange,
+    ) -> Result<(), StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(account_key(&hold.owner, &hold.address)))
+            .condition_expression("hold_token = :token")
+            .expression_attribute_values(":token", s(&hold.token))
+            .expression_attribute_values(":at", s(timestamp(hold.started_at)));
+        let set_status = |update: UpdateBuilder, status: AccountStatus| {
+            update
+                .update_expression(
+                    "SET #status = :status, updated_at = :at REMOVE hold_token, hold_lease_ms",
+                )
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(status.as_str()))
+        };
+        let update = match change {
+            AccountChange::CredentialsRotated {
+                smtp_username,
+                provider_ref,
+                secret_ref,
+            } => update
+                .update_expression(
+                    "SET smtp_username = :username, provider_ref = :provider_ref, \
+                     secret_ref = :secret_ref, updated_at = :at \
+                     ADD credentials_version :one \
+                     REMOVE hold_token, hold_lease_ms",
+                )
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":username", s(smtp_username))
+                .expression_attribute_values(":provider_ref", s(provider_ref))
+                .expression_attribute_values(":secret_ref", s(secret_ref)),
+            AccountChange::Disabled => set_status(update, AccountStatus::Disabled),
+            AccountChange::Enabled => set_status(update, AccountStatus::Active),
+        }
+        .build()
+        .expect("table, key and expression are set");
+        let items = vec![
+            (
+                TransactWriteItem::builder().update(update).build(),
+                Guard::Claim,
+            ),
+            (
+                self.audit_put(hold, hold.operation.done(), hold.started_at, None),
+                Guard::Unconditional,
+            ),
+        ];
+        match self.transact(items).await? {
+            TransactionOutcome::Committed => Ok(()),
+            TransactionOutcome::Refused(_) => Err(StoreError::ReservationLost),
+        }
+    }
+
+    async fn release_hold(
+        &self,
+        hold: &AccountHold,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let release = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(account_key(&hold.owner, &hold.address)))
+            .update_expression("REMOVE hold_token, hold_lease_ms")
+            .condition_expression("hold_token = :token")
+            .expression_attribute_values(":token", s(&hold.token))
+            .build()
+            .expect("table, key and expression are set");
+        let mut items = vec![(
+            TransactWriteItem::builder().update(release).build(),
+            Guard::Optional,
+        )];
+        if let Some(error) = error {
+            items.push((
+                self.audit_put(hold, hold.operation.failed(), hold.started_at, Some(error)),
+                Guard::Unconditional,
+            ));
+        }
+        self.transact(items).await.map(drop)
+    }
+
+    async fn count_rotation(
+        &self,
+        owner: &UserId,
+        day: &str,
+        limit: u32,
+    ) -> Result<(), StoreError> {
+        let expires = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+            .map_err(corrupt)?
+            .and_time(NaiveTime::MIN)
+            .and_utc()
+            + QUOTA_RETENTION;
+        let counted = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(rotations_key(owner, day)))
+            .update_expression("ADD used :one SET #ttl = :ttl")
+            .condition_expression("attribute_not_exists(used) OR used < :limit")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":limit", n(limit))
+            .expression_attribute_values(":ttl", n(expires.timestamp()))
+            .send()
+            .await;
+        match counted.map_err(|error| error.into_service_error()) {
+            Ok(_) => Ok(()),
+            Err(UpdateItemError::ConditionalCheckFailedException(_)) => {
+                Err(StoreError::QuotaExceeded)
+            }
+            Err(other) => Err(backend(other)),
+        }
+    }
+
+    async fn refund_rotation(&self, owner: &UserId, day: &str) -> Result<(), StoreError> {
+        let refunded = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(rotations_key(owner, day)))
+            .update_expression("ADD used :minus_one")
+            .condition_expression("used > :zero")
+            .expression_attribute_values(":minus_one", n(-1))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match refunded.map_err(|error| error.into_service_error()) {
+            Ok(_) | Err(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(()),
+            Err(other) => Err(backend(other)),
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! The production store: one DynamoDB table, string keys `pk`/`sk`, TTL
+//! attribute `ttl`, items as docs/ARCHITECTURE.md lays them out:
+//!
+//! | item    | pk                  | sk                                  |
+//! | ------- | ------------------- | ----------------------------------- |
+//! | claim   | `EMAIL#<address>`   | `CLAIM`                             |
+//! | account | `USER#<user_id>`    | `ACCOUNT#<address>`                 |
+//! | quota   | `USER#<user_id>`    | `QUOTA#<yyyy-mm-dd>`                |
+//! | rotations | `USER#<user_id>`  | `ROTATIONS#<yyyy-mm-dd>`            |
+//! | audit   | `USER#<user_id>`    | `LOG#<timestamp>#<request_id>#<n>`  |
+//!
+//! | look-alikes | `LOOKALIKE#<key>` | `LOOKALIKE`                    |
+//!
+//! A look-alike item (`store::lookalike_key`: `suport@example.com` for
+//! `support@` and `supp0rt@`) keeps the set of addresses ever claimed with
+//! that key, added to in the reservation's transaction; whether each still
+//! holds its address is its claim's to say.
+//!
+//! Round trips: `claims` is one `BatchGetItem`, `lookalikes_of` one
+//! consistent `GetItem` (and a `BatchGetItem` of the claims it names, when
+//! it names another address), a page of `list_accounts` one `Query`,
+//! `reserve`/`activate`/`release` one `TransactWriteItems` each (a takeover
+//! of a stalled claim costs one `GetItem` more). A transaction that meets
+//! another one on the same items (`TransactionConflict`) is tried again
+//! after a short wait, then answered as a request in progress.
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, Utc};
+
+use crate::store::encoding::backend;
+use crate::store::{AuditAction, AuditSubject, StoreError};
+use items::{audit_item, contended_wait, Item, CONTENDED_TRIES};
+
+mod accounts;
+mod audit;
+mod changes;
+mod claims;
+mod idempotency;
+mod items;
+mod reservations;
+mod send_counters;
+
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+/// Why a transaction was refused, by the role of the item whose condition failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Guard {
+    /// The address claim: someone else holds it, or it is no longer ours.
+    Claim,
+    /// The daily create quota.
+    Quota,
+    /// A provider report counted before.
+    Event,
+    /// A best-effort write: if its condition fails, the rest still goes in.
+    Optional,
+    /// A write with no condition.
+    Unconditional,
+}
+
+enum TransactionOutcome {
+    Committed,
+    Refused(Guard),
+}
+
+impl DynamoStore {
+    fn put(&self, item: Item) -> Put {
+        Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .expect("table and item are set")
+    }
+
+    fn audit_put<'a>(
+        &self,
+        subject: impl Into<AuditSubject<'a>>,
+        action: AuditAction,
+        at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> TransactWriteItem {
+        TransactWriteItem::builder()
+            .put(self.put(audit_item(subject.into(), action, at, error)))
+            .build()
+    }
+
+    /// Writes `items` in one transaction. When only optional conditions
+    /// fail, the transaction is written again without those items.
+    async fn transact(
+        &self,
+        mut items: Vec<(TransactWriteItem, Guard)>,
+    ) -> Result<TransactionOutcome, StoreError> {
+        let mut conflicts = 0;
+        loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.iter().map(|(item, _)| item.clone()).collect()))
+                .send()
+                .await;
+            let error = match result {
+                Ok(_) => return Ok(TransactionOutcome::Committed),
+                Err(error) => error.into_service_error(),
+            };
+            let TransactWriteItemsError::TransactionCanceledException(cancelled) = &error else {
+                return Err(backend(error));
+            };
+            // Another transaction was writing the same items: nothing was
+            // written, and this one may well go through a moment later.
+            let conflicted = cancelled
+                .cancellation_reasons()
+                .iter()
+                .any(|reason| reason.code() == Some("TransactionConflict"));
+            if conflicted {
+                conflicts += 1;
+                if conflicts >= CONTENDED_TRIES {
+                    return Err(StoreError::Contended);
+                }
+                tokio::time::sleep(contended_wait(conflicts)).await;
+                continue;
+            }
+            let failed: Vec<usize> = cancelled
+                .cancellation_reasons()
+                .iter()
+                .enumerate()
+                .filter(|(_, reason)| reason.code() == Some("ConditionalCheckFailed"))
+                .map(|(index, _)| index)
+                .collect();
+            if failed.is_empty() {
+                return Err(backend(error));
+            }
+            let guards: Vec<Guard> = failed.iter().map(|&i| items[i].1).collect();
+            for guard in [Guard::Claim, Guard::Quota, Guard::Event] {
+                if guards.contains(&guard) {
+                    return Ok(TransactionOutcome::Refused(guard));
+                }
+            }
+            if !guards.iter().all(|guard| *guard == Guard::Optional) {
+                return Err(backend(error));
+            }
+            for index in failed.into_iter().rev() {
+                items.remove(index);
+            }
+        }
+    }
+
+    /// One item, read after every write that preceded the read.
+    async fn consistent_get(&self, key: Item) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(output.item)
+    }
+}

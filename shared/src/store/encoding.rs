@@ -1,0 +1,41 @@
+//! How both backends write what they keep as text and numbers, and how a
+//! value that does not read back becomes `Corrupt`.
+
+use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+
+use super::{ClaimState, StoreError};
+
+pub fn backend(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Backend(Box::new(error))
+}
+
+pub fn corrupt(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(error.to_string())
+}
+
+/// A moment as both stores keep it: RFC 3339, UTC, milliseconds.
+pub fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+pub fn parse_timestamp(raw: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(raw)
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|_| corrupt(format!("bad timestamp {raw:?}")))
+}
+
+/// A moment kept as epoch milliseconds (leases and expiries, compared in conditions).
+pub fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .ok_or_else(|| corrupt(format!("bad time {ms}")))
+}
+
+pub fn claim_state(raw: &str) -> Result<ClaimState, StoreError> {
+    match raw {
+        "pending" => Ok(ClaimState::Pending),
+        "active" => Ok(ClaimState::Active),
+        "quarantined" => Ok(ClaimState::Quarantined),
+        other => Err(corrupt(format!("bad claim state {other:?}"))),
+    }
+}

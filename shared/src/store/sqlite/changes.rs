@@ -1,0 +1,170 @@
+//! An account's changes after its create: the hold that serialises them, their outcomes, the rotation allowance.
+
+use async_trait::async_trait;
+
+use super::rows::{audit, created_account, give_back_allowance, take_allowance, ROTATION_QUOTA};
+use super::SqliteStore;
+use crate::domain::{AccountStatus, UserId};
+use crate::store::encoding::{backend, timestamp};
+use crate::store::{AccountChange, AccountHold, AuditAction, Changes, OwnedAccount, StoreError};
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+
+#[async_trait]
+impl Changes for SqliteStore {
+    async fn hold_account(&self, hold: &AccountHold) -> Result<OwnedAccount, StoreError> {
+        let hold = hold.clone();
+        self.in_transaction(move |tx| {
+            let Some((owned, held_until)) = created_account(tx, &hold.owner, &hold.address)? else {
+                return Err(StoreError::AccountNotFound);
+            };
+            if held_until.is_some_and(|lease| lease > hold.started_at.timestamp_millis()) {
+                return Err(StoreError::AccountBusy);
+            }
+            tx.execute(
+                "UPDATE accounts SET hold_token = ?3, hold_lease_ms = ?4
+                 WHERE owner = ?1 AND address = ?2",
+                params![
+                    hold.owner.as_str(),
+                    hold.address.to_string(),
+                    hold.token,
+                    hold.lease_expires_at.timestamp_millis()
+                ],
+            )
+            .map_err(backend)?;
+            Ok(owned)
+        })
+        .await
+    }
+
+    async fn finish_removal(
+        &self,
+        hold: &AccountHold,
+        quarantine_until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let hold = hold.clone();
+        self.in_transaction(move |tx| {
+            let address = hold.address.to_string();
+            let removed = tx
+                .execute(
+                    "DELETE FROM accounts WHERE owner = ?1 AND address = ?2 AND hold_token = ?3",
+                    params![hold.owner.as_str(), address, hold.token],
+                )
+                .map_err(backend)?;
+            if removed == 0 {
+                return Err(StoreError::ReservationLost);
+            }
+            if quarantine_until > hold.started_at {
+                tx.execute(
+                    "UPDATE claims SET state = 'quarantined', lease_expires_ms = ?2, token = ?3,
+                         request_id = ?4
+                     WHERE address = ?1",
+                    params![
+                        address,
+                        quarantine_until.timestamp_millis(),
+                        hold.token,
+                        hold.request_id
+                    ],
+                )
+            } else {
+                tx.execute("DELETE FROM claims WHERE address = ?1", [&address])
+            }
+            .map_err(backend)?;
+            audit(tx, &hold, AuditAction::Deleted, hold.started_at, None)
+        })
+        .await
+    }
+
+    async fn finish_change(
+        &self,
+        hold: &AccountHold,
+        change: &AccountChange,
+    ) -> Result<(), StoreError> {
+        let (hold, change) = (hold.clone(), change.clone());
+        self.in_transaction(move |tx| {
+            let (owner, address) = (hold.owner.as_str(), hold.address.to_string());
+            let at = timestamp(hold.started_at);
+            let set_status = |status: AccountStatus| {
+                tx.execute(
+                    "UPDATE accounts SET status = ?4, updated_at = ?5, hold_token = NULL,
+                         hold_lease_ms = NULL
+                     WHERE owner = ?1 AND address = ?2 AND hold_token = ?3",
+                    params![owner, address, hold.token, status.as_str(), at],
+                )
+            };
+            let changed = match &change {
+                AccountChange::CredentialsRotated {
+                    smtp_username,
+                    provider_ref,
+                    secret_ref,
+                } => tx.execute(
+                    "UPDATE accounts SET smtp_username = ?4, provider_ref = ?5, secret_ref = ?6,
+                         updated_at = ?7, hold_token = NULL, hold_lease_ms = NULL,
+                         credentials_version = credentials_version + 1
+                     WHERE owner = ?1 AND address = ?2 AND hold_token = ?3",
+                    params![
+                        owner,
+                        address,
+                        hold.token,
+                        smtp_username,
+                        provider_ref,
+                        secret_ref,
+                        at
+                    ],
+                ),
+                AccountChange::Disabled => set_status(AccountStatus::Disabled),
+                AccountChange::Enabled => set_status(AccountStatus::Active),
+            }
+            .map_err(backend)?;
+            if changed == 0 {
+                return Err(StoreError::ReservationLost);
+            }
+            audit(tx, &hold, hold.operation.done(), hold.started_at, None)
+        })
+        .await
+    }
+
+    async fn release_hold(
+        &self,
+        hold: &AccountHold,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let (hold, error) = (hold.clone(), error.map(str::to_string));
+        self.in_transaction(move |tx| {
+            tx.execute(
+                "UPDATE accounts SET hold_token = NULL, hold_lease_ms = NULL
+                 WHERE owner = ?1 AND address = ?2 AND hold_token = ?3",
+                params![hold.owner.as_str(), hold.address.to_string(), hold.token],
+            )
+            .map_err(backend)?;
+            match &error {
+                Some(error) => audit(
+                    tx,
+                    &hold,
+                    hold.operation.failed(),
+                    hold.started_at,
+                    Some(error),
+                ),
+                None => Ok(()),
+            }
+        })
+        .await
+    }
+
+    async fn count_rotation(
+        &self,
+        owner: &UserId,
+        day: &str,
+        limit: u32,
+    ) -> Result<(), StoreError> {
+        let (owner, day) = (owner.to_string(), day.to_string());
+        self.in_transaction(move |tx| take_allowance(tx, &owner, ROTATION_QUOTA, &day, limit))
+            .await
+    }
+
+    async fn refund_rotation(&self, owner: &UserId, day: &str) -> Result<(), StoreError> {
+        let (owner, day) = (owner.to_string(), day.to_string());
+        self.in_transaction(move |tx| give_back_allowance(tx, &owner, ROTATION_QUOTA, &day))
+            .await
+    }
+}

@@ -1,0 +1,227 @@
+//! The embedded store: one SQLite file shared by the function processes that
+//! `cargo lambda watch` runs. WAL mode lets readers run beside a writer;
+//! `BEGIN IMMEDIATE` plus a busy timeout serializes the writers, across
+//! processes as well as across tasks.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use rusqlite::{Connection, Row, Transaction, TransactionBehavior};
+
+use crate::store::encoding::backend;
+use crate::store::StoreError;
+
+mod accounts;
+mod audit;
+mod changes;
+mod claims;
+mod idempotency;
+mod reservations;
+mod rows;
+mod send_counters;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS claims (
+    address          TEXT PRIMARY KEY,
+    owner            TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    lease_expires_ms INTEGER NOT NULL,
+    token            TEXT NOT NULL,
+    provider         TEXT NOT NULL,
+    request_id       TEXT NOT NULL,
+    reserved_ms      INTEGER NOT NULL,
+    -- store::lookalike_key: addresses that pass for one another share it.
+    lookalike_key    TEXT
+);
+CREATE INDEX IF NOT EXISTS claims_by_lookalike ON claims (lookalike_key);
+CREATE TABLE IF NOT EXISTS accounts (
+    owner             TEXT NOT NULL,
+    address           TEXT NOT NULL,
+    display_name      TEXT NOT NULL,
+    provider          TEXT NOT NULL,
+    provider_ref      TEXT,
+    secret_ref        TEXT,
+    token             TEXT NOT NULL,
+    status            TEXT NOT NULL,
+    smtp_server       TEXT,
+    smtp_port         INTEGER,
+    smtp_username     TEXT,
+    smtp_auth         TEXT,
+    webmail           TEXT,
+    created_at        TEXT NOT NULL,
+    updated_at        TEXT NOT NULL,
+    -- A change under way (delete, rotate, disable, enable) holds the
+    -- account until its lease runs out.
+    hold_token        TEXT,
+    hold_lease_ms     INTEGER,
+    -- The counters of the latest day and month, JSON (store::encode_stats).
+    send_stats        TEXT,
+    -- 0 for the create's credentials, one more for each rotation.
+    credentials_version INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (owner, address)
+);
+CREATE INDEX IF NOT EXISTS accounts_by_address ON accounts (address);
+-- Provider reports counted, so one delivered twice counts once.
+CREATE TABLE IF NOT EXISTS send_events (
+    event_key  TEXT PRIMARY KEY,
+    expires_ms INTEGER NOT NULL
+);
+-- What each user used of a daily limit: `create` or `rotation`.
+CREATE TABLE IF NOT EXISTS daily_quota (
+    owner TEXT NOT NULL,
+    kind  TEXT NOT NULL,
+    day   TEXT NOT NULL,
+    used  INTEGER NOT NULL,
+    PRIMARY KEY (owner, kind, day)
+);
+CREATE TABLE IF NOT EXISTS audit_log (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    owner      TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    action     TEXT NOT NULL,
+    address    TEXT NOT NULL,
+    provider   TEXT NOT NULL,
+    error      TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_log_by_owner ON audit_log (owner, id);
+CREATE TABLE IF NOT EXISTS idempotency (
+    owner                TEXT NOT NULL,
+    key                  TEXT NOT NULL,
+    request_hash         TEXT NOT NULL,
+    state                TEXT NOT NULL,
+    response             TEXT,
+    expires_ms           INTEGER NOT NULL,
+    in_progress_until_ms INTEGER NOT NULL,
+    PRIMARY KEY (owner, key)
+);
+";
+
+/// Bumped whenever SCHEMA changes; an older file is refused with a clear message.
+const SCHEMA_VERSION: i64 = 7;
+
+pub struct SqliteStore {
+    connection: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and its tables.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder).map_err(backend)?;
+        }
+        let mut connection = Connection::open(path).map_err(backend)?;
+        connection
+            .busy_timeout(Duration::from_secs(10))
+            .map_err(backend)?;
+        connection
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(backend)?;
+        connection
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(backend)?;
+        let tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let version: i64 = tx
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(backend)?;
+        let has_tables: bool = tx
+            .query_row(
+                "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table'",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(backend)?;
+        if has_tables && version != SCHEMA_VERSION {
+            return Err(StoreError::Corrupt(format!(
+                "{} was written by an older version (schema {version}, now {SCHEMA_VERSION}); \
+                 it holds local test data only: delete it and start again",
+                path.display()
+            )));
+        }
+        tx.execute_batch(SCHEMA).map_err(backend)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(backend)?;
+        tx.commit().map_err(backend)?;
+        Ok(Self {
+            connection: Arc::new(Mutex::new(connection)),
+        })
+    }
+
+    /// Runs blocking SQLite work off the async threads.
+    async fn with_connection<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let connection = Arc::clone(&self.connection);
+        tokio::task::spawn_blocking(move || {
+            let mut connection = connection.lock().unwrap_or_else(PoisonError::into_inner);
+            work(&mut connection)
+        })
+        .await
+        .map_err(backend)?
+    }
+
+    async fn in_transaction<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.with_connection(move |connection| {
+            let tx = connection
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            let value = work(&tx)?;
+            tx.commit().map_err(backend)?;
+            Ok(value)
+        })
+        .await
+    }
+}
+
+/// All rows of a query, each read by `read`.
+pub(super) fn select<T>(
+    connection: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    read: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, StoreError> {
+    let mut statement = connection.prepare(sql).map_err(backend)?;
+    let rows = statement
+        .query_map(params, read)
+        .map_err(backend)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(backend)?;
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::utc_day;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn creates_its_folder_and_reopens_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/store.sqlite3");
+        SqliteStore::open(&path).unwrap();
+        SqliteStore::open(&path).unwrap();
+        assert!(path.exists());
+
+        let older = dir.path().join("older.sqlite3");
+        Connection::open(&older)
+            .unwrap()
+            .execute_batch("CREATE TABLE claims (address TEXT)")
+            .unwrap();
+        let refused = SqliteStore::open(&older).err().map(|e| e.to_string());
+        assert!(refused.is_some_and(|message| message.contains("older version")));
+        assert_eq!(
+            utc_day(Utc.with_ymd_and_hms(2026, 1, 2, 23, 59, 59).unwrap()),
+            "2026-01-02"
+        );
+    }
+}

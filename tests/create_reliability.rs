@@ -13,7 +13,7 @@ use integration_tests::fakes::{
 use integration_tests::world_tests;
 use integration_tests::worlds::{AwsWorld, SqliteWorld, World};
 use provisioning::config::AuthMode;
-use provisioning::domain::{EmailAddress, UserId};
+use provisioning::domain::{EmailAddress, ProviderKind, UserId};
 use provisioning::http::create;
 use provisioning::providers::SandboxProvider;
 use provisioning::store::AuditAction;
@@ -266,7 +266,7 @@ async fn rejections_are_audited_too(world: &dyn World) {
     assert!(alice
         .iter()
         .chain(&bob)
-        .all(|e| !e.request_id.is_empty() && e.provider == "sandbox"));
+        .all(|e| !e.request_id.is_empty() && e.provider == ProviderKind::Sandbox));
 }
 
 async fn two_hundred_creates_through_a_flaky_provider_stay_consistent(world: &dyn World) {

@@ -18,7 +18,7 @@ use integration_tests::worlds::{AwsWorld, SqliteWorld, World};
 use lambda_http::{Body, Response};
 use provisioning::config::AuthMode;
 use provisioning::deadline;
-use provisioning::domain::{EmailAddress, Username};
+use provisioning::domain::{EmailAddress, ProviderKind, Username};
 use provisioning::http::{list_routes, manage_account};
 use provisioning::providers::{CompanyDirectory, MailProvider, SandboxProvider};
 use provisioning::service::{CompanyDirectories, Policy, ProviderOffer};
@@ -152,11 +152,13 @@ async fn who_may_create_is_read_from_the_verified_groups_claim() {
 #[tokio::test]
 async fn sendgrid_is_for_administrators_only_when_self_service_is_off() {
     let world = SqliteWorld::new();
-    let sendgrid: Arc<dyn MailProvider> =
-        Arc::new(NamedAs("sendgrid", Arc::new(SandboxProvider::default())));
+    let sendgrid: Arc<dyn MailProvider> = Arc::new(NamedAs(
+        ProviderKind::Sendgrid,
+        Arc::new(SandboxProvider::default()),
+    ));
     let configure = |self_service: bool| {
         move |policy: &mut Policy| {
-            policy.providers = ProviderOffer::new("sendgrid", []);
+            policy.providers = ProviderOffer::new(ProviderKind::Sendgrid, []);
             policy.access.admin_groups = vec!["email-admins".into()];
             policy.access.sendgrid_administrators_only = !self_service;
         }
@@ -210,7 +212,11 @@ async fn addresses_the_directory_has_are_never_offered_or_made(world: &impl Worl
     let directory = Arc::new(SandboxProvider::with_existing(existing));
     let company = || {
         let own: Arc<dyn CompanyDirectory> = directory.clone();
-        CompanyDirectories::new(None, vec![("sandbox", own)], Duration::from_secs(2))
+        CompanyDirectories::new(
+            None,
+            vec![(ProviderKind::Sandbox, own)],
+            Duration::from_secs(2),
+        )
     };
     let app = app_under(world, sandbox(), |_| {}, company());
 
@@ -262,7 +268,7 @@ async fn a_directory_that_never_answers_keeps_checks_fast_and_makes_nothing() {
     let silent = || {
         let silent: Arc<dyn CompanyDirectory> = Arc::new(SilentDirectory);
         CompanyDirectories::new(
-            Some(("google", silent)),
+            Some((ProviderKind::Google, silent)),
             Vec::new(),
             Duration::from_millis(200),
         )

@@ -221,10 +221,10 @@ fn provider_offer(config: &Config) -> Result<ProviderOffer, ConfigError> {
             reason: "names no provider".into(),
         });
     };
-    let mut offer = ProviderOffer::new(default.as_str(), others.iter().map(|kind| kind.as_str()));
+    let mut offer = ProviderOffer::new(*default, others.iter().copied());
     for offered in &config.domains {
         if let Some(kind) = offered.provider {
-            offer = offer.with_domain_default(offered.name.clone(), kind.as_str());
+            offer = offer.with_domain_default(offered.name.clone(), kind);
         }
     }
     Ok(offer)
@@ -365,16 +365,13 @@ impl<'a> Adapters<'a> {
     async fn company_directories(&mut self) -> Result<CompanyDirectories, StartupError> {
         let budget = self.config.directory_check_budget;
         if let Some(kind) = self.config.directory_provider {
-            let fixed = self
-                .directory(kind)
-                .await?
-                .map(|found| (kind.as_str(), found));
+            let fixed = self.directory(kind).await?.map(|found| (kind, found));
             return Ok(CompanyDirectories::new(fixed, Vec::new(), budget));
         }
         let mut own = Vec::new();
         for &kind in &self.config.providers {
             if let Some(found) = self.directory(kind).await? {
-                own.push((kind.as_str(), found));
+                own.push((kind, found));
             }
         }
         Ok(CompanyDirectories::new(None, own, budget))
@@ -392,7 +389,7 @@ impl<'a> Adapters<'a> {
         for offered in &self.config.domains {
             if let Some(kind) = offered.provider {
                 providers = providers
-                    .with_domain_provider(offered.name.clone(), kind.as_str())
+                    .with_domain_provider(offered.name.clone(), kind)
                     .ok_or(ConfigError::Invalid {
                         name: "EMAIL_DOMAINS",
                         reason: format!("provider {} is not offered", kind.as_str()),

@@ -134,7 +134,7 @@ pub async fn publish_quotas(
     let now = chrono::Utc::now();
     let mut published = Vec::new();
     for provider in app.service.providers().offered() {
-        let name = provider.name();
+        let name = provider.kind().as_str();
         match provider.sending_quota().await {
             Ok(Some(quota)) => {
                 telemetry::emit_metrics(
@@ -192,14 +192,16 @@ pub async fn read_usage_reports(
                 Ok(Some(rows)) => rows,
                 Ok(None) => break,
                 Err(error) => {
-                    tracing::error!(provider = provider.name(), %day, %error, "could not read a usage report");
-                    failures.push(json!({ "provider": provider.name(), "day": day.to_string() }));
+                    tracing::error!(provider = provider.kind().as_str(), %day, %error, "could not read a usage report");
+                    failures.push(
+                        json!({ "provider": provider.kind().as_str(), "day": day.to_string() }),
+                    );
                     continue;
                 }
             };
             for row in rows.into_iter().filter(|row| row.sends > 0) {
                 let report = ProviderReport {
-                    event_key: format!("report:{}:{}:{day}", provider.name(), row.address),
+                    event_key: format!("report:{}:{}:{day}", provider.kind().as_str(), row.address),
                     senders: vec![row.address],
                     kind: SendEventKind::Send,
                     count: row.sends,

@@ -8,14 +8,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use provisioning::domain::IdempotencyKey;
 use provisioning::domain::{
-    AccountStatus, DisplayName, EmailAddress, SendCounts, SendEventKind, SendStats,
+    AccountStatus, DisplayName, EmailAddress, ProviderKind, SendCounts, SendEventKind, SendStats,
     SmtpAuthentication, SmtpSettings, UserId,
 };
 use provisioning::service::CREATE_LEASE;
 use provisioning::store::{
-    AccountChange, AccountHold, Activation, AuditAction, ClaimState, IdempotencyRecord,
-    IdempotencyStart, IdempotencyState, Operation, Reservation, SendEvent, SendEventOutcome, Store,
-    StoreError,
+    AccountChange, AccountHold, Activation, AuditAction, ClaimState, HoldRequest,
+    IdempotencyRecord, IdempotencyStart, IdempotencyState, Operation, Reservation, SendEvent,
+    SendEventOutcome, Store, StoreError,
 };
 
 /// A fresh, empty backing store; `handle` opens one more client on it, as
@@ -80,7 +80,7 @@ pub fn reservation(owner: &str, username: &str, at: DateTime<Utc>, limit: u32) -
         owner: user(owner),
         display_name: DisplayName::default_for(address.username()),
         address,
-        provider: "sandbox".into(),
+        provider: ProviderKind::Sandbox,
         request_id: "the-same-request-id".into(),
         token: format!("token-{}", REQUESTS.fetch_add(1, Ordering::Relaxed)),
         reserved_at: at,
@@ -200,7 +200,7 @@ pub async fn an_expired_pending_claim_can_be_taken_over(harness: &dyn StoreHarne
         (abandoned.owner.clone(), abandoned.token.clone()),
         (user("alice"), stalled.token.clone())
     );
-    assert_eq!(abandoned.provider, "sandbox");
+    assert_eq!(abandoned.provider, ProviderKind::Sandbox);
     assert_eq!(abandoned.reserved_at, stalled.reserved_at);
     let lost = store
         .reservations
@@ -426,7 +426,7 @@ pub async fn an_activated_account_is_listed_with_its_settings(harness: &dyn Stor
     assert_eq!(account.smtp.as_ref(), Some(&settings.smtp));
     assert_eq!(account.webmail, settings.webmail);
     assert_eq!(account.display_name.as_str(), "Support");
-    assert_eq!(account.provider, "sandbox");
+    assert_eq!(account.provider, ProviderKind::Sandbox);
     assert_eq!(account.created_at, start());
     assert_eq!(account.stats, SendStats::default());
 }
@@ -472,7 +472,7 @@ pub async fn the_audit_trail_records_each_step(harness: &dyn StoreHarness) {
             ),
         ]
     );
-    assert!(trail.iter().all(|e| e.provider == "sandbox"));
+    assert!(trail.iter().all(|e| e.provider == ProviderKind::Sandbox));
     assert_eq!(trail[3].error.as_deref(), Some("provider is down"));
     assert_eq!(trail[3].action.status(), "failed");
     assert!(store
@@ -943,17 +943,20 @@ pub async fn a_rotation_counts_one_more_issue_of_the_credentials(harness: &dyn S
     assert_eq!(owned.credentials_version, 0);
     for version in 1..=2 {
         let at = start() + Duration::minutes(version);
-        let hold = AccountHold {
+        let request = HoldRequest {
             owner: user("alice"),
             address: address("support"),
-            provider: "sandbox".into(),
             operation: Operation::RotateCredentials,
             request_id: format!("rotate-{version}"),
             token: format!("hold-{version}"),
             started_at: at,
             lease_expires_at: at + Duration::minutes(5),
         };
-        store.changes.hold_account(&hold).await.unwrap();
+        store.changes.hold_account(&request).await.unwrap();
+        let hold = AccountHold {
+            request,
+            provider: ProviderKind::Sandbox,
+        };
         let change = AccountChange::CredentialsRotated {
             smtp_username: "support@example.com".into(),
             provider_ref: format!("ref-{version}"),

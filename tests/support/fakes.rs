@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use provisioning::clock::Clock;
 use provisioning::domain::SmtpPassword;
-use provisioning::domain::{DisplayName, EmailAddress};
+use provisioning::domain::{DisplayName, EmailAddress, ProviderKind};
 use provisioning::providers::{
     CompanyDirectory, Credential, IssuedCredential, MailProvider, Mark, ProviderError,
     ProvisionedAccount, SandboxProvider,
@@ -89,8 +89,8 @@ impl BrokenProvider {
 
 #[async_trait]
 impl MailProvider for BrokenProvider {
-    fn name(&self) -> &'static str {
-        "sandbox"
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Sandbox
     }
 
     async fn provision(
@@ -220,8 +220,8 @@ impl ObservedProvider {
 
 #[async_trait]
 impl MailProvider for ObservedProvider {
-    fn name(&self) -> &'static str {
-        self.inner.name()
+    fn kind(&self) -> ProviderKind {
+        self.inner.kind()
     }
 
     async fn provision(
@@ -377,8 +377,8 @@ pub struct DiesAfterProvisioning {
 
 #[async_trait]
 impl MailProvider for DiesAfterProvisioning {
-    fn name(&self) -> &'static str {
-        self.inner.name()
+    fn kind(&self) -> ProviderKind {
+        self.inner.kind()
     }
 
     async fn provision(
@@ -468,11 +468,11 @@ impl SecretVault for DiesAfterStoring {
 
 /// The sandbox under another provider's name, for the rules that depend on
 /// which provider an address goes to (SendGrid for administrators only).
-pub struct NamedAs(pub &'static str, pub Arc<SandboxProvider>);
+pub struct NamedAs(pub ProviderKind, pub Arc<SandboxProvider>);
 
 #[async_trait]
 impl MailProvider for NamedAs {
-    fn name(&self) -> &'static str {
+    fn kind(&self) -> ProviderKind {
         self.0
     }
 

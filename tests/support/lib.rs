@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use provisioning::config::AuthMode;
-use provisioning::domain::{DomainName, ReservedNames, Username};
+use provisioning::domain::{DomainName, ProviderKind, ReservedNames, Username};
 use provisioning::providers::{MailProvider, Providers};
 use provisioning::secrets::{LocalVault, SecretVault};
 use provisioning::service::{
@@ -35,7 +35,7 @@ pub fn policy(daily_create_limit: u32) -> Policy {
             DomainName::parse(DOMAIN).unwrap(),
             [DomainName::parse(OTHER_DOMAIN).unwrap()],
         ),
-        providers: ProviderOffer::new("sandbox", []),
+        providers: ProviderOffer::new(ProviderKind::Sandbox, []),
         reserved: ReservedNames::with_extra([Username::parse("ceo").unwrap()]),
         daily_create_limit,
         daily_rotation_limit: 10,

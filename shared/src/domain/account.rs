@@ -1,6 +1,6 @@
 use chrono::{DateTime, Utc};
 
-use super::{DisplayName, EmailAddress, SendStats, UserId};
+use super::{DisplayName, EmailAddress, ProviderKind, SendStats, UserId};
 
 /// Where an account is in its life. `Pending` while a create is under way,
 /// `Failed` when a create was undone (kept for the record, never listed),
@@ -75,7 +75,7 @@ pub struct Account {
     pub owner: UserId,
     pub address: EmailAddress,
     pub display_name: DisplayName,
-    pub provider: String,
+    pub provider: ProviderKind,
     pub status: AccountStatus,
     pub smtp: Option<SmtpSettings>,
     pub webmail: Option<String>,

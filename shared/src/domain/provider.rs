@@ -4,7 +4,7 @@
 use std::fmt;
 
 /// The mail providers this build can talk to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ProviderKind {
     Sandbox,
     Sendgrid,

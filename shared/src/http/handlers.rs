@@ -150,7 +150,7 @@ fn count_create(outcome: &Result<(Created, bool), ApiError>, requested_provider:
         Ok((_, true)) => {}
         Ok((created, false)) => telemetry::emit_metrics(
             now,
-            &[("Provider", &created.account.provider)],
+            &[("Provider", created.account.provider.as_str())],
             &[("AccountsCreated", 1.0)],
         ),
         Err(error) => {

@@ -7,7 +7,7 @@ use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
-use crate::domain::{Account, EmailAddress};
+use crate::domain::{Account, EmailAddress, ProviderKind};
 use crate::service::{
     least_privilege, stats_coverage, Availability, Created, Deleted, Policy, Tally,
 };
@@ -91,7 +91,7 @@ pub struct CreatedView {
     success: bool,
     email: String,
     display_name: String,
-    provider: String,
+    provider: &'static str,
     status: &'static str,
     credentials: CredentialsView,
     webmail: Option<String>,
@@ -110,7 +110,7 @@ impl From<Created> for CreatedView {
             success: true,
             email: account.address.to_string(),
             display_name: account.display_name.to_string(),
-            provider: account.provider,
+            provider: account.provider.as_str(),
             status: account.status.as_str(),
             credentials: CredentialsView {
                 smtp_server: smtp.server,
@@ -130,7 +130,7 @@ impl From<Created> for CreatedView {
 pub struct AccountView {
     email: String,
     display_name: String,
-    provider: String,
+    provider: &'static str,
     status: &'static str,
     smtp_server: Option<String>,
     smtp_port: Option<u16>,
@@ -160,12 +160,12 @@ impl AccountView {
             ),
             None => (None, None, None, None),
         };
-        let coverage = stats_coverage(&account.provider);
+        let coverage = stats_coverage(account.provider);
         let (today, month) = (account.stats.today(now), account.stats.this_month(now));
         Self {
             email: account.address.to_string(),
             display_name: account.display_name.to_string(),
-            provider: account.provider,
+            provider: account.provider.as_str(),
             status: account.status.as_str(),
             smtp_server,
             smtp_port,
@@ -260,12 +260,12 @@ struct DomainView {
 impl PolicyView {
     /// The policy as a caller in `groups` meets it: the providers they may use.
     pub fn for_caller(policy: &Policy, groups: &[String]) -> Self {
-        let providers: Vec<&'static str> = policy
+        let providers: Vec<ProviderKind> = policy
             .providers
             .names()
             .iter()
             .copied()
-            .filter(|name| policy.access.may_use(name, groups))
+            .filter(|&kind| policy.access.may_use(kind, groups))
             .collect();
         Self {
             domains: policy
@@ -274,21 +274,21 @@ impl PolicyView {
                 .iter()
                 .map(|domain| DomainView {
                     domain: domain.to_string(),
-                    provider: policy.providers.default_for(domain),
+                    provider: policy.providers.default_for(domain).as_str(),
                 })
                 .collect(),
             provider_details: providers
                 .iter()
-                .map(|&name| {
-                    let (least_privilege, note) = least_privilege(name);
+                .map(|&kind| {
+                    let (least_privilege, note) = least_privilege(kind);
                     ProviderDetailView {
-                        name,
+                        name: kind.as_str(),
                         least_privilege,
                         note,
                     }
                 })
                 .collect(),
-            providers,
+            providers: providers.iter().map(|kind| kind.as_str()).collect(),
             daily_create_limit: policy.daily_create_limit,
             address_quarantine_days: policy.quarantine.num_days(),
         }

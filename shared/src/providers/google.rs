@@ -25,7 +25,7 @@ use super::{
     new_password, required, CompanyDirectory, Credential, IssuedCredential, MailProvider,
     MailboxSends, Mark, ProviderError, ProvisionedAccount,
 };
-use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings};
+use crate::domain::{DisplayName, EmailAddress, ProviderKind, SmtpAuthentication, SmtpSettings};
 use crate::secrets::ProviderSettings;
 
 const NAME: &str = "google";
@@ -233,8 +233,8 @@ impl GoogleProvider {
 
 #[async_trait]
 impl MailProvider for GoogleProvider {
-    fn name(&self) -> &'static str {
-        NAME
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Google
     }
 
     async fn provision(

@@ -23,7 +23,7 @@ use super::{
     new_password, optional, required, CompanyDirectory, Credential, IssuedCredential, MailProvider,
     MailboxSends, Mark, ProviderError, ProvisionedAccount,
 };
-use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpSettings};
+use crate::domain::{DisplayName, EmailAddress, ProviderKind, SmtpAuthentication, SmtpSettings};
 use crate::secrets::ProviderSettings;
 
 const NAME: &str = "microsoft365";
@@ -193,8 +193,8 @@ impl Microsoft365Provider {
 
 #[async_trait]
 impl MailProvider for Microsoft365Provider {
-    fn name(&self) -> &'static str {
-        NAME
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Microsoft365
     }
 
     async fn provision(

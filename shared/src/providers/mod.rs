@@ -15,7 +15,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
-use crate::domain::{DisplayName, DomainName, EmailAddress, SmtpPassword, SmtpSettings};
+use crate::domain::{
+    DisplayName, DomainName, EmailAddress, ProviderKind, SmtpPassword, SmtpSettings,
+};
 use crate::secrets::ProviderSettings;
 
 pub use google::{GoogleProvider, DEFAULT_GOOGLE_ADMIN_URL, DEFAULT_GOOGLE_TOKEN_URL};
@@ -134,8 +136,8 @@ pub enum ProviderError {
 
 #[async_trait]
 pub trait MailProvider: Send + Sync {
-    /// The name users and the table know this provider by.
-    fn name(&self) -> &'static str;
+    /// Which provider this is.
+    fn kind(&self) -> ProviderKind;
 
     /// Creates what the address needs to send mail, carrying `mark`, so a
     /// crash's clean-up can tell it from anything else at the address. An
@@ -274,7 +276,7 @@ impl Providers {
     pub fn new(default: Arc<dyn MailProvider>, others: Vec<Arc<dyn MailProvider>>) -> Self {
         let mut offered = vec![default];
         for provider in others {
-            if offered.iter().all(|p| p.name() != provider.name()) {
+            if offered.iter().all(|p| p.kind() != provider.kind()) {
                 offered.push(provider);
             }
         }
@@ -288,10 +290,10 @@ impl Providers {
         Self::new(provider, Vec::new())
     }
 
-    /// Creates on `domain` go to the offered provider `name` unless they name
+    /// Creates on `domain` go to the offered provider `kind` unless they name
     /// another; `None` if no such provider is offered.
-    pub fn with_domain_provider(mut self, domain: DomainName, name: &str) -> Option<Self> {
-        let provider = Arc::clone(self.offered.iter().find(|p| p.name() == name)?);
+    pub fn with_domain_provider(mut self, domain: DomainName, kind: ProviderKind) -> Option<Self> {
+        let provider = Arc::clone(self.offered.iter().find(|p| p.kind() == kind)?);
         self.by_domain.push((domain, provider));
         Some(self)
     }
@@ -300,11 +302,11 @@ impl Providers {
     /// if the requested one is not offered.
     pub fn choose(
         &self,
-        requested: Option<&str>,
+        requested: Option<ProviderKind>,
         domain: &DomainName,
     ) -> Option<&Arc<dyn MailProvider>> {
         match requested {
-            Some(name) => self.offered.iter().find(|p| p.name() == name),
+            Some(kind) => self.offered.iter().find(|p| p.kind() == kind),
             None => self
                 .by_domain
                 .iter()
@@ -323,7 +325,7 @@ impl Providers {
     pub fn names(&self) -> String {
         self.offered
             .iter()
-            .map(|p| p.name())
+            .map(|p| p.kind().as_str())
             .collect::<Vec<_>>()
             .join(", ")
     }

@@ -9,7 +9,8 @@ use super::{
     ProviderError, ProvisionedAccount,
 };
 use crate::domain::{
-    DisplayName, EmailAddress, SmtpAuthentication, SmtpPassword, SmtpSettings, Username,
+    DisplayName, EmailAddress, ProviderKind, SmtpAuthentication, SmtpPassword, SmtpSettings,
+    Username,
 };
 
 /// The local provider: creates nothing anywhere, remembers what it
@@ -92,8 +93,8 @@ impl SandboxProvider {
 
 #[async_trait]
 impl MailProvider for SandboxProvider {
-    fn name(&self) -> &'static str {
-        NAME
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Sandbox
     }
 
     async fn provision(

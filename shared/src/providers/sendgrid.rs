@@ -22,7 +22,9 @@ use super::{
     required, Credential, IssuedCredential, MailProvider, Mark, ProviderError, ProvisionedAccount,
     SendingQuota,
 };
-use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpPassword, SmtpSettings};
+use crate::domain::{
+    DisplayName, EmailAddress, ProviderKind, SmtpAuthentication, SmtpPassword, SmtpSettings,
+};
 use crate::secrets::ProviderSettings;
 
 const NAME: &str = "sendgrid";
@@ -131,8 +133,8 @@ impl SendGridProvider {
 
 #[async_trait]
 impl MailProvider for SendGridProvider {
-    fn name(&self) -> &'static str {
-        NAME
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Sendgrid
     }
 
     async fn provision(

@@ -22,7 +22,9 @@ use super::{
     Credential, IssuedCredential, MailProvider, Mark, ProviderError, ProvisionedAccount,
     SendingQuota,
 };
-use crate::domain::{DisplayName, EmailAddress, SmtpAuthentication, SmtpPassword, SmtpSettings};
+use crate::domain::{
+    DisplayName, EmailAddress, ProviderKind, SmtpAuthentication, SmtpPassword, SmtpSettings,
+};
 
 const NAME: &str = "ses";
 const POLICY_NAME: &str = "send-as-address";
@@ -310,8 +312,8 @@ impl SesProvider {
 
 #[async_trait]
 impl MailProvider for SesProvider {
-    fn name(&self) -> &'static str {
-        NAME
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Ses
     }
 
     async fn provision(

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::domain::{utc_day, Account, AccountStatus, EmailAddress, IdempotencyKey, UserId};
 use crate::providers::{Credential, MailProvider, Mark};
-use crate::store::{AccountChange, AccountHold, Operation, OwnedAccount, StoreError};
+use crate::store::{AccountChange, AccountHold, HoldRequest, Operation, OwnedAccount, StoreError};
 use chrono::{DateTime, Duration, Utc};
 
 use super::provisioning::{hex_digest, new_token, seconds_until_next_utc_day};
@@ -41,14 +41,14 @@ impl Provisioning {
         if let Err(error) = self.remove_resources(&owned).await {
             return Err(self.let_go(&hold, error).await);
         }
-        let available_again_at = hold.started_at + self.directory.policy.quarantine;
+        let available_again_at = hold.request.started_at + self.directory.policy.quarantine;
         self.directory
             .store
             .changes
             .finish_removal(&hold, available_again_at)
             .await?;
         Ok(Deleted {
-            address: hold.address,
+            address: hold.request.address,
             available_again_at,
         })
     }
@@ -69,12 +69,16 @@ impl Provisioning {
         }
         let store = &self.directory.store;
         let limit = self.directory.policy.daily_rotation_limit;
-        let day = utc_day(hold.started_at);
-        if let Err(error) = store.changes.count_rotation(&hold.owner, &day, limit).await {
+        let day = utc_day(hold.request.started_at);
+        if let Err(error) = store
+            .changes
+            .count_rotation(&hold.request.owner, &day, limit)
+            .await
+        {
             let refusal = match error {
                 StoreError::QuotaExceeded => ServiceError::RotationsLimited {
                     limit,
-                    retry_after_seconds: seconds_until_next_utc_day(hold.started_at),
+                    retry_after_seconds: seconds_until_next_utc_day(hold.request.started_at),
                 },
                 other => other.into(),
             };
@@ -84,7 +88,11 @@ impl Provisioning {
         if let Err(error) = &rotated {
             // Past the table write the rotation is done, even if the old credential stayed.
             if !matches!(error, ServiceError::OldCredentialKept(_)) {
-                if let Err(refund) = store.changes.refund_rotation(&hold.owner, &day).await {
+                if let Err(refund) = store
+                    .changes
+                    .refund_rotation(&hold.request.owner, &day)
+                    .await
+                {
                     tracing::error!(error = %refund, "could not give back a failed rotation's count");
                 }
             }
@@ -103,7 +111,7 @@ impl Provisioning {
             Err(error) => return Err(self.let_go(&hold, error).await),
         };
         let address = &owned.account.address;
-        let mark = Mark::new(&hold.token);
+        let mark = Mark::new(&hold.request.token);
         let issued = match provider.issue_credential(address, &current, &mark).await {
             Ok(issued) => issued,
             Err(error) => return Err(self.let_go(&hold, error.into()).await),
@@ -226,21 +234,23 @@ impl Provisioning {
         let not_found = || ServiceError::AccountNotFound(command.address.clone());
         let address = EmailAddress::parse(&command.address).map_err(|_| not_found())?;
         let now = self.directory.clock.now();
-        let mut hold = AccountHold {
+        let request = HoldRequest {
             owner: command.owner.clone(),
             address,
-            provider: String::new(),
             operation,
             request_id: command.request_id.clone(),
             token: new_token(),
             started_at: now,
             lease_expires_at: now + HOLD_LEASE,
         };
-        let owned = match self.directory.store.changes.hold_account(&hold).await {
+        let owned = match self.directory.store.changes.hold_account(&request).await {
             Err(StoreError::AccountNotFound) => return Err(not_found()),
             held => held?,
         };
-        hold.provider.clone_from(&owned.account.provider);
+        let hold = AccountHold {
+            request,
+            provider: owned.account.provider,
+        };
         Ok((owned, hold))
     }
 
@@ -254,7 +264,7 @@ impl Provisioning {
             .release_hold(hold, Some(&error.to_string()))
             .await
         {
-            tracing::error!(address = %hold.address, error = %release, "a failed change could not let go of its account; its lease will");
+            tracing::error!(address = %hold.request.address, error = %release, "a failed change could not let go of its account; its lease will");
         }
         error
     }
@@ -264,7 +274,7 @@ impl Provisioning {
         owned: &OwnedAccount,
     ) -> Result<(&'a Arc<dyn MailProvider>, Credential), ServiceError> {
         let account = &owned.account;
-        let provider = self.provider_named(&account.provider, account.address.domain())?;
+        let provider = self.provider_named(account.provider, account.address.domain())?;
         let credential = Credential {
             provider_ref: owned.provider_ref.clone().ok_or_else(missing_smtp)?,
             smtp_username: account
@@ -290,7 +300,7 @@ impl Provisioning {
 
     async fn remove_resources(&self, owned: &OwnedAccount) -> Result<(), ServiceError> {
         let account = &owned.account;
-        let provider = self.provider_named(&account.provider, account.address.domain())?;
+        let provider = self.provider_named(account.provider, account.address.domain())?;
         let provider_ref = owned.provider_ref.as_deref().ok_or_else(|| {
             ServiceError::from(StoreError::Corrupt(
                 "a created account without its provider resource".into(),

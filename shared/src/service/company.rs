@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 
 use crate::deadline;
-use crate::domain::EmailAddress;
+use crate::domain::{EmailAddress, ProviderKind};
 use crate::providers::{CompanyDirectory, ProviderError};
 
 /// How long an answer is kept in an execution environment: directories
@@ -19,14 +19,14 @@ use crate::providers::{CompanyDirectory, ProviderError};
 const ANSWER_TTL: Duration = Duration::from_secs(300);
 
 /// What a directory (by name) said of an address, and when.
-type Answers = HashMap<(&'static str, EmailAddress), (bool, Instant)>;
+type Answers = HashMap<(ProviderKind, EmailAddress), (bool, Instant)>;
 
 /// The directories a deployment asks, with the answers lately given.
 pub struct CompanyDirectories {
     /// `DIRECTORY_PROVIDER`: the one directory, whatever provider an address goes to.
-    fixed: Option<(&'static str, Arc<dyn CompanyDirectory>)>,
+    fixed: Option<(ProviderKind, Arc<dyn CompanyDirectory>)>,
     /// Otherwise, each provider that hosts mailboxes, by name.
-    own: Vec<(&'static str, Arc<dyn CompanyDirectory>)>,
+    own: Vec<(ProviderKind, Arc<dyn CompanyDirectory>)>,
     /// How long a check waits for the directory before answering without it.
     check_budget: Duration,
     answers: Mutex<Answers>,
@@ -34,8 +34,8 @@ pub struct CompanyDirectories {
 
 impl CompanyDirectories {
     pub fn new(
-        fixed: Option<(&'static str, Arc<dyn CompanyDirectory>)>,
-        own: Vec<(&'static str, Arc<dyn CompanyDirectory>)>,
+        fixed: Option<(ProviderKind, Arc<dyn CompanyDirectory>)>,
+        own: Vec<(ProviderKind, Arc<dyn CompanyDirectory>)>,
         check_budget: Duration,
     ) -> Self {
         Self {
@@ -52,7 +52,10 @@ impl CompanyDirectories {
     }
 
     /// The directory of addresses that go to `provider`, if there is one.
-    fn for_provider(&self, provider: &str) -> Option<(&'static str, &Arc<dyn CompanyDirectory>)> {
+    fn for_provider(
+        &self,
+        provider: ProviderKind,
+    ) -> Option<(ProviderKind, &Arc<dyn CompanyDirectory>)> {
         self.fixed
             .as_ref()
             .or_else(|| self.own.iter().find(|(name, _)| *name == provider))
@@ -63,7 +66,7 @@ impl CompanyDirectories {
     /// An error when it cannot say: an address is never made unchecked.
     pub async fn holds(
         &self,
-        provider: &str,
+        provider: ProviderKind,
         address: &EmailAddress,
     ) -> Result<bool, ProviderError> {
         let Some((name, directory)) = self.for_provider(provider) else {
@@ -73,7 +76,7 @@ impl CompanyDirectories {
             return Ok(known);
         }
         let holds = deadline::bounded(directory.holds(address), || ProviderError::Unavailable {
-            provider: name,
+            provider: name.as_str(),
             message: "its directory did not answer in the time this request has".into(),
         })
         .await?;
@@ -86,7 +89,7 @@ impl CompanyDirectories {
     /// it did not answer about in time (or failed to).
     pub async fn answers_within_budget(
         &self,
-        provider: &str,
+        provider: ProviderKind,
         addresses: &[EmailAddress],
     ) -> Vec<Option<bool>> {
         let Some((name, directory)) = self.for_provider(provider) else {
@@ -114,7 +117,7 @@ impl CompanyDirectories {
         join_all(asked).await
     }
 
-    fn remembered(&self, directory: &'static str, address: &EmailAddress) -> Option<bool> {
+    fn remembered(&self, directory: ProviderKind, address: &EmailAddress) -> Option<bool> {
         let answers = self.answers.lock().unwrap_or_else(PoisonError::into_inner);
         answers
             .get(&(directory, address.clone()))
@@ -122,7 +125,7 @@ impl CompanyDirectories {
             .map(|(holds, _)| *holds)
     }
 
-    fn remember(&self, directory: &'static str, address: &EmailAddress, holds: bool) {
+    fn remember(&self, directory: ProviderKind, address: &EmailAddress, holds: bool) {
         let mut answers = self.answers.lock().unwrap_or_else(PoisonError::into_inner);
         answers.insert((directory, address.clone()), (holds, Instant::now()));
     }
@@ -165,11 +168,18 @@ mod tests {
     async fn a_fixed_directory_answers_for_every_provider_and_own_ones_for_theirs() {
         let google = counting("jane");
         let fixed = CompanyDirectories::new(
-            Some(("google", google.clone() as Arc<dyn CompanyDirectory>)),
+            Some((
+                ProviderKind::Google,
+                google.clone() as Arc<dyn CompanyDirectory>,
+            )),
             Vec::new(),
             Duration::from_secs(1),
         );
-        for provider in ["sendgrid", "ses", "google"] {
+        for provider in [
+            ProviderKind::Sendgrid,
+            ProviderKind::Ses,
+            ProviderKind::Google,
+        ] {
             assert!(fixed
                 .holds(provider, &address("jane@example.com"))
                 .await
@@ -179,17 +189,17 @@ mod tests {
         let own = CompanyDirectories::new(
             None,
             vec![(
-                "microsoft365",
+                ProviderKind::Microsoft365,
                 microsoft.clone() as Arc<dyn CompanyDirectory>,
             )],
             Duration::from_secs(1),
         );
         assert!(own
-            .holds("microsoft365", &address("jane@example.com"))
+            .holds(ProviderKind::Microsoft365, &address("jane@example.com"))
             .await
             .unwrap());
         assert!(!own
-            .holds("sendgrid", &address("jane@example.com"))
+            .holds(ProviderKind::Sendgrid, &address("jane@example.com"))
             .await
             .unwrap());
         assert_eq!(
@@ -203,19 +213,24 @@ mod tests {
     async fn answers_are_kept_so_a_check_asks_once() {
         let directory = counting("jane");
         let company = CompanyDirectories::new(
-            Some(("google", directory.clone() as Arc<dyn CompanyDirectory>)),
+            Some((
+                ProviderKind::Google,
+                directory.clone() as Arc<dyn CompanyDirectory>,
+            )),
             Vec::new(),
             Duration::from_secs(1),
         );
         let asked = [address("jane@example.com"), address("sales@example.com")];
         for _ in 0..3 {
             assert_eq!(
-                company.answers_within_budget("google", &asked).await,
+                company
+                    .answers_within_budget(ProviderKind::Google, &asked)
+                    .await,
                 [Some(true), Some(false)]
             );
         }
         assert!(company
-            .holds("google", &address("jane@example.com"))
+            .holds(ProviderKind::Google, &address("jane@example.com"))
             .await
             .unwrap());
         assert_eq!(directory.asked.load(Ordering::SeqCst), 2);

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;
 use crate::domain::{
-    suggestion_candidates, DomainName, EmailAddress, UserId, Username, MAX_SUGGESTIONS,
+    suggestion_candidates, DomainName, EmailAddress, ProviderKind, UserId, Username,
+    MAX_SUGGESTIONS,
 };
 use crate::store::{ClaimState, Page, Store, StoreError};
 
@@ -38,9 +39,9 @@ pub struct StatsCoverage {
     pub reason: Option<&'static str>,
 }
 
-pub fn stats_coverage(provider: &str) -> StatsCoverage {
+pub fn stats_coverage(provider: ProviderKind) -> StatsCoverage {
     match provider {
-        "sendgrid" => StatsCoverage {
+        ProviderKind::Sendgrid => StatsCoverage {
             sent_today: false,
             sent_month: false,
             feedback: false,
@@ -49,7 +50,7 @@ pub fn stats_coverage(provider: &str) -> StatsCoverage {
                  so they cannot be counted per address",
             ),
         },
-        "microsoft365" | "google" => StatsCoverage {
+        ProviderKind::Microsoft365 | ProviderKind::Google => StatsCoverage {
             sent_today: false,
             sent_month: true,
             feedback: false,
@@ -59,7 +60,9 @@ pub fn stats_coverage(provider: &str) -> StatsCoverage {
                  the month's counts the days reported so far",
             ),
         },
-        _ => StatsCoverage {
+        // SES publishes each message's events with its sender; the sandbox
+        // counts the same events for its own addresses.
+        ProviderKind::Ses | ProviderKind::Sandbox => StatsCoverage {
             sent_today: true,
             sent_month: true,
             feedback: true,
@@ -216,7 +219,7 @@ impl Directory {
     pub(super) async fn suggestions_for(
         &self,
         email: &EmailAddress,
-        provider: &str,
+        provider: ProviderKind,
     ) -> Result<Vec<EmailAddress>, StoreError> {
         let candidates = self.candidates_for(email);
         let held = self.held_among(&candidates).await?;

@@ -17,7 +17,7 @@ pub use statistics::Tally;
 
 use chrono::Duration;
 
-use crate::domain::{DomainError, DomainName, EmailAddress, ReservedNames};
+use crate::domain::{DomainError, DomainName, EmailAddress, ProviderKind, ReservedNames};
 use crate::providers::ProviderError;
 use crate::secrets::SecretsError;
 use crate::store::StoreError;
@@ -56,8 +56,15 @@ impl Access {
     }
 
     /// Whether a caller in `groups` may have addresses made at `provider`.
-    pub fn may_use(&self, provider: &str, groups: &[String]) -> bool {
-        !(provider == "sendgrid" && self.sendgrid_administrators_only) || self.is_admin(groups)
+    pub fn may_use(&self, provider: ProviderKind, groups: &[String]) -> bool {
+        let administrators_only = match provider {
+            ProviderKind::Sendgrid => self.sendgrid_administrators_only,
+            ProviderKind::Sandbox
+            | ProviderKind::Ses
+            | ProviderKind::Microsoft365
+            | ProviderKind::Google => false,
+        };
+        !administrators_only || self.is_admin(groups)
     }
 }
 
@@ -68,16 +75,20 @@ fn in_any(groups: &[String], allowed: &[String]) -> bool {
 /// What a caller should know of a provider before a create with it:
 /// whether its credentials can do no more than send as their own address,
 /// and if not, a sentence saying so.
-pub fn least_privilege(provider: &str) -> (bool, Option<&'static str>) {
+pub fn least_privilege(provider: ProviderKind) -> (bool, Option<&'static str>) {
     match provider {
-        "sendgrid" => (
+        ProviderKind::Sendgrid => (
             false,
             Some(
                 "A SendGrid key can send as any address of the domain, not only this one: \
                  SendGrid cannot limit a key to one sender.",
             ),
         ),
-        _ => (true, None),
+        // An IAM user bound to its From address, a mailbox of its own.
+        ProviderKind::Ses
+        | ProviderKind::Microsoft365
+        | ProviderKind::Google
+        | ProviderKind::Sandbox => (true, None),
     }
 }
 
@@ -86,13 +97,13 @@ pub fn least_privilege(provider: &str) -> (bool, Option<&'static str>) {
 /// another one unless they name it.
 #[derive(Debug, Clone)]
 pub struct ProviderOffer {
-    names: Vec<&'static str>,
-    by_domain: Vec<(DomainName, &'static str)>,
+    names: Vec<ProviderKind>,
+    by_domain: Vec<(DomainName, ProviderKind)>,
 }
 
 impl ProviderOffer {
     /// `default` first, then `others` (the configuration lists each once).
-    pub fn new(default: &'static str, others: impl IntoIterator<Item = &'static str>) -> Self {
+    pub fn new(default: ProviderKind, others: impl IntoIterator<Item = ProviderKind>) -> Self {
         Self {
             names: std::iter::once(default).chain(others).collect(),
             by_domain: Vec::new(),
@@ -100,22 +111,22 @@ impl ProviderOffer {
     }
 
     /// Creates on `domain` go to `name` unless they name another.
-    pub fn with_domain_default(mut self, domain: DomainName, name: &'static str) -> Self {
-        self.by_domain.push((domain, name));
+    pub fn with_domain_default(mut self, domain: DomainName, kind: ProviderKind) -> Self {
+        self.by_domain.push((domain, kind));
         self
     }
 
     /// Every offered provider, the default first.
-    pub fn names(&self) -> &[&'static str] {
+    pub fn names(&self) -> &[ProviderKind] {
         &self.names
     }
 
     /// The provider a create on `domain` goes to when it names none.
-    pub fn default_for(&self, domain: &DomainName) -> &'static str {
+    pub fn default_for(&self, domain: &DomainName) -> ProviderKind {
         self.by_domain
             .iter()
             .find(|(offered, _)| offered == domain)
-            .map_or(self.names[0], |(_, name)| name)
+            .map_or(self.names[0], |(_, kind)| *kind)
     }
 }
 

@@ -9,8 +9,8 @@ use sha2::{Digest, Sha256};
 
 use crate::deadline;
 use crate::domain::{
-    Account, AccountStatus, DisplayName, DomainName, EmailAddress, IdempotencyKey, SendStats,
-    SmtpPassword, SmtpSettings, UserId, Username,
+    Account, AccountStatus, DisplayName, DomainName, EmailAddress, IdempotencyKey, ProviderKind,
+    SendStats, SmtpPassword, SmtpSettings, UserId, Username,
 };
 use crate::providers::{MailProvider, Mark, ProviderError, Providers};
 use crate::secrets::SecretVault;
@@ -120,15 +120,19 @@ impl Provisioning {
     /// The provider an account was made at, to undo or remove it there.
     pub(super) fn provider_named(
         &self,
-        name: &str,
+        kind: ProviderKind,
         domain: &DomainName,
     ) -> Result<&Arc<dyn MailProvider>, ServiceError> {
-        self.providers.choose(Some(name), domain).ok_or_else(|| {
-            ServiceError::ProviderNotAvailable {
-                requested: name.to_string(),
-                available: self.providers.names(),
-            }
-        })
+        self.providers
+            .choose(Some(kind), domain)
+            .ok_or_else(|| self.not_offered(kind.as_str()))
+    }
+
+    fn not_offered(&self, requested: &str) -> ServiceError {
+        ServiceError::ProviderNotAvailable {
+            requested: requested.to_string(),
+            available: self.providers.names(),
+        }
     }
 
     /// The providers this deployment offers.
@@ -155,27 +159,29 @@ impl Provisioning {
             command.username,
             self.directory.domain_for(command.domain.as_deref())?,
         );
+        let requested = match command.provider.as_deref() {
+            None => None,
+            Some(name) => Some(ProviderKind::parse(name).ok_or_else(|| self.not_offered(name))?),
+        };
         let provider = self
             .providers
-            .choose(command.provider.as_deref(), email.domain())
-            .ok_or_else(|| ServiceError::ProviderNotAvailable {
-                requested: command.provider.clone().unwrap_or_default(),
-                available: self.providers.names(),
-            })?;
-        if !access.may_use(provider.name(), &command.groups) {
+            .choose(requested, email.domain())
+            .ok_or_else(|| self.not_offered(command.provider.as_deref().unwrap_or_default()))?;
+        let kind = provider.kind();
+        if !access.may_use(kind, &command.groups) {
             return Err(ServiceError::Forbidden(format!(
                 "addresses at {} are made by administrators only: its keys can send as any address of the domain",
-                provider.name()
+                kind
             )));
         }
-        self.refuse_unavailable(&email, provider.name()).await?;
+        self.refuse_unavailable(&email, kind).await?;
 
         let now = self.directory.clock.now();
         let reservation = Reservation {
             owner: command.owner,
             address: email.clone(),
             display_name: command.display_name,
-            provider: provider.name().to_string(),
+            provider: kind,
             request_id: command.request_id,
             token: new_token(),
             reserved_at: now,
@@ -207,10 +213,7 @@ impl Provisioning {
         let abandoned = match reserved {
             Ok(abandoned) => abandoned,
             Err(StoreError::AddressTaken) => {
-                let suggestions = self
-                    .directory
-                    .suggestions_for(&email, provider.name())
-                    .await?;
+                let suggestions = self.directory.suggestions_for(&email, kind).await?;
                 return Err(ServiceError::AddressTaken {
                     address: email,
                     suggestions,
@@ -236,7 +239,7 @@ impl Provisioning {
         let mark = Mark::new(&reservation.token);
         let provisioned = match deadline::bounded(
             provider.provision(&email, &reservation.display_name, &mark),
-            || out_of_time(provider.name()),
+            || out_of_time(kind.as_str()),
         )
         .await
         {
@@ -313,7 +316,7 @@ impl Provisioning {
     async fn refuse_unavailable(
         &self,
         email: &EmailAddress,
-        provider: &str,
+        provider: ProviderKind,
     ) -> Result<(), ServiceError> {
         let directory = &self.directory;
         let reserved = &directory.policy.reserved;
@@ -518,7 +521,7 @@ impl Provisioning {
         dead: &Reservation,
         reservation: &Reservation,
     ) -> Result<(), ServiceError> {
-        let provider = self.provider_named(&dead.provider, dead.address.domain())?;
+        let provider = self.provider_named(dead.provider, dead.address.domain())?;
         provider
             .deprovision_marked(&dead.address, &Mark::new(&dead.token))
             .await?;

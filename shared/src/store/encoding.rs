@@ -4,6 +4,7 @@
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 
 use super::{ClaimState, StoreError};
+use crate::domain::ProviderKind;
 
 pub fn backend(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Backend(Box::new(error))
@@ -29,6 +30,10 @@ pub fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
     Utc.timestamp_millis_opt(ms)
         .single()
         .ok_or_else(|| corrupt(format!("bad time {ms}")))
+}
+
+pub fn provider_kind(raw: &str) -> Result<ProviderKind, StoreError> {
+    ProviderKind::parse(raw).ok_or_else(|| corrupt(format!("unknown provider {raw:?}")))
 }
 
 pub fn claim_state(raw: &str) -> Result<ClaimState, StoreError> {

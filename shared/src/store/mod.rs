@@ -133,7 +133,7 @@ pub trait Changes: Send + Sync {
     /// when held (a change decides on that, never on an earlier read):
     /// `AccountNotFound` if the owner has no such account, `AccountBusy`
     /// while another hold has it.
-    async fn hold_account(&self, hold: &AccountHold) -> Result<OwnedAccount, StoreError>;
+    async fn hold_account(&self, hold: &HoldRequest) -> Result<OwnedAccount, StoreError>;
 
     /// Atomically: the account goes, the claim stays as quarantined until
     /// `quarantine_until` (free at once when that is not in the future),

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::{
-    skeleton, utc_day, utc_month, Account, DisplayName, EmailAddress, PeriodCounts, SendEventKind,
-    SendStats, SmtpSettings, UserId,
+    skeleton, utc_day, utc_month, Account, DisplayName, EmailAddress, PeriodCounts, ProviderKind,
+    SendEventKind, SendStats, SmtpSettings, UserId,
 };
 
 /// Who holds an address. An address is free when it has no claim, or only a
@@ -82,20 +82,26 @@ impl Operation {
     }
 }
 
-/// A change under way to a created account (delete, rotate, disable,
-/// enable): it holds the account, so no other change to it may start,
-/// until `lease_expires_at`, past which a change that died may be retried.
+/// A change asking to hold a created account (delete, rotate, disable,
+/// enable): no other change to it may start until `lease_expires_at`, past
+/// which a change that died may be retried.
 #[derive(Debug, Clone)]
-pub struct AccountHold {
+pub struct HoldRequest {
     pub owner: UserId,
     pub address: EmailAddress,
-    /// The account's provider, for the audit trail: known once it is held.
-    pub provider: String,
     pub operation: Operation,
     pub request_id: String,
     pub token: String,
     pub started_at: DateTime<Utc>,
     pub lease_expires_at: DateTime<Utc>,
+}
+
+/// A change under way, holding its account: the request, and the account's
+/// provider (read when it was held), for the audit trail.
+#[derive(Debug, Clone)]
+pub struct AccountHold {
+    pub request: HoldRequest,
+    pub provider: ProviderKind,
 }
 
 /// What a change other than a delete writes when it is done.
@@ -117,7 +123,7 @@ pub struct Reservation {
     pub owner: UserId,
     pub address: EmailAddress,
     pub display_name: DisplayName,
-    pub provider: String,
+    pub provider: ProviderKind,
     /// The API request, for the audit trail.
     pub request_id: String,
     /// Unique to this attempt: the claim and the account are this
@@ -135,7 +141,7 @@ impl Reservation {
     pub fn recovered(
         owner: UserId,
         address: EmailAddress,
-        provider: String,
+        provider: ProviderKind,
         request_id: String,
         token: String,
         reserved_at: DateTime<Utc>,
@@ -168,7 +174,7 @@ pub(crate) struct AuditSubject<'a> {
     /// Orders entries written in the same millisecond by different requests.
     pub token: &'a str,
     pub address: &'a EmailAddress,
-    pub provider: &'a str,
+    pub provider: ProviderKind,
 }
 
 impl<'a> From<&'a Reservation> for AuditSubject<'a> {
@@ -178,19 +184,20 @@ impl<'a> From<&'a Reservation> for AuditSubject<'a> {
             request_id: &reservation.request_id,
             token: &reservation.token,
             address: &reservation.address,
-            provider: &reservation.provider,
+            provider: reservation.provider,
         }
     }
 }
 
 impl<'a> From<&'a AccountHold> for AuditSubject<'a> {
     fn from(hold: &'a AccountHold) -> Self {
+        let request = &hold.request;
         Self {
-            owner: &hold.owner,
-            request_id: &hold.request_id,
-            token: &hold.token,
-            address: &hold.address,
-            provider: &hold.provider,
+            owner: &request.owner,
+            request_id: &request.request_id,
+            token: &request.token,
+            address: &request.address,
+            provider: hold.provider,
         }
     }
 }
@@ -287,7 +294,7 @@ pub struct AuditEntry {
     pub request_id: String,
     pub action: AuditAction,
     pub address: EmailAddress,
-    pub provider: String,
+    pub provider: ProviderKind,
     pub error: Option<String>,
 }
 

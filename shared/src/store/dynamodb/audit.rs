@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use super::items::{s, Item};
 use super::DynamoStore;
 use crate::domain::{EmailAddress, UserId};
-use crate::store::encoding::{backend, corrupt, parse_timestamp};
+use crate::store::encoding::{backend, corrupt, parse_timestamp, provider_kind};
 use crate::store::{AuditAction, AuditEntry, AuditTrail, StoreError};
 
 #[async_trait]
@@ -34,7 +34,7 @@ impl AuditTrail for DynamoStore {
                     action: AuditAction::parse(action)
                         .ok_or_else(|| corrupt(format!("bad audit action {action:?}")))?,
                     address: EmailAddress::parse(item.text("address")?).map_err(corrupt)?,
-                    provider: item.text("provider")?.to_string(),
+                    provider: provider_kind(item.text("provider")?)?,
                     error: item.optional_text("error").map(str::to_string),
                 });
             }

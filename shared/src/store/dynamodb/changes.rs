@@ -8,7 +8,9 @@ use super::DynamoStore;
 use super::{Guard, TransactionOutcome};
 use crate::domain::{AccountStatus, UserId};
 use crate::store::encoding::{backend, corrupt, timestamp};
-use crate::store::{AccountChange, AccountHold, AuditAction, Changes, OwnedAccount, StoreError};
+use crate::store::{
+    AccountChange, AccountHold, AuditAction, Changes, HoldRequest, OwnedAccount, StoreError,
+};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{Delete, ReturnValue, TransactWriteItem, Update};
@@ -16,7 +18,7 @@ use chrono::{DateTime, NaiveTime, Utc};
 
 #[async_trait]
 impl Changes for DynamoStore {
-    async fn hold_account(&self, hold: &AccountHold) -> Result<OwnedAccount, StoreError> {
+    async fn hold_account(&self, hold: &HoldRequest) -> Result<OwnedAccount, StoreError> {
         let held = self
             .client
             .update_item()
@@ -56,15 +58,18 @@ impl Changes for DynamoStore {
     ) -> Result<(), StoreError> {
         let account = Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(account_key(&hold.owner, &hold.address)))
+            .set_key(Some(account_key(
+                &hold.request.owner,
+                &hold.request.address,
+            )))
             .condition_expression("hold_token = :token")
-            .expression_attribute_values(":token", s(&hold.token))
+            .expression_attribute_values(":token", s(&hold.request.token))
             .build()
             .expect("table and key are set");
-        let claim = if quarantine_until > hold.started_at {
+        let claim = if quarantine_until > hold.request.started_at {
             let quarantine = Update::builder()
                 .table_name(&self.table)
-                .set_key(Some(claim_key(&hold.address)))
+                .set_key(Some(claim_key(&hold.request.address)))
                 .update_expression(
                     "SET #state = :quarantined, lease_expires_ms = :until, #token = :token, \
                      request_id = :request, #ttl = :ttl",
@@ -74,8 +79,8 @@ impl Changes for DynamoStore {
                 .expression_attribute_names("#ttl", "ttl")
                 .expression_attribute_values(":quarantined", s("quarantined"))
                 .expression_attribute_values(":until", n(quarantine_until.timestamp_millis()))
-                .expression_attribute_values(":token", s(&hold.token))
-                .expression_attribute_values(":request", s(&hold.request_id))
+                .expression_attribute_values(":token", s(&hold.request.token))
+                .expression_attribute_values(":request", s(&hold.request.request_id))
                 .expression_attribute_values(":ttl", n(quarantine_until.timestamp()))
                 .build()
                 .expect("table, key and expression are set");
@@ -83,7 +88,7 @@ impl Changes for DynamoStore {
         } else {
             let free = Delete::builder()
                 .table_name(&self.table)
-                .set_key(Some(claim_key(&hold.address)))
+                .set_key(Some(claim_key(&hold.request.address)))
                 .build()
                 .expect("table and key are set");
             TransactWriteItem::builder().delete(free).build()
@@ -95,7 +100,7 @@ impl Changes for DynamoStore {
             ),
             (claim, Guard::Unconditional),
             (
-                self.audit_put(hold, AuditAction::Deleted, hold.started_at, None),
+                self.audit_put(hold, AuditAction::Deleted, hold.request.started_at, None),
                 Guard::Unconditional,
             ),
         ];
@@ -112,10 +117,13 @@ impl Changes for DynamoStore {
     ) -> Result<(), StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(account_key(&hold.owner, &hold.address)))
+            .set_key(Some(account_key(
+                &hold.request.owner,
+                &hold.request.address,
+            )))
             .condition_expression("hold_token = :token")
-            .expression_attribute_values(":token", s(&hold.token))
-            .expression_attribute_values(":at", s(timestamp(hold.started_at)));
+            .expression_attribute_values(":token", s(&hold.request.token))
+            .expression_attribute_values(":at", s(timestamp(hold.request.started_at)));
         let set_status = |update: UpdateBuilder, status: AccountStatus| {
             update
                 .update_expression(
@@ -151,7 +159,12 @@ impl Changes for DynamoStore {
                 Guard::Claim,
             ),
             (
-                self.audit_put(hold, hold.operation.done(), hold.started_at, None),
+                self.audit_put(
+                    hold,
+                    hold.request.operation.done(),
+                    hold.request.started_at,
+                    None,
+                ),
                 Guard::Unconditional,
             ),
         ];
@@ -168,10 +181,13 @@ impl Changes for DynamoStore {
     ) -> Result<(), StoreError> {
         let release = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(account_key(&hold.owner, &hold.address)))
+            .set_key(Some(account_key(
+                &hold.request.owner,
+                &hold.request.address,
+            )))
             .update_expression("REMOVE hold_token, hold_lease_ms")
             .condition_expression("hold_token = :token")
-            .expression_attribute_values(":token", s(&hold.token))
+            .expression_attribute_values(":token", s(&hold.request.token))
             .build()
             .expect("table, key and expression are set");
         let mut items = vec![(
@@ -180,7 +196,12 @@ impl Changes for DynamoStore {
         )];
         if let Some(error) = error {
             items.push((
-                self.audit_put(hold, hold.operation.failed(), hold.started_at, Some(error)),
+                self.audit_put(
+                    hold,
+                    hold.request.operation.failed(),
+                    hold.request.started_at,
+                    Some(error),
+                ),
                 Guard::Unconditional,
             ));
         }

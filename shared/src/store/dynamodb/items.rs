@@ -11,7 +11,9 @@ use crate::domain::{
     Account, AccountStatus, DisplayName, EmailAddress, IdempotencyKey, PeriodCounts, SendCounts,
     SendStats, SmtpAuthentication, SmtpSettings, UserId,
 };
-use crate::store::encoding::{claim_state, corrupt, from_millis, parse_timestamp, timestamp};
+use crate::store::encoding::{
+    claim_state, corrupt, from_millis, parse_timestamp, provider_kind, timestamp,
+};
 use crate::store::{
     AuditAction, AuditSubject, Claim, IdempotencyRecord, IdempotencyState, OwnedAccount,
     Reservation, StoreError,
@@ -135,7 +137,7 @@ pub(super) fn claim_from_item(item: &Item) -> Result<(Claim, Reservation), Store
     let reservation = Reservation::recovered(
         claim.owner.clone(),
         claim.address.clone(),
-        item.text("provider")?.to_string(),
+        provider_kind(item.text("provider")?)?,
         item.text("request_id")?.to_string(),
         item.text("token")?.to_string(),
         from_millis(item.number("reserved_ms")?)?,
@@ -167,7 +169,7 @@ pub(super) fn account_from_item(item: &Item) -> Result<Account, StoreError> {
         display_name: DisplayName::parse(Some(item.text("display_name")?), address.username())
             .map_err(corrupt)?,
         address,
-        provider: item.text("provider")?.to_string(),
+        provider: provider_kind(item.text("provider")?)?,
         status: AccountStatus::parse(status)
             .ok_or_else(|| corrupt(format!("bad account status {status:?}")))?,
         smtp,
@@ -272,7 +274,7 @@ pub(super) fn audit_item(
         ("action".into(), s(action.as_str())),
         ("status".into(), s(action.status())),
         ("address".into(), s(subject.address.to_string())),
-        ("provider".into(), s(subject.provider)),
+        ("provider".into(), s(subject.provider.as_str())),
         ("ttl".into(), n((at + AUDIT_RETENTION).timestamp())),
     ]);
     if let Some(error) = error {

@@ -293,7 +293,7 @@ impl DynamoStore {
                 n(reservation.lease_expires_at.timestamp_millis()),
             ),
             ("token".into(), s(&reservation.token)),
-            ("provider".into(), s(&reservation.provider)),
+            ("provider".into(), s(reservation.provider.as_str())),
             ("request_id".into(), s(&reservation.request_id)),
             (
                 "reserved_ms".into(),
@@ -351,7 +351,7 @@ impl DynamoStore {
             ("owner".into(), s(&owner)),
             ("address".into(), s(&address)),
             ("display_name".into(), s(reservation.display_name.as_str())),
-            ("provider".into(), s(&reservation.provider)),
+            ("provider".into(), s(reservation.provider.as_str())),
             ("status".into(), s("pending")),
             ("token".into(), s(&reservation.token)),
             ("created_at".into(), s(&now)),

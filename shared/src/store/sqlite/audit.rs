@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use super::select;
 use super::SqliteStore;
 use crate::domain::{EmailAddress, UserId};
-use crate::store::encoding::{corrupt, parse_timestamp};
+use crate::store::encoding::{corrupt, parse_timestamp, provider_kind};
 use crate::store::{AuditAction, AuditEntry, AuditTrail, StoreError};
 
 #[async_trait]
@@ -40,7 +40,7 @@ impl AuditTrail for SqliteStore {
                     action: AuditAction::parse(&action)
                         .ok_or_else(|| corrupt(format!("bad audit action {action:?}")))?,
                     address: EmailAddress::parse(&address).map_err(corrupt)?,
-                    provider,
+                    provider: provider_kind(&provider)?,
                     error,
                 })
             })

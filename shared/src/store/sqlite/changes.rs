@@ -6,13 +6,15 @@ use super::rows::{audit, created_account, give_back_allowance, take_allowance, R
 use super::SqliteStore;
 use crate::domain::{AccountStatus, UserId};
 use crate::store::encoding::{backend, timestamp};
-use crate::store::{AccountChange, AccountHold, AuditAction, Changes, OwnedAccount, StoreError};
+use crate::store::{
+    AccountChange, AccountHold, AuditAction, Changes, HoldRequest, OwnedAccount, StoreError,
+};
 use chrono::{DateTime, Utc};
 use rusqlite::params;
 
 #[async_trait]
 impl Changes for SqliteStore {
-    async fn hold_account(&self, hold: &AccountHold) -> Result<OwnedAccount, StoreError> {
+    async fn hold_account(&self, hold: &HoldRequest) -> Result<OwnedAccount, StoreError> {
         let hold = hold.clone();
         self.in_transaction(move |tx| {
             let Some((owned, held_until)) = created_account(tx, &hold.owner, &hold.address)? else {
@@ -44,17 +46,17 @@ impl Changes for SqliteStore {
     ) -> Result<(), StoreError> {
         let hold = hold.clone();
         self.in_transaction(move |tx| {
-            let address = hold.address.to_string();
+            let address = hold.request.address.to_string();
             let removed = tx
                 .execute(
                     "DELETE FROM accounts WHERE owner = ?1 AND address = ?2 AND hold_token = ?3",
-                    params![hold.owner.as_str(), address, hold.token],
+                    params![hold.request.owner.as_str(), address, hold.request.token],
                 )
                 .map_err(backend)?;
             if removed == 0 {
                 return Err(StoreError::ReservationLost);
             }
-            if quarantine_until > hold.started_at {
+            if quarantine_until > hold.request.started_at {
                 tx.execute(
                     "UPDATE claims SET state = 'quarantined', lease_expires_ms = ?2, token = ?3,
                          request_id = ?4
@@ -62,15 +64,21 @@ impl Changes for SqliteStore {
                     params![
                         address,
                         quarantine_until.timestamp_millis(),
-                        hold.token,
-                        hold.request_id
+                        hold.request.token,
+                        hold.request.request_id
                     ],
                 )
             } else {
                 tx.execute("DELETE FROM claims WHERE address = ?1", [&address])
             }
             .map_err(backend)?;
-            audit(tx, &hold, AuditAction::Deleted, hold.started_at, None)
+            audit(
+                tx,
+                &hold,
+                AuditAction::Deleted,
+                hold.request.started_at,
+                None,
+            )
         })
         .await
     }
@@ -82,14 +90,17 @@ impl Changes for SqliteStore {
     ) -> Result<(), StoreError> {
         let (hold, change) = (hold.clone(), change.clone());
         self.in_transaction(move |tx| {
-            let (owner, address) = (hold.owner.as_str(), hold.address.to_string());
-            let at = timestamp(hold.started_at);
+            let (owner, address) = (
+                hold.request.owner.as_str(),
+                hold.request.address.to_string(),
+            );
+            let at = timestamp(hold.request.started_at);
             let set_status = |status: AccountStatus| {
                 tx.execute(
                     "UPDATE accounts SET status = ?4, updated_at = ?5, hold_token = NULL,
                          hold_lease_ms = NULL
                      WHERE owner = ?1 AND address = ?2 AND hold_token = ?3",
-                    params![owner, address, hold.token, status.as_str(), at],
+                    params![owner, address, hold.request.token, status.as_str(), at],
                 )
             };
             let changed = match &change {
@@ -105,7 +116,7 @@ impl Changes for SqliteStore {
                     params![
                         owner,
                         address,
-                        hold.token,
+                        hold.request.token,
                         smtp_username,
                         provider_ref,
                         secret_ref,
@@ -119,7 +130,13 @@ impl Changes for SqliteStore {
             if changed == 0 {
                 return Err(StoreError::ReservationLost);
             }
-            audit(tx, &hold, hold.operation.done(), hold.started_at, None)
+            audit(
+                tx,
+                &hold,
+                hold.request.operation.done(),
+                hold.request.started_at,
+                None,
+            )
         })
         .await
     }
@@ -134,15 +151,19 @@ impl Changes for SqliteStore {
             tx.execute(
                 "UPDATE accounts SET hold_token = NULL, hold_lease_ms = NULL
                  WHERE owner = ?1 AND address = ?2 AND hold_token = ?3",
-                params![hold.owner.as_str(), hold.address.to_string(), hold.token],
+                params![
+                    hold.request.owner.as_str(),
+                    hold.request.address.to_string(),
+                    hold.request.token
+                ],
             )
             .map_err(backend)?;
             match &error {
                 Some(error) => audit(
                     tx,
                     &hold,
-                    hold.operation.failed(),
-                    hold.started_at,
+                    hold.request.operation.failed(),
+                    hold.request.started_at,
                     Some(error),
                 ),
                 None => Ok(()),

@@ -67,7 +67,7 @@ impl Reservations for SqliteStore {
                     owner,
                     reservation.lease_expires_at.timestamp_millis(),
                     reservation.token,
-                    reservation.provider,
+                    reservation.provider.as_str(),
                     reservation.request_id,
                     reservation.reserved_at.timestamp_millis(),
                     lookalike_key(&reservation.address)
@@ -83,7 +83,7 @@ impl Reservations for SqliteStore {
                     owner,
                     address,
                     reservation.display_name.as_str(),
-                    reservation.provider,
+                    reservation.provider.as_str(),
                     reservation.token,
                     now
                 ],

@@ -11,7 +11,7 @@ use crate::domain::{
     SmtpAuthentication, SmtpSettings, UserId,
 };
 use crate::store::encoding::{
-    backend, claim_state, corrupt, from_millis, parse_timestamp, timestamp,
+    backend, claim_state, corrupt, from_millis, parse_timestamp, provider_kind, timestamp,
 };
 use crate::store::{
     AuditAction, AuditSubject, Claim, OwnedAccount, Reservation, StoreError, SEND_EVENT_RETENTION,
@@ -34,7 +34,7 @@ pub(super) fn audit<'a>(
             subject.request_id,
             action.as_str(),
             subject.address.to_string(),
-            subject.provider,
+            subject.provider.as_str(),
             error,
         ],
     )
@@ -258,7 +258,7 @@ impl StoredClaim {
         let reservation = Reservation::recovered(
             claim.owner.clone(),
             claim.address.clone(),
-            self.provider,
+            provider_kind(&self.provider)?,
             self.request_id,
             self.token,
             from_millis(self.reserved_ms)?,
@@ -332,7 +332,7 @@ impl AccountRow {
             display_name: DisplayName::parse(Some(&self.display_name), address.username())
                 .map_err(corrupt)?,
             address,
-            provider: self.provider,
+            provider: provider_kind(&self.provider)?,
             status: AccountStatus::parse(&self.status)
                 .ok_or_else(|| corrupt(format!("bad account status {:?}", self.status)))?,
             smtp,

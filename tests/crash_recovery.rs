@@ -1,12 +1,15 @@
 //! A create that dies between its steps (its future dropped after the
 //! provider call, or after the secret was stored) leaves a pending claim
 //! with a lease. After the lease, a new create of the address clears what
-//! it left and succeeds; the scheduled reconciler does the same on its own.
+//! it left and succeeds; the scheduled reconciler does the same on its own,
+//! and finishes the undo of a create whose own undo failed.
 
 use std::sync::Arc;
 
 use integration_tests::calls::{check, create_as, list};
-use integration_tests::fakes::{DiesAfterProvisioning, DiesAfterStoring};
+use integration_tests::fakes::{
+    BrokenProvider, DiesAfterProvisioning, DiesAfterStoring, FailingVault,
+};
 use integration_tests::world_tests;
 use integration_tests::worlds::{AwsWorld, SqliteWorld, World};
 use lambda_http::lambda_runtime::{Context, LambdaEvent};
@@ -218,12 +221,54 @@ async fn the_reconciler_clears_dead_creates(world: &dyn World) {
     assert_eq!(status, 201);
 }
 
+/// A create fails at the vault, and its undo at the provider fails too:
+/// the reservation is not released over a resource still there, it stays
+/// pending, and after its lease the reconciler removes what carries the
+/// create's mark and frees the address.
+async fn an_undo_that_fails_leaves_the_reservation_to_the_reconciler(world: &dyn World) {
+    let sandbox = Arc::new(SandboxProvider::default());
+    let mut parts = world.parts(Arc::new(BrokenProvider::creating(Arc::clone(&sandbox))));
+    parts.vault = Arc::new(FailingVault(parts.vault));
+    let app = parts.app(1, AuthMode::Jwt);
+    let (status, _) = create_as(&app, "alice", json!({ "username": "support" })).await;
+    assert_eq!(status, 503, "the vault failed");
+    assert_eq!(
+        sandbox.provisioned().len(),
+        1,
+        "the provider refused its undo"
+    );
+    let address = EmailAddress::parse("support@example.com").unwrap();
+    let claims = world
+        .store()
+        .claims
+        .claims(std::slice::from_ref(&address))
+        .await
+        .unwrap();
+    assert_eq!(claims.len(), 1, "not released over what is still made");
+    assert!(claims[0].holds_address_at(world.clock().now()));
+
+    world
+        .clock()
+        .advance(CREATE_LEASE + chrono::Duration::seconds(1));
+    let reconciler = world.app_with(Arc::clone(&sandbox) as _, 10, AuthMode::Jwt);
+    assert_eq!(run_reconcile(&reconciler).await, 1);
+    assert!(sandbox.provisioned().is_empty(), "removed by its mark");
+    assert!(world
+        .store()
+        .claims
+        .claims(&[address])
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 mod sqlite {
     use super::*;
     world_tests!(SqliteWorld::new();
         a_later_create_clears_a_create_dead_after_provisioning,
         a_later_create_clears_a_create_dead_after_storing_the_secret,
         the_reconciler_clears_dead_creates,
+        an_undo_that_fails_leaves_the_reservation_to_the_reconciler,
     );
 }
 
@@ -233,5 +278,6 @@ mod dynamodb {
         a_later_create_clears_a_create_dead_after_provisioning,
         a_later_create_clears_a_create_dead_after_storing_the_secret,
         the_reconciler_clears_dead_creates,
+        an_undo_that_fails_leaves_the_reservation_to_the_reconciler,
     );
 }

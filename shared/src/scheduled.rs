@@ -5,7 +5,7 @@ use lambda_http::lambda_runtime::LambdaEvent;
 use serde_json::{json, Value};
 
 use crate::deadline;
-use crate::domain::SendEventKind;
+use crate::domain::{ProviderKind, SendEventKind};
 use crate::events::{parse_ses_event, ProviderReport, ReportError};
 use crate::store::SendEventOutcome;
 use crate::{telemetry, App, ReadApp};
@@ -99,7 +99,11 @@ pub async fn count_ses_event(
                 SendEventKind::Bounce => "Bounces",
                 SendEventKind::Complaint => "Complaints",
             };
-            telemetry::emit_metrics(report.at, &[("Provider", "ses")], &[(metric, 1.0)]);
+            telemetry::emit_metrics(
+                report.at,
+                &[("Provider", ProviderKind::Ses.as_str())],
+                &[(metric, 1.0)],
+            );
             "counted"
         }
         SendEventOutcome::Duplicate => "duplicate",

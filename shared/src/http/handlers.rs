@@ -255,7 +255,7 @@ pub async fn sendgrid_events(app: &WebhookApp, req: Request) -> Result<Response<
         let counted = tally.counted;
         telemetry::emit_metrics(
             now,
-            &[("Provider", "sendgrid")],
+            &[("Provider", ProviderKind::Sendgrid.as_str())],
             &[
                 ("Sends", counted.sends.into()),
                 ("Deliveries", counted.deliveries.into()),

@@ -8,6 +8,7 @@ mod company;
 mod directory;
 mod provisioning;
 mod statistics;
+mod undo;
 
 pub use changes::{AccountCommand, Deleted};
 pub use company::CompanyDirectories;

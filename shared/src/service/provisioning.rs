@@ -18,6 +18,7 @@ use crate::store::{
     Activation, IdempotencyRecord, IdempotencyStart, IdempotencyState, Reservation, StoreError,
 };
 
+use super::undo::Undo;
 use super::{Directory, ServiceError};
 
 /// How long a create may hold an address before another create may take it
@@ -146,8 +147,8 @@ impl Provisioning {
     }
 
     /// The create flow: reserve (quota + claim + pending account, one
-    /// transaction), provision, activate; any failure after the reservation
-    /// undoes what was done, in reverse order.
+    /// transaction), provision, keep the password, activate; each step done
+    /// registers its undo, and a failure runs them in reverse (`Undo`).
     pub async fn create(&self, command: CreateCommand) -> Result<Created, ServiceError> {
         let access = &self.directory.policy.access;
         if !access.may_create(&command.groups) {
@@ -227,16 +228,19 @@ impl Provisioning {
             }
             Err(other) => return Err(other.into()),
         };
+        let mut undo = Undo::new(self);
+        undo.reserved(&reservation);
         // This create took the address over from one that died: clear what
         // it left at the provider and in the vault before making anything.
         if let Some(abandoned) = abandoned {
             if let Err(error) = self.clean_up(&abandoned, &abandoned).await {
-                self.release(&reservation, &error.to_string()).await;
+                undo.run(&error.to_string()).await;
                 return Err(error);
             }
         }
 
         let mark = Mark::new(&reservation.token);
+        undo.calling_provider(provider, &email, &mark);
         let provisioned = match deadline::bounded(
             provider.provision(&email, &reservation.display_name, &mark),
             || out_of_time(kind.as_str()),
@@ -245,15 +249,7 @@ impl Provisioning {
         {
             Ok(provisioned) => provisioned,
             Err(error) => {
-                // A create whose answer was lost may have made it all the same.
-                match provider.deprovision_marked(&email, &mark).await {
-                    Ok(()) => self.release(&reservation, &error.to_string()).await,
-                    // The claim stays pending: past its lease the reconciler
-                    // removes what carries this mark, then frees the address.
-                    Err(cleanup) => {
-                        tracing::error!(address = %email, error = %cleanup, "could not remove what a failed create may have made; the reconciler will")
-                    }
-                }
+                undo.run(&error.to_string()).await;
                 return Err(error.into());
             }
         };
@@ -261,12 +257,11 @@ impl Provisioning {
         let secret_ref = match self.vault.store(&email, &provisioned.password).await {
             Ok(secret_ref) => secret_ref,
             Err(error) => {
-                self.deprovision(provider, &email, &provisioned.provider_ref)
-                    .await;
-                self.release(&reservation, &error.to_string()).await;
+                undo.run(&error.to_string()).await;
                 return Err(error.into());
             }
         };
+        undo.secret_stored(&secret_ref);
 
         let activation = Activation {
             smtp: provisioned.smtp,
@@ -282,10 +277,7 @@ impl Provisioning {
             .activate(&reservation, &activation)
             .await
         {
-            self.remove_secret(&activation.secret_ref).await;
-            self.deprovision(provider, &email, &activation.provider_ref)
-                .await;
-            self.release(&reservation, &error.to_string()).await;
+            undo.run(&error.to_string()).await;
             return Err(error.into());
         }
 
@@ -446,7 +438,7 @@ impl Provisioning {
 
     /// Compensation must not hide the original error: its own failure is
     /// logged, and the lease lets a later create or the reconciler finish it.
-    async fn release(&self, reservation: &Reservation, error: &str) {
+    pub(super) async fn release(&self, reservation: &Reservation, error: &str) {
         if let Err(release_error) = self
             .directory
             .store
@@ -455,23 +447,6 @@ impl Provisioning {
             .await
         {
             tracing::error!(address = %reservation.address, error = ?release_error, "could not release a failed reservation");
-        }
-    }
-
-    async fn remove_secret(&self, secret_ref: &str) {
-        if let Err(error) = self.vault.remove(secret_ref).await {
-            tracing::error!(secret_ref, error = ?error, "could not remove a secret after a failed create");
-        }
-    }
-
-    async fn deprovision(
-        &self,
-        provider: &Arc<dyn MailProvider>,
-        address: &EmailAddress,
-        provider_ref: &str,
-    ) {
-        if let Err(error) = provider.deprovision(address, provider_ref).await {
-            tracing::error!(provider_ref, error = ?error, "could not remove a provider resource after a failed create");
         }
     }
 

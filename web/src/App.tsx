@@ -9,7 +9,7 @@ import { describeError } from "./messages";
 import type { Session } from "./session";
 import { forget, keep, openingSession } from "./session";
 
-/** Build-time settings (see README, "Web panel"). */
+/** Build-time settings (see docs/WEB.md, "Build-time settings"). */
 export interface Settings {
   /** A local run's user id (AUTH_MODE=local); never set for production. */
   localUser?: string;

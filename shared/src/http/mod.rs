@@ -1,6 +1,6 @@
 //! HTTP edge: turns API Gateway requests into use-case calls and their
-//! results into the JSON contract of DESIGN.md. Errors map to statuses in
-//! `error.rs`, and nowhere else.
+//! results into the JSON contract of `openapi.yaml` (docs/API.md). Errors
+//! map to statuses in `error.rs`, and nowhere else.
 
 mod error;
 mod handlers;

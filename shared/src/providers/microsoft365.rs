@@ -323,7 +323,7 @@ impl MailProvider for Microsoft365Provider {
     /// `getEmailActivityUserDetail(date=…)`: a CSV (behind a redirect to a
     /// pre-authorized download) with a row per user; needs `Reports.Read.All`.
     /// A tenant that conceals user names in reports gives rows that name no
-    /// address: they are left out (the README says how to turn that off).
+    /// address: they are left out (docs/MONITORING.md says how to turn that off).
     async fn daily_sends(
         &self,
         day: NaiveDate,

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::items::{account_key, claim_key, n, owned_from_item, rotations_key, s, QUOTA_RETENTION};
 use super::DynamoStore;
-use super::{Guard, TransactionOutcome};
+use super::Guard;
 use crate::domain::{AccountStatus, UserId};
 use crate::store::encoding::{backend, corrupt, timestamp};
 use crate::store::{
@@ -104,10 +104,7 @@ impl Changes for DynamoStore {
                 Guard::Unconditional,
             ),
         ];
-        match self.transact(items).await? {
-            TransactionOutcome::Committed => Ok(()),
-            TransactionOutcome::Refused(_) => Err(StoreError::ReservationLost),
-        }
+        self.transact_under_token(items).await
     }
 
     async fn finish_change(
@@ -168,10 +165,7 @@ impl Changes for DynamoStore {
                 Guard::Unconditional,
             ),
         ];
-        match self.transact(items).await? {
-            TransactionOutcome::Committed => Ok(()),
-            TransactionOutcome::Refused(_) => Err(StoreError::ReservationLost),
-        }
+        self.transact_under_token(items).await
     }
 
     async fn release_hold(

@@ -157,6 +157,18 @@ impl DynamoStore {
         }
     }
 
+    /// A transaction that only holds while this request's token does: a
+    /// refused guard means the reservation or hold has passed to another.
+    async fn transact_under_token(
+        &self,
+        items: Vec<(TransactWriteItem, Guard)>,
+    ) -> Result<(), StoreError> {
+        match self.transact(items).await? {
+            TransactionOutcome::Committed => Ok(()),
+            TransactionOutcome::Refused(_) => Err(StoreError::ReservationLost),
+        }
+    }
+
     /// One item, read after every write that preceded the read.
     async fn consistent_get(&self, key: Item) -> Result<Option<Item>, StoreError> {
         let output = self

@@ -175,10 +175,7 @@ impl Reservations for DynamoStore {
                 Guard::Unconditional,
             ),
         ];
-        match self.transact(items).await? {
-            TransactionOutcome::Committed => Ok(()),
-            TransactionOutcome::Refused(_) => Err(StoreError::ReservationLost),
-        }
+        self.transact_under_token(items).await
     }
 
     async fn release(

@@ -1,5 +1,6 @@
 """Creates, on the emulator AWS_ENDPOINT_URL points at, what template.yaml
-creates in AWS: the table (string pk/sk, on-demand, TTL on `ttl`) and the
+creates in AWS: the table (string pk/sk, on-demand, TTL on `ttl`, the
+`admin` index) and the
 provider-keys secret. Prints the settings to run the functions against it."""
 
 import json
@@ -13,23 +14,44 @@ secret_id = "email-provisioning/providers"
 dynamodb = boto3.client("dynamodb")
 secrets = boto3.client("secretsmanager")
 
+attributes = [
+    {"AttributeName": name, "AttributeType": "S"}
+    for name in ("pk", "sk", "admin_pk", "admin_sk")
+]
+# What administrators read across users (see template.yaml).
+admin_index = {
+    "IndexName": "admin",
+    "KeySchema": [
+        {"AttributeName": "admin_pk", "KeyType": "HASH"},
+        {"AttributeName": "admin_sk", "KeyType": "RANGE"},
+    ],
+    "Projection": {"ProjectionType": "ALL"},
+}
+
 if table not in dynamodb.list_tables()["TableNames"]:
     dynamodb.create_table(
         TableName=table,
         BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
+        AttributeDefinitions=attributes,
         KeySchema=[
             {"AttributeName": "pk", "KeyType": "HASH"},
             {"AttributeName": "sk", "KeyType": "RANGE"},
         ],
+        GlobalSecondaryIndexes=[admin_index],
     )
     dynamodb.update_time_to_live(
         TableName=table,
         TimeToLiveSpecification={"AttributeName": "ttl", "Enabled": True},
     )
+else:
+    # A table an emulator kept from before the index existed.
+    indexes = dynamodb.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])
+    if "admin" not in {index["IndexName"] for index in indexes}:
+        dynamodb.update_table(
+            TableName=table,
+            AttributeDefinitions=attributes,
+            GlobalSecondaryIndexUpdates=[{"Create": admin_index}],
+        )
 
 try:
     secrets.create_secret(Name=secret_id, SecretString=json.dumps({}))

@@ -5,6 +5,11 @@
 # on; it sets functions_port and functions_pid and returns once
 # /api/health answers. stop_functions ends them.
 
+# What a local run trusts: the caller from X-User-Id, and the groups from
+# X-User-Groups, of which ADMIN_GROUPS (email-admins unless set) are
+# administrators.
+local_mode=(--env-var AUTH_MODE=local --env-var "ADMIN_GROUPS=${ADMIN_GROUPS-email-admins}")
+
 # wait_for_url URL PID LOG: until URL answers, or else (PID gone, or 10
 # minutes: the first request may compile the workspace) print LOG and fail.
 wait_for_url() {
@@ -23,7 +28,7 @@ start_functions() {
   shift
   functions_port=$(free_port)
   setsid cargo lambda watch --ignore-changes --quiet -A 127.0.0.1 --disable-cors -P "$functions_port" \
-    --env-var AUTH_MODE=local "$@" >"$log" 2>&1 &
+    "${local_mode[@]}" "$@" >"$log" 2>&1 &
   functions_pid=$!
   wait_for_url "http://127.0.0.1:$functions_port/api/health" "$functions_pid" "$log"
 }

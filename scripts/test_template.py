@@ -30,8 +30,10 @@ FORBIDDEN_ACTIONS = (
 BOUNDARY_ACTIONS = {"ses:sendrawemail", "ses:sendemail"}
 IDENTITY_ACTIONS = ("ses:DeleteEmailIdentity", "ses:CreateEmailIdentity")
 # Functions that make or remove SES users.
-SES_USER_FUNCTIONS = ("CreateFunction", "ManageFunction", "ReconcileFunction")
+SES_USER_FUNCTIONS = ("CreateFunction", "ManageFunction", "AdminFunction", "ReconcileFunction")
 LOOKALIKE_FUNCTIONS = ("CheckFunction", "CreateFunction")
+# Functions that find an address's owner by its claim (an administrator's change).
+OWNER_LOOKUP_FUNCTIONS = ("ManageFunction", "AdminFunction")
 
 UNKNOWN = "<unresolved>"
 
@@ -322,6 +324,38 @@ class TemplateTest(unittest.TestCase):
             for action in ("dynamodb:GetItem", "dynamodb:BatchGetItem"):
                 if not any(allows(statement, action) for _, statement in found):
                     problems.append(f"{function} may not {action} on the table (claims, look-alike items)")
+        self.fail_with(problems)
+
+    def test_administrators_read_through_the_admin_index(self):
+        problems = []
+        resources = self.template.get("Resources", {})
+        table = resources.get("Table", {}).get("Properties", {})
+        indexes = {index.get("IndexName"): index for index in table.get("GlobalSecondaryIndexes", [])}
+        keys = [(k.get("AttributeName"), k.get("KeyType")) for k in indexes.get("admin", {}).get("KeySchema", [])]
+        if keys != [("admin_pk", "HASH"), ("admin_sk", "RANGE")]:
+            problems.append(f"the table has no admin index on admin_pk/admin_sk (found {keys})")
+        admin = resources.get("AdminFunction")
+        if admin is None:
+            problems.append("no AdminFunction")
+        else:
+            found = list(statements(admin.get("Properties", {}).get("Policies", []), "AdminFunction.Policies"))
+            index_grants = [
+                text
+                for _, statement in found
+                if allows(statement, "dynamodb:Query")
+                for text in resource_texts(statement)
+            ]
+            if "${Table.Arn}/index/admin" not in index_grants:
+                problems.append(f"AdminFunction may not Query the admin index (grants {index_grants})")
+            routes = {key for function, _, _, key in http_routes(self.template) if key.split(" ", 1)[-1].startswith("/api/admin/") and function == "AdminFunction"}
+            others = {key for function, _, _, key in http_routes(self.template) if key.split(" ", 1)[-1].startswith("/api/admin/") and function != "AdminFunction"}
+            if len(routes) != 5 or others:
+                problems.append(f"the admin routes are not all AdminFunction's: {sorted(routes)}, elsewhere {sorted(others)}")
+        for function in OWNER_LOOKUP_FUNCTIONS:
+            resource = resources.get(function)
+            found = list(statements((resource or {}).get("Properties", {}).get("Policies", []), f"{function}.Policies"))
+            if not any(allows(statement, "dynamodb:BatchGetItem") for _, statement in found):
+                problems.append(f"{function} may not BatchGetItem the claims (the owner of an address)")
         self.fail_with(problems)
 
     def test_ses_user_functions_are_told_the_boundary(self):

@@ -181,11 +181,15 @@ fn warn_if_local_auth(config: &Config) {
 async fn open_store(config: &Config, aws: &Aws) -> Result<Store, StartupError> {
     Ok(match &config.backend {
         Backend::Local { database_path } => Store::of(SqliteStore::open(database_path)?),
-        Backend::Aws { table, .. } => Store::of(DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(aws.config().await?),
-            table,
-        )),
+        Backend::Aws { table, .. } => Store::of(
+            DynamoStore::new(aws_sdk_dynamodb::Client::new(aws.config().await?), table)
+                .with_audit_retention(audit_retention(config)),
+        ),
     })
+}
+
+fn audit_retention(config: &Config) -> chrono::Duration {
+    chrono::Duration::days(i64::from(config.audit_retention_days))
 }
 
 fn directory(config: &Config, store: Store) -> Result<Directory, ConfigError> {
@@ -205,6 +209,7 @@ fn directory(config: &Config, store: Store) -> Result<Directory, ConfigError> {
         daily_create_limit: config.daily_create_limit,
         daily_rotation_limit: config.daily_rotation_limit,
         quarantine: chrono::Duration::days(i64::from(config.quarantine_days)),
+        audit_retention: audit_retention(config),
         access: Access {
             creator_groups: config.creator_groups.clone(),
             admin_groups: config.admin_groups.clone(),

@@ -64,6 +64,8 @@ pub struct Config {
     pub daily_create_limit: u32,
     /// `ADDRESS_QUARANTINE_DAYS`: how long a deleted address stays unavailable.
     pub quarantine_days: u32,
+    /// `AUDIT_RETENTION_DAYS`: how long audit entries (and daily send counts) are kept.
+    pub audit_retention_days: u32,
     pub reserved: ReservedNames,
     pub auth_mode: AuthMode,
     /// `SENDGRID_WEBHOOK_PUBLIC_KEY`: verifies SendGrid's signed Event Webhook.
@@ -263,6 +265,11 @@ impl Config {
         )?;
         let quarantine_days =
             whole_number("ADDRESS_QUARANTINE_DAYS", DEFAULT_QUARANTINE_DAYS, 0..=3650)?;
+        let audit_retention_days = whole_number(
+            "AUDIT_RETENTION_DAYS",
+            crate::store::DEFAULT_AUDIT_RETENTION.num_days() as u32,
+            1..=3650,
+        )?;
         let daily_rotation_limit = whole_number(
             "DAILY_ROTATION_LIMIT",
             DEFAULT_DAILY_ROTATION_LIMIT,
@@ -366,6 +373,7 @@ impl Config {
             provider_secret_id: get("PROVIDER_SECRET_ID"),
             daily_create_limit,
             quarantine_days,
+            audit_retention_days,
             reserved,
             auth_mode,
             groups_claim: get("GROUPS_CLAIM").unwrap_or_else(|| DEFAULT_GROUPS_CLAIM.into()),
@@ -410,6 +418,7 @@ mod tests {
         assert_eq!(config.endpoints.sendgrid_api, "https://api.sendgrid.com");
         assert_eq!(config.daily_create_limit, 10);
         assert_eq!(config.quarantine_days, 30);
+        assert_eq!(config.audit_retention_days, 400);
         assert_eq!(config.auth_mode, AuthMode::Jwt);
         assert_eq!(
             config.backend,

@@ -4,6 +4,7 @@
 //! what the whole process logs or emits, or set its environment) are
 //! binaries of their own beside this folder.
 
+mod administration;
 mod aws_backends;
 mod aws_tls;
 mod crash_recovery;

@@ -2,7 +2,7 @@
 //! what the tests read back from the answers.
 
 use lambda_http::{Body, Response};
-use provisioning::http::{check_availability, create, list_routes, manage_account};
+use provisioning::http::{admin_routes, check_availability, create, list_routes, manage_account};
 use provisioning::App;
 use serde_json::{json, Value};
 
@@ -68,6 +68,7 @@ pub enum Route {
     Create,
     List,
     Manage,
+    Admin,
 }
 
 pub async fn send(app: &App, route: Route, event: &Event) -> (u16, Value) {
@@ -77,6 +78,7 @@ pub async fn send(app: &App, route: Route, event: &Event) -> (u16, Value) {
         Route::Create => create(app, request).await,
         Route::List => list_routes(app.read(), request).await,
         Route::Manage => manage_account(app, request).await,
+        Route::Admin => admin_routes(app, request).await,
     };
     read(response.unwrap())
 }
@@ -139,4 +141,33 @@ where
         }
     }
     assert_eq!(winners, 1);
+}
+
+/// The group the tests' deployments make administrators (`ADMIN_GROUPS`).
+pub const ADMINS: &str = "email-admins";
+
+/// An `/api/admin/…` request (`event` as loaded) by `user`, a member of `ADMINS`.
+pub async fn admin_as(app: &App, user: &str, event: Event) -> (u16, Value) {
+    let event = event
+        .user(user)
+        .claim("cognito:groups", &format!("[{ADMINS}]"));
+    send(app, Route::Admin, &event).await
+}
+
+/// An answer that is not JSON: its status, `Content-Type` and text.
+pub async fn send_for_text(app: &App, route: Route, event: &Event) -> (u16, String, String) {
+    let request = event.request();
+    let response = match route {
+        Route::Admin => admin_routes(app, request).await,
+        other => panic!("{other:?} answers JSON"),
+    }
+    .unwrap();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let text = String::from_utf8_lossy(response.body()).into_owned();
+    (response.status().as_u16(), content_type, text)
 }

@@ -51,6 +51,20 @@ impl Event {
         self
     }
 
+    /// API Gateway's id of the request, which the audit trail records.
+    pub fn request_id(mut self, id: &str) -> Self {
+        self.0["requestContext"]["requestId"] = Value::String(id.into());
+        self
+    }
+
+    /// The path (raw and as API Gateway saw it) and its parameters.
+    pub fn path(mut self, path: &str, parameters: Value) -> Self {
+        self.0["rawPath"] = Value::String(path.into());
+        self.0["requestContext"]["http"]["path"] = Value::String(path.into());
+        self.0["pathParameters"] = parameters;
+        self
+    }
+
     pub fn anonymous(mut self) -> Self {
         if let Some(context) = self.0["requestContext"].as_object_mut() {
             context.remove("authorizer");

@@ -159,6 +159,8 @@ pub struct ObservedProvider {
     gate_rotations: bool,
     /// Out of 100 provisions, how many the provider refuses.
     failure_percent: u8,
+    /// An address whose new credentials the provider refuses to issue.
+    refuses_rotating: Option<EmailAddress>,
 }
 
 /// A door a provisioning call waits at: `entered` tells the test it is
@@ -177,6 +179,15 @@ impl ObservedProvider {
             gate: None,
             gate_rotations: false,
             failure_percent: 0,
+            refuses_rotating: None,
+        }
+    }
+
+    /// Refuses to issue new credentials for `address`, and only for it.
+    pub fn refusing_to_rotate(inner: Arc<SandboxProvider>, address: EmailAddress) -> Self {
+        Self {
+            refuses_rotating: Some(address),
+            ..Self::new(inner)
         }
     }
 
@@ -266,6 +277,12 @@ impl MailProvider for ObservedProvider {
         mark: &Mark,
     ) -> Result<IssuedCredential, ProviderError> {
         self.pass_gate(true).await;
+        if self.refuses_rotating.as_ref() == Some(address) {
+            return Err(ProviderError::Rejected {
+                provider: "sandbox",
+                message: "injected refusal to rotate".into(),
+            });
+        }
         self.inner.issue_credential(address, current, mark).await
     }
 

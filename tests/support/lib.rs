@@ -40,6 +40,7 @@ pub fn policy(daily_create_limit: u32) -> Policy {
         daily_create_limit,
         daily_rotation_limit: 10,
         quarantine: chrono::Duration::days(30),
+        audit_retention: provisioning::store::DEFAULT_AUDIT_RETENTION,
         access: Access::default(),
     }
 }

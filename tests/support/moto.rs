@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::{Credentials, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
@@ -111,7 +111,7 @@ pub fn unique(prefix: &str) -> String {
 }
 
 /// A new table with the layout `template.yaml` declares: string `pk`/`sk`,
-/// on-demand, TTL on `ttl`.
+/// on-demand, TTL on `ttl`, the `admin` index.
 pub async fn create_table(client: &aws_sdk_dynamodb::Client) -> String {
     let table = unique("accounts");
     let attribute = |name: &str| {
@@ -134,8 +134,24 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client) -> String {
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(attribute("pk"))
         .attribute_definitions(attribute("sk"))
+        .attribute_definitions(attribute("admin_pk"))
+        .attribute_definitions(attribute("admin_sk"))
         .key_schema(key("pk", KeyType::Hash))
         .key_schema(key("sk", KeyType::Range))
+        // As template.yaml has it: what administrators read across users.
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name("admin")
+                .key_schema(key("admin_pk", KeyType::Hash))
+                .key_schema(key("admin_sk", KeyType::Range))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .expect("create the table");

@@ -47,6 +47,29 @@ impl fmt::Display for DomainName {
     }
 }
 
+/// Part of an address to search for (`q`): 1 to 64 of the characters an
+/// address can hold, lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressFragment(String);
+
+impl AddressFragment {
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let fragment = raw.trim().to_ascii_lowercase();
+        let allowed = |c: char| c.is_ascii_alphanumeric() || "._+-@".contains(c);
+        if (1..=64).contains(&fragment.len()) && fragment.chars().all(allowed) {
+            Ok(Self(fragment))
+        } else {
+            Err(DomainError::InvalidQuery(format!(
+                "q must be 1 to 64 letters, digits or . _ + - @ (got {raw:?})"
+            )))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// `username@domain`, both parts already valid.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EmailAddress {

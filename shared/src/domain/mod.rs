@@ -17,7 +17,7 @@ mod user_id;
 mod username;
 
 pub use account::{Account, AccountStatus, SmtpAuthentication, SmtpSettings};
-pub use address::{DomainName, EmailAddress};
+pub use address::{AddressFragment, DomainName, EmailAddress};
 pub use display_name::DisplayName;
 pub use idempotency_key::IdempotencyKey;
 pub use lookalike::{looks_like, skeleton};
@@ -42,4 +42,7 @@ pub enum DomainError {
     InvalidUserId(String),
     #[error("{0}")]
     InvalidIdempotencyKey(String),
+    /// A filter of a listing that cannot match anything valid.
+    #[error("{0}")]
+    InvalidQuery(String),
 }

@@ -78,6 +78,10 @@ impl ApiError {
                 S::Invalid(DomainError::InvalidUserId(_)) => {
                     (StatusCode::UNAUTHORIZED, "unauthorized")
                 }
+                S::Invalid(DomainError::InvalidQuery(_)) => {
+                    (StatusCode::BAD_REQUEST, "invalid_query")
+                }
+                S::AlreadyOwner { .. } => (StatusCode::CONFLICT, "already_owner"),
                 S::Invalid(DomainError::InvalidIdempotencyKey(_)) => {
                     (StatusCode::BAD_REQUEST, "invalid_idempotency_key")
                 }

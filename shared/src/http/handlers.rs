@@ -10,7 +10,8 @@ use lambda_http::{Body, Error, Request, RequestExt, Response};
 use serde::Deserialize;
 
 use super::request::{
-    account_path, caller, expect_method, idempotency_key, json_body, query_param, request_id,
+    account_path, caller, expect_method, idempotency_key, json_body, page_limit, query_param,
+    request_id,
 };
 use super::views::{
     decode_cursor, json_response, AccountView, AccountsView, CheckView, CreatedView, DeletedView,
@@ -28,7 +29,7 @@ const DEFAULT_PAGE_SIZE: u32 = 50;
 const MAX_PAGE_SIZE: u32 = 100;
 
 /// Runs a route and logs one line for it; an error becomes its JSON answer.
-async fn serve<F, Fut>(req: Request, route: F) -> Result<Response<Body>, Error>
+pub(super) async fn serve<F, Fut>(req: Request, route: F) -> Result<Response<Body>, Error>
 where
     F: FnOnce(Request, String) -> Fut,
     Fut: Future<Output = Result<Response<Body>, ApiError>>,
@@ -188,9 +189,10 @@ pub async fn manage_account(app: &App, req: Request) -> Result<Response<Body>, E
             },
         )?;
         let read = app.read();
-        let owner = caller(&req, read.auth_mode, &read.groups_claim)?.user;
+        let caller = caller(&req, read.auth_mode, &read.groups_claim)?;
         let command = AccountCommand {
-            owner,
+            as_admin: read.directory.policy().access.is_admin(&caller.groups),
+            caller: caller.user,
             address,
             request_id,
         };
@@ -287,18 +289,7 @@ pub async fn list_routes(app: &ReadApp, req: Request) -> Result<Response<Body>, 
             return Ok(json_response(StatusCode::OK, &policy));
         }
         let owner = caller.user;
-        let limit = match query_param(&req, "limit") {
-            None => DEFAULT_PAGE_SIZE,
-            Some(raw) => raw
-                .parse::<u32>()
-                .ok()
-                .filter(|limit| (1..=MAX_PAGE_SIZE).contains(limit))
-                .ok_or_else(|| {
-                    ApiError::InvalidQuery(format!(
-                        "limit must be a whole number from 1 to {MAX_PAGE_SIZE}"
-                    ))
-                })?,
-        };
+        let limit = page_limit(&req, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
         let after = query_param(&req, "cursor")
             .map(|raw| {
                 decode_cursor(raw).ok_or_else(|| {

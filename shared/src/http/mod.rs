@@ -2,11 +2,15 @@
 //! results into the JSON contract of `openapi.yaml` (docs/API.md). Errors
 //! map to statuses in `error.rs`, and nowhere else.
 
+mod admin;
+mod admin_views;
 mod error;
 mod handlers;
 mod request;
 mod views;
 
+pub use admin::admin_routes;
+pub use admin_views::neutralized;
 pub use error::ApiError;
 pub use handlers::{check_availability, create, list_routes, manage_account, sendgrid_events};
 pub use request::MAX_BODY_BYTES;

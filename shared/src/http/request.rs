@@ -138,6 +138,20 @@ pub fn idempotency_key(req: &Request) -> Result<Option<IdempotencyKey>, ApiError
         .map_err(ApiError::from)
 }
 
+/// The `limit` query parameter: `default` when absent, else 1 to `max`.
+pub fn page_limit(req: &Request, default: u32, max: u32) -> Result<u32, ApiError> {
+    match query_param(req, "limit") {
+        None => Ok(default),
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|limit| (1..=max).contains(limit))
+            .ok_or_else(|| {
+                ApiError::InvalidQuery(format!("limit must be a whole number from 1 to {max}"))
+            }),
+    }
+}
+
 /// One query-string parameter, if present.
 pub fn query_param<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
     req.query_string_parameters_ref()

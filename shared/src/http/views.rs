@@ -7,7 +7,7 @@ use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
-use crate::domain::{Account, EmailAddress, ProviderKind};
+use crate::domain::{Account, EmailAddress, ProviderKind, SmtpPassword, SmtpSettings};
 use crate::service::{
     least_privilege, stats_coverage, Availability, Created, Deleted, Policy, Tally,
 };
@@ -66,6 +66,19 @@ pub struct CredentialsView {
     authentication: &'static str,
 }
 
+impl CredentialsView {
+    /// Credentials shown once: a create's, a rotation's, a transfer's.
+    pub fn of(smtp: SmtpSettings, password: &SmtpPassword) -> Self {
+        Self {
+            smtp_server: smtp.server,
+            smtp_port: smtp.port,
+            username: smtp.username,
+            password: password.expose().to_string(),
+            authentication: smtp.authentication.as_str(),
+        }
+    }
+}
+
 #[derive(Serialize)]
 pub struct DeletedView {
     email: String,
@@ -112,13 +125,7 @@ impl From<Created> for CreatedView {
             display_name: account.display_name.to_string(),
             provider: account.provider.as_str(),
             status: account.status.as_str(),
-            credentials: CredentialsView {
-                smtp_server: smtp.server,
-                smtp_port: smtp.port,
-                username: smtp.username,
-                password: password.expose().to_string(),
-                authentication: smtp.authentication.as_str(),
-            },
+            credentials: CredentialsView::of(smtp, &password),
             webmail: account.webmail,
             created_at: timestamp(account.created_at),
         }

@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use crate::domain::{utc_day, Account, AccountStatus, EmailAddress, IdempotencyKey, UserId};
 use crate::providers::{Credential, MailProvider, Mark};
-use crate::store::{AccountChange, AccountHold, HoldRequest, Operation, OwnedAccount, StoreError};
+use crate::store::{
+    AccountChange, AccountHold, ClaimState, HoldRequest, NewCredentials, Operation, OwnedAccount,
+    StoreError,
+};
 use chrono::{DateTime, Duration, Utc};
 
 use super::provisioning::{hex_digest, new_token, seconds_until_next_utc_day};
@@ -17,10 +20,14 @@ use super::{Created, Provisioning, ServiceError};
 /// retried (every step of each can run twice).
 const HOLD_LEASE: Duration = Duration::minutes(5);
 
-/// A change to one of the caller's accounts.
+/// A change to one of the caller's accounts, or, for an administrator, to anyone's.
 #[derive(Debug, Clone)]
 pub struct AccountCommand {
-    pub owner: UserId,
+    /// Who asks: the verified caller, named in the audit trail as actor.
+    pub caller: UserId,
+    /// The caller is an administrator: the address may be anyone's, and
+    /// stays its owner's.
+    pub as_admin: bool,
     /// As the request gave it: an address that does not parse is nobody's.
     pub address: String,
     pub request_id: String,
@@ -70,9 +77,10 @@ impl Provisioning {
         let store = &self.directory.store;
         let limit = self.directory.policy.daily_rotation_limit;
         let day = utc_day(hold.request.started_at);
+        // The limit guards against a caller's stolen session: it is the caller's.
         if let Err(error) = store
             .changes
-            .count_rotation(&hold.request.owner, &day, limit)
+            .count_rotation(&hold.request.actor, &day, limit)
             .await
         {
             let refusal = match error {
@@ -84,13 +92,15 @@ impl Provisioning {
             };
             return Err(self.let_go(&hold, refusal).await);
         }
-        let rotated = self.rotate_held(owned, &hold).await;
+        let rotated = self
+            .rotate_held(owned, &hold, AccountChange::CredentialsRotated)
+            .await;
         if let Err(error) = &rotated {
             // Past the table write the rotation is done, even if the old credential stayed.
             if !matches!(error, ServiceError::OldCredentialKept(_)) {
                 if let Err(refund) = store
                     .changes
-                    .refund_rotation(&hold.request.owner, &day)
+                    .refund_rotation(&hold.request.actor, &day)
                     .await
                 {
                     tracing::error!(error = %refund, "could not give back a failed rotation's count");
@@ -100,10 +110,14 @@ impl Provisioning {
         rotated
     }
 
-    async fn rotate_held(
+    /// Issues new credentials for a held account and finishes the hold
+    /// with `finish` of them; the old credential is revoked only once the
+    /// table has the new one.
+    pub(super) async fn rotate_held(
         &self,
         owned: OwnedAccount,
         hold: &AccountHold,
+        finish: impl FnOnce(NewCredentials) -> AccountChange,
     ) -> Result<Created, ServiceError> {
         let hold = hold.clone();
         let (provider, current) = match self.credential_of(&owned) {
@@ -123,11 +137,11 @@ impl Provisioning {
                 return Err(self.let_go(&hold, error.into()).await);
             }
         };
-        let change = AccountChange::CredentialsRotated {
+        let change = finish(NewCredentials {
             smtp_username: issued.credential.smtp_username.clone(),
             provider_ref: issued.credential.provider_ref.clone(),
             secret_ref: secret_ref.clone(),
-        };
+        });
         // The secret holds the new password now: if the table does not take
         // it, both credentials keep working and the next rotation removes the spare.
         if let Err(error) = self
@@ -162,9 +176,9 @@ impl Provisioning {
         command: AccountCommand,
         key: Option<IdempotencyKey>,
     ) -> Result<(Created, bool), ServiceError> {
-        let owner = command.owner.clone();
+        let caller = command.caller.clone();
         let hash = operation_hash("rotate-credentials", &command.address);
-        self.at_most_once(&owner, key, hash, || self.rotate_credentials(command))
+        self.at_most_once(&caller, key, hash, || self.rotate_credentials(command))
             .await
     }
 
@@ -224,18 +238,24 @@ impl Provisioning {
         })
     }
 
-    /// The owner's created account at `command.address`, held for
-    /// `operation`, as it is once held.
-    async fn hold(
+    /// The created account at `command.address` (the caller's, or for an
+    /// administrator anyone's), held for `operation`, as it is once held.
+    pub(super) async fn hold(
         &self,
         command: &AccountCommand,
         operation: Operation,
     ) -> Result<(OwnedAccount, AccountHold), ServiceError> {
         let not_found = || ServiceError::AccountNotFound(command.address.clone());
         let address = EmailAddress::parse(&command.address).map_err(|_| not_found())?;
+        let owner = if command.as_admin {
+            self.owner_of(&address).await?.ok_or_else(not_found)?
+        } else {
+            command.caller.clone()
+        };
         let now = self.directory.clock.now();
         let request = HoldRequest {
-            owner: command.owner.clone(),
+            owner,
+            actor: command.caller.clone(),
             address,
             operation,
             request_id: command.request_id.clone(),
@@ -254,9 +274,26 @@ impl Provisioning {
         Ok((owned, hold))
     }
 
+    /// Whose the address is: the owner its active claim names.
+    pub(super) async fn owner_of(
+        &self,
+        address: &EmailAddress,
+    ) -> Result<Option<UserId>, ServiceError> {
+        let claims = self
+            .directory
+            .store
+            .claims
+            .claims(std::slice::from_ref(address))
+            .await?;
+        Ok(claims
+            .into_iter()
+            .find(|claim| claim.state == ClaimState::Active)
+            .map(|claim| claim.owner))
+    }
+
     /// A change that failed lets go of its account (audited with `error`),
     /// and `error` is the answer.
-    async fn let_go(&self, hold: &AccountHold, error: ServiceError) -> ServiceError {
+    pub(super) async fn let_go(&self, hold: &AccountHold, error: ServiceError) -> ServiceError {
         if let Err(release) = self
             .directory
             .store
@@ -320,7 +357,7 @@ fn missing_smtp() -> ServiceError {
 }
 
 /// Names an operation on one address, for its `Idempotency-Key` record.
-fn operation_hash(operation: &str, address: &str) -> String {
+pub(super) fn operation_hash(operation: &str, address: &str) -> String {
     hex_digest(&serde_json::json!([
         operation,
         address.to_ascii_lowercase()

@@ -3,6 +3,7 @@
 //! and the write side (`Provisioning`: create, recovery, the changes after
 //! it) that builds on it.
 
+mod administration;
 mod changes;
 mod company;
 mod directory;
@@ -10,6 +11,10 @@ mod provisioning;
 mod statistics;
 mod undo;
 
+pub use administration::{
+    OffboardCommand, OffboardOutcome, OffboardReport, OffboardStatus, Report, ReportGrouping,
+    ReportRow, TransferCommand, Transferred, MAX_REPORT_DAYS,
+};
 pub use changes::{AccountCommand, Deleted};
 pub use company::CompanyDirectories;
 pub use directory::{stats_coverage, Directory, StatsCoverage};
@@ -33,6 +38,8 @@ pub struct Policy {
     pub daily_rotation_limit: u32,
     /// How long a deleted address stays unavailable.
     pub quarantine: Duration,
+    /// `AUDIT_RETENTION_DAYS`: how long the audit trail is kept.
+    pub audit_retention: Duration,
     pub access: Access,
 }
 
@@ -252,6 +259,8 @@ pub enum ServiceError {
     CreatedThenDeleted(String),
     #[error("the credentials this request handed out for {0} have been rotated since: they are not shown again; rotate them to get new ones")]
     CredentialsRotated(String),
+    #[error("{address} is already {owner}'s")]
+    AlreadyOwner { address: String, owner: String },
     #[error("this Idempotency-Key was used for a different request")]
     IdempotencyKeyReused,
     #[error("a request with this Idempotency-Key is still in progress; retry in a moment")]

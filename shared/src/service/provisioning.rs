@@ -66,6 +66,75 @@ struct AnsweredRecord {
     email: String,
     #[serde(default)]
     credentials_version: u32,
+    /// Whose account it is, when not the caller's (an administrator's rotation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner: Option<String>,
+}
+
+/// An answer `at_most_once` can keep and give again: what its record keeps
+/// (never a secret), and the answer rebuilt from that.
+pub(super) trait Replayable: Sized {
+    fn record(&self, caller: &UserId) -> String;
+
+    async fn replay(
+        service: &Provisioning,
+        caller: &UserId,
+        record: &str,
+    ) -> Result<Self, ServiceError>;
+}
+
+impl Replayable for Created {
+    fn record(&self, caller: &UserId) -> String {
+        serde_json::to_string(&AnsweredRecord {
+            email: self.account.address.to_string(),
+            credentials_version: self.credentials_version,
+            owner: (self.account.owner != *caller).then(|| self.account.owner.to_string()),
+        })
+        .expect("a record of strings serializes")
+    }
+
+    /// The account a completed request answered with, credentials as they are now.
+    async fn replay(
+        service: &Provisioning,
+        caller: &UserId,
+        record: &str,
+    ) -> Result<Self, ServiceError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("idempotency record: bad {what}"));
+        let record: AnsweredRecord =
+            serde_json::from_str(record).map_err(|_| corrupt("response"))?;
+        let address = EmailAddress::parse(&record.email).map_err(|_| corrupt("email"))?;
+        let owner = match &record.owner {
+            None => caller.clone(),
+            Some(owner) => UserId::parse(owner).map_err(|_| corrupt("owner"))?,
+        };
+        let Some(owned) = service
+            .directory
+            .store
+            .accounts
+            .owned_account(&owner, &address)
+            .await?
+        else {
+            // Its secret went with it (or it changed hands): no answer is left to replay.
+            return Err(ServiceError::CreatedThenDeleted(record.email));
+        };
+        if owned.credentials_version != record.credentials_version {
+            return Err(ServiceError::CredentialsRotated(record.email));
+        }
+        let secret_ref = owned.secret_ref.ok_or_else(|| corrupt("account secret"))?;
+        let smtp = owned
+            .account
+            .smtp
+            .clone()
+            .ok_or_else(|| corrupt("account smtp"))?;
+        let password = service.vault.read(&secret_ref).await?;
+        Ok(Created {
+            account: owned.account,
+            smtp,
+            password,
+            secret_ref,
+            credentials_version: owned.credentials_version,
+        })
+    }
 }
 
 pub struct Provisioning {
@@ -81,41 +150,6 @@ impl Provisioning {
             providers,
             vault,
         }
-    }
-
-    /// The account a completed request answered with, credentials as they are now.
-    async fn replay(&self, owner: &UserId, response: &str) -> Result<Created, ServiceError> {
-        let corrupt = |what: &str| StoreError::Corrupt(format!("idempotency record: bad {what}"));
-        let record: AnsweredRecord =
-            serde_json::from_str(response).map_err(|_| corrupt("response"))?;
-        let address = EmailAddress::parse(&record.email).map_err(|_| corrupt("email"))?;
-        let Some(owned) = self
-            .directory
-            .store
-            .accounts
-            .owned_account(owner, &address)
-            .await?
-        else {
-            // Its secret went with it: there is no answer left to replay.
-            return Err(ServiceError::CreatedThenDeleted(record.email));
-        };
-        if owned.credentials_version != record.credentials_version {
-            return Err(ServiceError::CredentialsRotated(record.email));
-        }
-        let secret_ref = owned.secret_ref.ok_or_else(|| corrupt("account secret"))?;
-        let smtp = owned
-            .account
-            .smtp
-            .clone()
-            .ok_or_else(|| corrupt("account smtp"))?;
-        let password = self.vault.read(&secret_ref).await?;
-        Ok(Created {
-            account: owned.account,
-            smtp,
-            password,
-            secret_ref,
-            credentials_version: owned.credentials_version,
-        })
     }
 
     /// The provider an account was made at, to undo or remove it there.
@@ -372,16 +406,17 @@ impl Provisioning {
     /// Runs `request` at most once per `(owner, key)`: a key seen with
     /// another `request_hash` is refused, one still running is "in
     /// progress", one done is replayed. Without a key it just runs.
-    pub(super) async fn at_most_once<F, Fut>(
+    pub(super) async fn at_most_once<T, F, Fut>(
         &self,
         owner: &UserId,
         key: Option<IdempotencyKey>,
         request_hash: String,
         request: F,
-    ) -> Result<(Created, bool), ServiceError>
+    ) -> Result<(T, bool), ServiceError>
     where
+        T: Replayable,
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Created, ServiceError>>,
+        Fut: Future<Output = Result<T, ServiceError>>,
     {
         let Some(key) = key else {
             return Ok((request().await?, false));
@@ -407,15 +442,11 @@ impl Provisioning {
             }
             IdempotencyStart::Existing(existing) => match existing.response {
                 None => Err(ServiceError::RequestInProgress),
-                Some(response) => Ok((self.replay(owner, &response).await?, true)),
+                Some(response) => Ok((T::replay(self, owner, &response).await?, true)),
             },
             IdempotencyStart::Started => match request().await {
                 Ok(answered) => {
-                    let response = serde_json::to_string(&AnsweredRecord {
-                        email: answered.account.address.to_string(),
-                        credentials_version: answered.credentials_version,
-                    })
-                    .expect("a record of strings serializes");
+                    let response = answered.record(owner);
                     if let Err(error) = store
                         .idempotency
                         .complete_idempotent(owner, &key, &response)

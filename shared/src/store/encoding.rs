@@ -4,7 +4,7 @@
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 
 use super::{ClaimState, StoreError};
-use crate::domain::ProviderKind;
+use crate::domain::{ProviderKind, SendEventKind};
 
 pub fn backend(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Backend(Box::new(error))
@@ -42,5 +42,15 @@ pub fn claim_state(raw: &str) -> Result<ClaimState, StoreError> {
         "active" => Ok(ClaimState::Active),
         "quarantined" => Ok(ClaimState::Quarantined),
         other => Err(corrupt(format!("bad claim state {other:?}"))),
+    }
+}
+
+/// The name of a kind's count on a day's record of an address's sends.
+pub fn daily_count_name(kind: SendEventKind) -> &'static str {
+    match kind {
+        SendEventKind::Send => "sends",
+        SendEventKind::Delivery => "deliveries",
+        SendEventKind::Bounce => "bounces",
+        SendEventKind::Complaint => "complaints",
     }
 }

@@ -6,17 +6,19 @@
 
 mod dynamodb;
 mod encoding;
+mod oversight;
 mod records;
 mod sqlite;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::{EmailAddress, IdempotencyKey, UserId};
 
 pub use dynamodb::DynamoStore;
+pub use oversight::*;
 pub use records::*;
 pub use sqlite::SqliteStore;
 
@@ -222,6 +224,36 @@ pub trait AuditTrail: Send + Sync {
     async fn audit_trail(&self, owner: &UserId) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
+/// What administrators read across every user.
+#[async_trait]
+pub trait Oversight: Send + Sync {
+    /// The accounts (not failed creates) matching `filter`, by domain then
+    /// address, after `after`, at most `limit`.
+    async fn all_accounts(
+        &self,
+        filter: &AccountFilter,
+        limit: u32,
+        after: Option<&EmailAddress>,
+    ) -> Result<AccountsPage, StoreError>;
+
+    /// The audit entries matching `filter`, newest first, after `after`, at
+    /// most `limit`; entries older than the retention are gone. Without
+    /// `to`, up to now; without `from`, the retention back from `to`.
+    async fn audit_entries(
+        &self,
+        filter: &AuditFilter,
+        limit: u32,
+        after: Option<&AuditCursor>,
+    ) -> Result<AuditPage, StoreError>;
+
+    /// What each address sent per UTC day, from `from` to `to` inclusive.
+    async fn daily_sends(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<DailySends>, StoreError>;
+}
+
 /// One handle per role. A backend serves them all (`Store::of`); a test
 /// swaps the one role it wants to break.
 #[derive(Clone)]
@@ -233,6 +265,7 @@ pub struct Store {
     pub idempotency: Arc<dyn Idempotency>,
     pub send_counters: Arc<dyn SendCounters>,
     pub audit: Arc<dyn AuditTrail>,
+    pub oversight: Arc<dyn Oversight>,
 }
 
 impl Store {
@@ -246,6 +279,7 @@ impl Store {
             + Idempotency
             + SendCounters
             + AuditTrail
+            + Oversight
             + 'static,
     {
         let backend = Arc::new(backend);
@@ -256,7 +290,8 @@ impl Store {
             changes: backend.clone(),
             idempotency: backend.clone(),
             send_counters: backend.clone(),
-            audit: backend,
+            audit: backend.clone(),
+            oversight: backend,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::encoding::timestamp;
 use crate::domain::{
     skeleton, utc_day, utc_month, Account, DisplayName, EmailAddress, PeriodCounts, ProviderKind,
     SendEventKind, SendStats, SmtpSettings, UserId,
@@ -58,6 +59,10 @@ pub enum Operation {
     RotateCredentials,
     Disable,
     Enable,
+    /// To another owner, with new credentials when `rotate`.
+    Transfer {
+        rotate: bool,
+    },
 }
 
 impl Operation {
@@ -68,6 +73,8 @@ impl Operation {
             Self::RotateCredentials => AuditAction::CredentialsRotated,
             Self::Disable => AuditAction::Disabled,
             Self::Enable => AuditAction::Enabled,
+            Self::Transfer { rotate: false } => AuditAction::Transferred,
+            Self::Transfer { rotate: true } => AuditAction::TransferredAndRotated,
         }
     }
 
@@ -78,6 +85,7 @@ impl Operation {
             Self::RotateCredentials => AuditAction::RotateFailed,
             Self::Disable => AuditAction::DisableFailed,
             Self::Enable => AuditAction::EnableFailed,
+            Self::Transfer { .. } => AuditAction::TransferFailed,
         }
     }
 }
@@ -88,6 +96,8 @@ impl Operation {
 #[derive(Debug, Clone)]
 pub struct HoldRequest {
     pub owner: UserId,
+    /// Who asks: the owner, or an administrator acting on the owner's account.
+    pub actor: UserId,
     pub address: EmailAddress,
     pub operation: Operation,
     pub request_id: String,
@@ -104,17 +114,27 @@ pub struct AccountHold {
     pub provider: ProviderKind,
 }
 
+/// A credential the provider issued by a rotation, whose password
+/// `secret_ref` holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCredentials {
+    pub smtp_username: String,
+    pub provider_ref: String,
+    pub secret_ref: String,
+}
+
 /// What a change other than a delete writes when it is done.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountChange {
-    /// The provider issued a new credential, whose password `secret_ref` holds.
-    CredentialsRotated {
-        smtp_username: String,
-        provider_ref: String,
-        secret_ref: String,
-    },
+    CredentialsRotated(NewCredentials),
     Disabled,
     Enabled,
+    /// The account, its claim and its future audit entries become `to`'s,
+    /// with new credentials when the transfer rotated them.
+    Transferred {
+        to: UserId,
+        credentials: Option<NewCredentials>,
+    },
 }
 
 /// Step 2 of the create flow: what is written in one transaction.
@@ -170,21 +190,35 @@ impl Reservation {
 /// writing it.
 pub(crate) struct AuditSubject<'a> {
     pub owner: &'a UserId,
+    pub actor: &'a UserId,
     pub request_id: &'a str,
     /// Orders entries written in the same millisecond by different requests.
     pub token: &'a str,
     pub address: &'a EmailAddress,
     pub provider: ProviderKind,
+    /// For a transfer: whose the address becomes.
+    pub new_owner: Option<&'a UserId>,
+}
+
+impl AuditSubject<'_> {
+    /// Where the entry sorts among all entries: its time, then the writing
+    /// request's token, then `action`'s step within that request, so
+    /// entries of one millisecond still sort in the order they happened.
+    pub fn position(&self, action: AuditAction, at: DateTime<Utc>) -> String {
+        format!("{}#{}#{}", timestamp(at), self.token, action.step())
+    }
 }
 
 impl<'a> From<&'a Reservation> for AuditSubject<'a> {
     fn from(reservation: &'a Reservation) -> Self {
         Self {
             owner: &reservation.owner,
+            actor: &reservation.owner,
             request_id: &reservation.request_id,
             token: &reservation.token,
             address: &reservation.address,
             provider: reservation.provider,
+            new_owner: None,
         }
     }
 }
@@ -194,10 +228,12 @@ impl<'a> From<&'a AccountHold> for AuditSubject<'a> {
         let request = &hold.request;
         Self {
             owner: &request.owner,
+            actor: &request.actor,
             request_id: &request.request_id,
             token: &request.token,
             address: &request.address,
             provider: hold.provider,
+            new_owner: None,
         }
     }
 }
@@ -229,9 +265,14 @@ pub enum AuditAction {
     DisableFailed,
     Enabled,
     EnableFailed,
+    /// The account went to another owner (`AuditEntry::new_owner`).
+    Transferred,
+    /// The same, with new credentials: the old ones stopped working.
+    TransferredAndRotated,
+    TransferFailed,
 }
 
-const AUDIT_ACTIONS: [AuditAction; 12] = [
+const AUDIT_ACTIONS: [AuditAction; 15] = [
     AuditAction::CreateStarted,
     AuditAction::Created,
     AuditAction::CreateFailed,
@@ -244,6 +285,9 @@ const AUDIT_ACTIONS: [AuditAction; 12] = [
     AuditAction::DisableFailed,
     AuditAction::Enabled,
     AuditAction::EnableFailed,
+    AuditAction::Transferred,
+    AuditAction::TransferredAndRotated,
+    AuditAction::TransferFailed,
 ];
 
 impl AuditAction {
@@ -261,6 +305,29 @@ impl AuditAction {
             Self::DisableFailed => "disable_failed",
             Self::Enabled => "enabled",
             Self::EnableFailed => "enable_failed",
+            Self::Transferred => "transferred",
+            Self::TransferredAndRotated => "transferred_and_rotated",
+            Self::TransferFailed => "transfer_failed",
+        }
+    }
+
+    /// The position of an entry within its request: a create writes
+    /// `create_started` then its outcome; a change writes one entry.
+    pub fn step(self) -> u8 {
+        match self {
+            Self::CreateStarted | Self::CreateRejected => 1,
+            Self::Created | Self::CreateFailed => 2,
+            Self::Deleted
+            | Self::DeleteFailed
+            | Self::CredentialsRotated
+            | Self::RotateFailed
+            | Self::Disabled
+            | Self::DisableFailed
+            | Self::Enabled
+            | Self::EnableFailed
+            | Self::Transferred
+            | Self::TransferredAndRotated
+            | Self::TransferFailed => 1,
         }
     }
 
@@ -279,19 +346,33 @@ impl AuditAction {
             Self::CreateRejected => "rejected",
             Self::Deleted => "deleted",
             Self::Disabled => "disabled",
-            Self::CredentialsRotated | Self::Enabled => "success",
-            Self::DeleteFailed | Self::RotateFailed | Self::DisableFailed | Self::EnableFailed => {
-                "failed"
-            }
+            Self::CredentialsRotated
+            | Self::Enabled
+            | Self::Transferred
+            | Self::TransferredAndRotated => "success",
+            Self::DeleteFailed
+            | Self::RotateFailed
+            | Self::DisableFailed
+            | Self::EnableFailed
+            | Self::TransferFailed => "failed",
         }
     }
 }
 
-/// One line of a user's audit trail (the seed's `email_provisioning_logs`).
+/// How long audit entries are kept unless `AUDIT_RETENTION_DAYS` says otherwise.
+pub const DEFAULT_AUDIT_RETENTION: Duration = Duration::days(400);
+
+/// One line of the audit trail (the seed's `email_provisioning_logs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
     pub at: DateTime<Utc>,
     pub request_id: String,
+    /// Who did it: the owner, or an administrator.
+    pub actor: UserId,
+    /// Whose address it was when it happened.
+    pub owner: UserId,
+    /// For a transfer: whose it became.
+    pub new_owner: Option<UserId>,
     pub action: AuditAction,
     pub address: EmailAddress,
     pub provider: ProviderKind,

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 use provisioning::domain::ProviderKind;
 use provisioning::store::{
-    AccountChange, AccountHold, ClaimState, HoldRequest, Operation, StoreError,
+    AccountChange, AccountHold, ClaimState, HoldRequest, NewCredentials, Operation, StoreError,
 };
 
 use super::{address, create, start, user, StoreHarness};
@@ -79,6 +79,7 @@ pub async fn a_rotation_counts_one_more_issue_of_the_credentials(harness: &dyn S
         let at = start() + Duration::minutes(version);
         let request = HoldRequest {
             owner: user("alice"),
+            actor: user("alice"),
             address: address("support"),
             operation: Operation::RotateCredentials,
             request_id: format!("rotate-{version}"),
@@ -91,11 +92,11 @@ pub async fn a_rotation_counts_one_more_issue_of_the_credentials(harness: &dyn S
             request,
             provider: ProviderKind::Sandbox,
         };
-        let change = AccountChange::CredentialsRotated {
+        let change = AccountChange::CredentialsRotated(NewCredentials {
             smtp_username: "support@example.com".into(),
             provider_ref: format!("ref-{version}"),
             secret_ref: "secret".into(),
-        };
+        });
         store.changes.finish_change(&hold, &change).await.unwrap();
         let owned = harness
             .handle()
@@ -114,6 +115,7 @@ pub async fn a_hold_keeps_other_changes_out_until_let_go_or_lapsed(harness: &dyn
     create(&store, "alice", "support").await;
     let request = |token: &str, at: DateTime<Utc>, owner: &str| HoldRequest {
         owner: user(owner),
+        actor: user(owner),
         address: address("support"),
         operation: Operation::Disable,
         request_id: format!("request-{token}"),

@@ -174,6 +174,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every address (failed creates left out) with its owner, by domain then address, for administrators (`ADMIN_GROUPS`). Filters combine. `Accept: text/csv` gives the page as CSV (cells that would start a formula are prefixed with `'`). On DynamoDB a page is one Query of the admin index per 200 addresses read (at most 10; a page may then end early, with a cursor); with `owner`, one Query of that owner's items. */
+        get: operations["adminListAccounts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/accounts/{email}/transfer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Hands an address to another owner: the old owner no longer sees or manages it (404, as for a stranger), the new one does. With `rotate`, new credentials are issued first and shown here once, and the old ones revoked. Counts against no daily limit. Audited with the administrator as actor. */
+        post: operations["adminTransfer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{user}/offboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Moves every address of a leaver to `to`, rotating each one's credentials so the copies the leaver kept stop working (a disabled one moves as it is). Each address is its own transfer: one that fails stays the leaver's, whole. Answers address by address; addresses not reached in the request's time are `skipped`: off-board again. */
+        post: operations["adminOffboard"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every audited action, newest first: time, actor, owner, address, provider, outcome, request id. Kept `AUDIT_RETENTION_DAYS` (400 by default). `Accept: text/csv` gives the page as CSV. On DynamoDB a page reads the admin index month by month (with `owner`, that owner's items). */
+        get: operations["adminAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Per group (UTC day, domain, provider or owner): creates, failed creates, deletes, rotations and transfers from the audit trail, and the sends, deliveries, bounces and complaints the providers reported, over the UTC days `from` to `to` (the last 30 by default, at most 400). `Accept: text/csv` gives it as CSV. */
+        get: operations["adminReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -236,7 +321,8 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
-        Account: {
+        Account: components["schemas"]["AccountFields"];
+        AccountFields: {
             /** Format: email */
             email: string;
             display_name: string;
@@ -300,10 +386,92 @@ export interface components {
             accounts: components["schemas"]["Account"][];
             next_cursor?: string;
         };
+        AdminAccount: {
+            /** @description The owner's user id. */
+            owner: string;
+        } & components["schemas"]["AccountFields"];
+        AdminAccountPage: {
+            accounts: components["schemas"]["AdminAccount"][];
+            next_cursor?: string;
+        };
+        TransferRequest: {
+            /** @description The new owner's user id. */
+            owner: string;
+            /** @description New credentials, shown once here; the old ones stop working. */
+            rotate: boolean;
+        };
+        Transferred: {
+            previous_owner: string;
+            account: components["schemas"]["AdminAccount"];
+            credentials?: components["schemas"]["Credentials"];
+        };
+        OffboardRequest: {
+            /** @description Who gets the addresses. */
+            to: string;
+        };
+        OffboardReport: {
+            user: string;
+            to: string;
+            addresses: {
+                /** Format: email */
+                address: string;
+                /**
+                 * @description `transferred`: now `to`'s; `failed`: still the leaver's, as it was; `skipped`: not tried (a create under way, or the time ran out).
+                 * @enum {string}
+                 */
+                outcome: "transferred" | "failed" | "skipped";
+                credentials_rotated: boolean;
+                message: string | null;
+            }[];
+        };
+        /** @enum {string} */
+        AuditAction: "create_started" | "created" | "create_failed" | "create_rejected" | "deleted" | "delete_failed" | "credentials_rotated" | "rotate_failed" | "disabled" | "disable_failed" | "enabled" | "enable_failed" | "transferred" | "transferred_and_rotated" | "transfer_failed";
+        AuditEntry: {
+            /** Format: date-time */
+            at: string;
+            action: components["schemas"]["AuditAction"];
+            /** @enum {string} */
+            outcome: "pending" | "success" | "failed" | "rejected" | "deleted" | "disabled";
+            /** @description Who did it: the owner, or an administrator. */
+            actor: string;
+            /** @description Whose address it was then. */
+            owner: string;
+            /** @description For a transfer, whose it became. */
+            new_owner: string | null;
+            /** Format: email */
+            email: string;
+            provider: components["schemas"]["ProviderName"];
+            request_id: string;
+            error: string | null;
+        };
+        AuditPage: {
+            entries: components["schemas"]["AuditEntry"][];
+            next_cursor?: string;
+        };
+        Report: {
+            /** Format: date */
+            from: string;
+            /** Format: date */
+            to: string;
+            /** @enum {string} */
+            group_by: "day" | "domain" | "provider" | "owner";
+            rows: {
+                group: string;
+                creates: number;
+                failed_creates: number;
+                deletes: number;
+                rotations: number;
+                transfers: number;
+                sends: number;
+                deliveries: number;
+                bounces: number;
+                complaints: number;
+            }[];
+        };
         Error: {
             error: {
                 /** @enum {string} */
-                code: "malformed_json" | "invalid_body" | "invalid_content_type" | "invalid_query" | "invalid_idempotency_key" | "unauthorized" | "method_not_allowed" | "payload_too_large" | "invalid_username" | "invalid_display_name" | "domain_not_allowed" | "provider_not_available" | "idempotency_key_reused" | "address_taken" | "address_reserved" | "address_lookalike" | "request_in_progress" | "forbidden" | "credentials_rotated" | "rate_limited" | "provider_error" | "provider_unavailable" | "service_unavailable" | "account_not_found" | "account_deleted" | "account_disabled" | "route_not_found" | "invalid_signature" | "internal_error";
+                code: "malformed_json" | "invalid_body" | "invalid_content_type" | "invalid_query" | "invalid_idempotency_key" | "unauthorized" | "method_not_allowed" | "payload_too_large" | "invalid_username" | "invalid_display_name" | "domain_not_allowed" | "provider_not_available" | "idempotency_key_reused" | "address_taken" | "address_reserved" | "address_lookalike" | "request_in_progress" | "forbidden" | "credentials_rotated" | "rate_limited" | "provider_error" | "provider_unavailable" | "service_unavailable" | "account_not_found" | "account_deleted" | "account_disabled" | "already_owner" | "route_not_found" | "invalid_signature" | "internal_error";
                 message: string;
                 request_id: string;
                 suggestions?: string[];
@@ -350,6 +518,15 @@ export interface components {
         };
         /** @description `invalid_username`, `invalid_display_name`, `domain_not_allowed`, `provider_not_available`, `idempotency_key_reused`: the message states the rule. */
         Unprocessable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `forbidden`: the caller is not in an administrators' group (`ADMIN_GROUPS`). */
+        AdminsOnly: {
             headers: {
                 [name: string]: unknown;
             };
@@ -885,6 +1062,234 @@ export interface operations {
                 };
             };
             405: components["responses"]["MethodNotAllowed"];
+        };
+    };
+    adminListAccounts: {
+        parameters: {
+            query?: {
+                owner?: string;
+                domain?: string;
+                provider?: components["schemas"]["ProviderName"];
+                status?: "pending" | "active" | "disabled";
+                /** @description Part of the address (1-64 of a-z 0-9 . _ + - @). */
+                q?: string;
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminAccountPage"];
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminsOnly"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    adminTransfer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                email: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TransferRequest"];
+            };
+        };
+        responses: {
+            /** @description Transferred. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Transferred"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminsOnly"];
+            /** @description `account_not_found`: no created account at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            405: components["responses"]["MethodNotAllowed"];
+            /** @description `already_owner`: it is already theirs; `request_in_progress`: another change of it is under way; `account_disabled`: a rotation needs it enabled. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+            /** @description `provider_error`: the provider refused; the address is as it was (its owner too). */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `provider_unavailable` or `service_unavailable`: the address is as it was. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    adminOffboard: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The same key within 24 hours answers the first report again, without moving anything. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description The leaver's user id (their token's `sub`). */
+                user: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OffboardRequest"];
+            };
+        };
+        responses: {
+            /** @description What became of each address. */
+            200: {
+                headers: {
+                    /** @description Present, `true`, on a replay of an earlier answer. */
+                    "idempotent-replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OffboardReport"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminsOnly"];
+            /** @description `route_not_found`: the path names no possible user id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            405: components["responses"]["MethodNotAllowed"];
+            /** @description `already_owner`: the leaver and `to` are the same; `request_in_progress`: a request with this key is under way. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["Unprocessable"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    adminAudit: {
+        parameters: {
+            query?: {
+                address?: string;
+                actor?: string;
+                owner?: string;
+                action?: components["schemas"]["AuditAction"];
+                /** @description An RFC 3339 time or a UTC day (its start), inclusive. */
+                from?: string;
+                /** @description An RFC 3339 time (exclusive) or a UTC day (inclusive). */
+                to?: string;
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminsOnly"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    adminReport: {
+        parameters: {
+            query?: {
+                from?: string;
+                to?: string;
+                group_by?: "day" | "domain" | "provider" | "owner";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Report"];
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminsOnly"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
         };
     };
 }

@@ -1,13 +1,12 @@
 //! Reading the audit trail back.
 
-use super::items::ItemExt;
 use async_trait::async_trait;
 
-use super::items::{s, Item};
+use super::items::{audit_from_item, s, Item};
 use super::DynamoStore;
-use crate::domain::{EmailAddress, UserId};
-use crate::store::encoding::{backend, corrupt, parse_timestamp, provider_kind};
-use crate::store::{AuditAction, AuditEntry, AuditTrail, StoreError};
+use crate::domain::UserId;
+use crate::store::encoding::backend;
+use crate::store::{AuditEntry, AuditTrail, StoreError};
 
 #[async_trait]
 impl AuditTrail for DynamoStore {
@@ -27,16 +26,7 @@ impl AuditTrail for DynamoStore {
                 .await
                 .map_err(backend)?;
             for item in output.items() {
-                let action = item.text("action")?;
-                entries.push(AuditEntry {
-                    at: parse_timestamp(item.text("at")?)?,
-                    request_id: item.text("request_id")?.to_string(),
-                    action: AuditAction::parse(action)
-                        .ok_or_else(|| corrupt(format!("bad audit action {action:?}")))?,
-                    address: EmailAddress::parse(item.text("address")?).map_err(corrupt)?,
-                    provider: provider_kind(item.text("provider")?)?,
-                    error: item.optional_text("error").map(str::to_string),
-                });
+                entries.push(audit_from_item(item)?);
             }
             match output.last_evaluated_key() {
                 Some(key) => start = Some(key.clone()),

@@ -3,17 +3,21 @@
 use crate::store::Accounts;
 use async_trait::async_trait;
 
-use super::items::{account_key, claim_key, n, owned_from_item, rotations_key, s, QUOTA_RETENTION};
+use super::items::{
+    account_index_keys, account_key, claim_key, n, owned_from_item, rotations_key, s, ItemExt,
+    CONTENDED_TRIES, QUOTA_RETENTION,
+};
 use super::DynamoStore;
-use super::Guard;
+use super::{Guard, TransactionOutcome};
 use crate::domain::{AccountStatus, UserId};
 use crate::store::encoding::{backend, corrupt, timestamp};
 use crate::store::{
-    AccountChange, AccountHold, AuditAction, Changes, HoldRequest, OwnedAccount, StoreError,
+    AccountChange, AccountHold, AuditAction, AuditSubject, Changes, HoldRequest, NewCredentials,
+    OwnedAccount, StoreError,
 };
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::builders::UpdateBuilder;
-use aws_sdk_dynamodb::types::{Delete, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem, Update};
 use chrono::{DateTime, NaiveTime, Utc};
 
 #[async_trait]
@@ -130,11 +134,14 @@ impl Changes for DynamoStore {
                 .expression_attribute_values(":status", s(status.as_str()))
         };
         let update = match change {
-            AccountChange::CredentialsRotated {
+            AccountChange::Transferred { to, credentials } => {
+                return self.finish_transfer(hold, to, credentials.as_ref()).await
+            }
+            AccountChange::CredentialsRotated(NewCredentials {
                 smtp_username,
                 provider_ref,
                 secret_ref,
-            } => update
+            }) => update
                 .update_expression(
                     "SET smtp_username = :username, provider_ref = :provider_ref, \
                      secret_ref = :secret_ref, updated_at = :at \
@@ -251,5 +258,103 @@ impl Changes for DynamoStore {
             Ok(_) | Err(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(()),
             Err(other) => Err(backend(other)),
         }
+    }
+}
+
+impl DynamoStore {
+    /// The account item moves to `to`'s partition (a key cannot change):
+    /// the old item is deleted under the hold and unchanged counters, the
+    /// new one written, the claim handed over, the transfer audited, all in
+    /// one transaction. A report counted in between changes the counters:
+    /// the move is read and tried again.
+    async fn finish_transfer(
+        &self,
+        hold: &AccountHold,
+        to: &UserId,
+        credentials: Option<&NewCredentials>,
+    ) -> Result<(), StoreError> {
+        let request = &hold.request;
+        let old_key = account_key(&request.owner, &request.address);
+        for _ in 0..CONTENDED_TRIES {
+            let Some(mut item) = self.consistent_get(old_key.clone()).await? else {
+                return Err(StoreError::ReservationLost);
+            };
+            if item.optional_text("hold_token") != Some(request.token.as_str()) {
+                return Err(StoreError::ReservationLost);
+            }
+            let counted_at = item.optional_text("stats_updated_at").map(str::to_string);
+            item.extend(account_key(to, &request.address));
+            item.extend(account_index_keys(&request.address));
+            item.insert("owner".into(), s(to.as_str()));
+            item.insert("updated_at".into(), s(timestamp(request.started_at)));
+            item.remove("hold_token");
+            item.remove("hold_lease_ms");
+            if let Some(credentials) = credentials {
+                let version: u32 = match item.get("credentials_version") {
+                    None => 0,
+                    Some(_) => item.number("credentials_version")?,
+                };
+                item.insert("credentials_version".into(), n(version + 1));
+                item.insert("smtp_username".into(), s(&credentials.smtp_username));
+                item.insert("provider_ref".into(), s(&credentials.provider_ref));
+                item.insert("secret_ref".into(), s(&credentials.secret_ref));
+            }
+            let unchanged_counters = match &counted_at {
+                Some(_) => "stats_updated_at = :counted_at",
+                None => "attribute_not_exists(stats_updated_at)",
+            };
+            let mut delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(old_key.clone()))
+                .condition_expression(format!("hold_token = :token AND {unchanged_counters}"))
+                .expression_attribute_values(":token", s(&request.token));
+            if let Some(counted_at) = &counted_at {
+                delete = delete.expression_attribute_values(":counted_at", s(counted_at));
+            }
+            // A create of the address that once failed for `to` left its record.
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk) OR #status = :failed")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":failed", s("failed"))
+                .build()
+                .expect("table and item are set");
+            let claim = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(claim_key(&request.address)))
+                .update_expression("SET #owner = :to")
+                .condition_expression("#state = :active AND #owner = :from")
+                .expression_attribute_names("#owner", "owner")
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":to", s(to.as_str()))
+                .expression_attribute_values(":from", s(request.owner.as_str()))
+                .expression_attribute_values(":active", s("active"))
+                .build()
+                .expect("table, key and expression are set");
+            let mut subject = AuditSubject::from(hold);
+            subject.new_owner = Some(to);
+            let items = vec![
+                (
+                    TransactWriteItem::builder()
+                        .delete(delete.build().expect("table and key are set"))
+                        .build(),
+                    Guard::Claim,
+                ),
+                (TransactWriteItem::builder().put(put).build(), Guard::Claim),
+                (
+                    TransactWriteItem::builder().update(claim).build(),
+                    Guard::Claim,
+                ),
+                (
+                    self.audit_put(subject, request.operation.done(), request.started_at, None),
+                    Guard::Unconditional,
+                ),
+            ];
+            if let TransactionOutcome::Committed = self.transact(items).await? {
+                return Ok(());
+            }
+        }
+        Err(StoreError::Contended)
     }
 }

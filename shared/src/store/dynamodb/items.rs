@@ -5,24 +5,23 @@ use std::collections::HashMap;
 use std::str::FromStr;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::domain::{
-    Account, AccountStatus, DisplayName, EmailAddress, IdempotencyKey, PeriodCounts, SendCounts,
-    SendStats, SmtpAuthentication, SmtpSettings, UserId,
+    utc_month, Account, AccountStatus, DisplayName, EmailAddress, IdempotencyKey, PeriodCounts,
+    SendCounts, SendStats, SmtpAuthentication, SmtpSettings, UserId,
 };
 use crate::store::encoding::{
     claim_state, corrupt, from_millis, parse_timestamp, provider_kind, timestamp,
 };
 use crate::store::{
-    AuditAction, AuditSubject, Claim, IdempotencyRecord, IdempotencyState, OwnedAccount,
-    Reservation, StoreError,
+    AuditAction, AuditEntry, AuditSubject, Claim, IdempotencyRecord, IdempotencyState,
+    OwnedAccount, Reservation, StoreError,
 };
 
 pub(super) type Item = HashMap<String, AttributeValue>;
 
-/// How long audit entries and spent quota counters are kept before TTL removes them.
-pub(super) const AUDIT_RETENTION: Duration = Duration::days(365);
+/// How long spent quota counters are kept before TTL removes them.
 pub(super) const QUOTA_RETENTION: Duration = Duration::days(2);
 /// Tries of a transaction that conflicts with another, and of a batch read
 /// that DynamoDB leaves partly unprocessed, the waits between them doubling.
@@ -49,6 +48,35 @@ pub(super) fn account_key(owner: &UserId, address: &EmailAddress) -> Item {
         ("pk".into(), s(format!("USER#{owner}"))),
         ("sk".into(), s(format!("ACCOUNT#{address}"))),
     ])
+}
+
+/// The admin index keys of an account item: every account in one
+/// partition, by domain, then address (a domain is a prefix to query).
+pub(super) fn account_index_keys(address: &EmailAddress) -> Item {
+    HashMap::from([
+        ("admin_pk".into(), s(ACCOUNTS_PARTITION)),
+        ("admin_sk".into(), s(account_index_position(address))),
+    ])
+}
+
+pub(super) const ACCOUNTS_PARTITION: &str = "ACCOUNTS";
+
+pub(super) fn account_index_position(address: &EmailAddress) -> String {
+    format!("{}#{address}", address.domain())
+}
+
+/// What an address sent on a UTC day: next to its claim, so reports for
+/// different addresses never write the same partition.
+pub(super) fn daily_sends_key(address: &EmailAddress, day: NaiveDate) -> Item {
+    HashMap::from([
+        ("pk".into(), s(format!("EMAIL#{address}"))),
+        ("sk".into(), s(format!("SENDS#{day}"))),
+    ])
+}
+
+/// The admin index partition of the daily sends of `day`'s month.
+pub(super) fn daily_sends_partition(day: NaiveDate) -> String {
+    format!("SENDS#{}", day.format("%Y-%m"))
 }
 
 pub(super) fn quota_key(reservation: &Reservation) -> Item {
@@ -234,51 +262,71 @@ pub(super) fn owned_from_item(item: &Item) -> Result<OwnedAccount, StoreError> {
     })
 }
 
-/// The position of an audit entry within its request, so entries written in
-/// the same millisecond still sort in the order they happened.
-pub(super) fn audit_step(action: AuditAction) -> u8 {
-    match action {
-        AuditAction::CreateStarted | AuditAction::CreateRejected => 1,
-        AuditAction::Created | AuditAction::CreateFailed => 2,
-        // A change writes one entry, done or failed.
-        AuditAction::Deleted
-        | AuditAction::DeleteFailed
-        | AuditAction::CredentialsRotated
-        | AuditAction::RotateFailed
-        | AuditAction::Disabled
-        | AuditAction::DisableFailed
-        | AuditAction::Enabled
-        | AuditAction::EnableFailed => 1,
-    }
-}
-
 pub(super) fn audit_item(
     subject: AuditSubject<'_>,
     action: AuditAction,
     at: DateTime<Utc>,
     error: Option<&str>,
+    retention: Duration,
 ) -> Item {
+    let position = subject.position(action, at);
     let mut item = HashMap::from([
         ("pk".into(), s(format!("USER#{}", subject.owner))),
-        (
-            "sk".into(),
-            s(format!(
-                "LOG#{}#{}#{}",
-                timestamp(at),
-                subject.token,
-                audit_step(action)
-            )),
-        ),
+        ("sk".into(), s(format!("LOG#{position}"))),
+        ("admin_pk".into(), s(audit_partition(at))),
+        ("admin_sk".into(), s(position)),
         ("at".into(), s(timestamp(at))),
         ("request_id".into(), s(subject.request_id)),
+        ("actor".into(), s(subject.actor.as_str())),
+        ("owner".into(), s(subject.owner.as_str())),
         ("action".into(), s(action.as_str())),
         ("status".into(), s(action.status())),
         ("address".into(), s(subject.address.to_string())),
         ("provider".into(), s(subject.provider.as_str())),
-        ("ttl".into(), n((at + AUDIT_RETENTION).timestamp())),
+        ("ttl".into(), n((at + retention).timestamp())),
     ]);
+    if let Some(new_owner) = subject.new_owner {
+        item.insert("new_owner".into(), s(new_owner.as_str()));
+    }
     if let Some(error) = error {
         item.insert("error".into(), s(error));
     }
     item
+}
+
+/// The admin index partition of the audit entries written at `at`: one per
+/// UTC month, read newest first.
+pub(super) fn audit_partition(at: DateTime<Utc>) -> String {
+    format!("AUDIT#{}", utc_month(at))
+}
+
+/// An audit item read back; entries written before actors were recorded
+/// name their owner as actor.
+pub(super) fn audit_from_item(item: &Item) -> Result<AuditEntry, StoreError> {
+    let action = item.text("action")?;
+    let owner = match item.optional_text("owner") {
+        Some(owner) => owner,
+        None => item
+            .text("pk")?
+            .strip_prefix("USER#")
+            .ok_or_else(|| corrupt("an audit item outside a user's partition"))?,
+    };
+    let owner = UserId::parse(owner).map_err(corrupt)?;
+    let user = |name: &str| {
+        item.optional_text(name)
+            .map(|raw| UserId::parse(raw).map_err(corrupt))
+            .transpose()
+    };
+    Ok(AuditEntry {
+        at: parse_timestamp(item.text("at")?)?,
+        request_id: item.text("request_id")?.to_string(),
+        actor: user("actor")?.unwrap_or_else(|| owner.clone()),
+        new_owner: user("new_owner")?,
+        owner,
+        action: AuditAction::parse(action)
+            .ok_or_else(|| corrupt(format!("bad audit action {action:?}")))?,
+        address: EmailAddress::parse(item.text("address")?).map_err(corrupt)?,
+        provider: provider_kind(item.text("provider")?)?,
+        error: item.optional_text("error").map(str::to_string),
+    })
 }

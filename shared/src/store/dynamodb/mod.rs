@@ -27,10 +27,10 @@
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use crate::store::encoding::backend;
-use crate::store::{AuditAction, AuditSubject, StoreError};
+use crate::store::{AuditAction, AuditSubject, StoreError, DEFAULT_AUDIT_RETENTION};
 use items::{audit_item, contended_wait, Item, CONTENDED_TRIES};
 
 mod accounts;
@@ -39,12 +39,15 @@ mod changes;
 mod claims;
 mod idempotency;
 mod items;
+mod oversight;
 mod reservations;
 mod send_counters;
 
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// How long TTL keeps audit entries and daily send counts.
+    audit_retention: Duration,
 }
 
 impl DynamoStore {
@@ -52,6 +55,15 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
+            audit_retention: DEFAULT_AUDIT_RETENTION,
+        }
+    }
+
+    /// Audit entries (and daily send counts) kept for `retention`.
+    pub fn with_audit_retention(self, retention: Duration) -> Self {
+        Self {
+            audit_retention: retention,
+            ..self
         }
     }
 }
@@ -93,7 +105,13 @@ impl DynamoStore {
         error: Option<&str>,
     ) -> TransactWriteItem {
         TransactWriteItem::builder()
-            .put(self.put(audit_item(subject.into(), action, at, error)))
+            .put(self.put(audit_item(
+                subject.into(),
+                action,
+                at,
+                error,
+                self.audit_retention,
+            )))
             .build()
     }
 

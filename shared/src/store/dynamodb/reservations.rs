@@ -6,7 +6,9 @@ use crate::store::lookalike_key;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Put};
 
-use super::items::{account_key, audit_item, claim_from_item, claim_key, n, quota_key, s, Item};
+use super::items::{
+    account_index_keys, account_key, audit_item, claim_from_item, claim_key, n, quota_key, s, Item,
+};
 use super::DynamoStore;
 use super::{Guard, TransactionOutcome};
 use crate::store::encoding::{backend, timestamp};
@@ -232,6 +234,7 @@ impl Reservations for DynamoStore {
                 AuditAction::CreateRejected,
                 reservation.reserved_at,
                 Some(reason),
+                self.audit_retention,
             )))
             .send()
             .await
@@ -250,7 +253,8 @@ impl DynamoStore {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(account_key(&reservation.owner, &reservation.address)))
-            .update_expression("SET #status = :failed, updated_at = :now")
+            // A failed create's record stays for its owner's history, out of the admin index.
+            .update_expression("SET #status = :failed, updated_at = :now REMOVE admin_pk, admin_sk")
             .condition_expression("#token = :token AND #status = :pending")
             .expression_attribute_names("#token", "token")
             .expression_attribute_names("#status", "status")
@@ -344,6 +348,7 @@ impl DynamoStore {
 
         let now = timestamp(reservation.reserved_at);
         let mut account = account_key(&reservation.owner, &reservation.address);
+        account.extend(account_index_keys(&reservation.address));
         account.extend([
             ("owner".into(), s(&owner)),
             ("address".into(), s(&address)),

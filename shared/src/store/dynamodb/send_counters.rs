@@ -8,11 +8,11 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::Put;
 use chrono::Datelike;
 
-use super::items::{account_key, claim_key, n, s};
+use super::items::{account_key, claim_key, daily_sends_key, daily_sends_partition, n, s};
 use super::DynamoStore;
 use super::{Guard, TransactionOutcome};
 use crate::domain::{utc_month, UserId};
-use crate::store::encoding::{corrupt, timestamp};
+use crate::store::encoding::{corrupt, daily_count_name, timestamp};
 use crate::store::{SendCounters, SendEvent, SendEventOutcome, StoreError};
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use chrono::{DateTime, NaiveTime, Utc};
@@ -27,13 +27,12 @@ impl SendCounters for DynamoStore {
     /// removed on the way, so the item keeps about two of each.
     async fn record_send_event(&self, event: &SendEvent) -> Result<SendEventOutcome, StoreError> {
         let claim = self.consistent_get(claim_key(&event.address)).await?;
-        let Some(owner) = claim
-            .filter(|claim| claim.optional_text("state") == Some("active"))
-            .and_then(|claim| claim.optional_text("owner").map(str::to_string))
+        let Some(claim) = claim.filter(|claim| claim.optional_text("state") == Some("active"))
         else {
             return Ok(SendEventOutcome::NotOurs);
         };
-        let owner = UserId::parse(&owner).map_err(corrupt)?;
+        let owner = UserId::parse(claim.text("owner")?).map_err(corrupt)?;
+        let provider = claim.text("provider")?;
         let seen = self.event_put(&event.event_key, event.recorded_at);
         let kind = event.kind.as_str();
         let day = event.at.date_naive();
@@ -65,11 +64,39 @@ impl SendCounters for DynamoStore {
             .expression_attribute_values(":disabled", s("disabled"))
             .build()
             .expect("table, key and expression are set");
+        let daily = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(daily_sends_key(&event.address, day)))
+            .update_expression(
+                "ADD #count :count SET #owner = :owner, #provider = :provider, \
+                 #address = :address, #day = :day, admin_pk = :partition, \
+                 admin_sk = :position, #ttl = :ttl",
+            )
+            .expression_attribute_names("#count", daily_count_name(event.kind))
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_names("#provider", "provider")
+            .expression_attribute_names("#address", "address")
+            .expression_attribute_names("#day", "day")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":count", n(event.count))
+            .expression_attribute_values(":owner", s(owner.as_str()))
+            .expression_attribute_values(":provider", s(provider))
+            .expression_attribute_values(":address", s(event.address.to_string()))
+            .expression_attribute_values(":day", s(day.to_string()))
+            .expression_attribute_values(":partition", s(daily_sends_partition(day)))
+            .expression_attribute_values(":position", s(format!("{day}#{}", event.address)))
+            .expression_attribute_values(":ttl", n((event.at + self.audit_retention).timestamp()))
+            .build()
+            .expect("table, key and expression are set");
         let items = vec![
             (TransactWriteItem::builder().put(seen).build(), Guard::Event),
             (
                 TransactWriteItem::builder().update(count).build(),
                 Guard::Claim,
+            ),
+            (
+                TransactWriteItem::builder().update(daily).build(),
+                Guard::Unconditional,
             ),
         ];
         match self.transact(items).await? {

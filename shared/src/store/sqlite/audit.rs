@@ -2,11 +2,11 @@
 
 use async_trait::async_trait;
 
+use super::rows::{StoredAuditEntry, AUDIT_COLUMNS};
 use super::select;
 use super::SqliteStore;
-use crate::domain::{EmailAddress, UserId};
-use crate::store::encoding::{corrupt, parse_timestamp, provider_kind};
-use crate::store::{AuditAction, AuditEntry, AuditTrail, StoreError};
+use crate::domain::UserId;
+use crate::store::{AuditEntry, AuditTrail, StoreError};
 
 #[async_trait]
 impl AuditTrail for SqliteStore {
@@ -16,34 +16,14 @@ impl AuditTrail for SqliteStore {
             .with_connection(move |connection| {
                 select(
                     connection,
-                    "SELECT at, request_id, action, address, provider, error
-                     FROM audit_log WHERE owner = ?1 ORDER BY id",
+                    &format!(
+                        "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE owner = ?1 ORDER BY position"
+                    ),
                     [owner],
-                    |row| {
-                        Ok((
-                            row.get::<_, String>(0)?,
-                            row.get::<_, String>(1)?,
-                            row.get::<_, String>(2)?,
-                            row.get::<_, String>(3)?,
-                            row.get::<_, String>(4)?,
-                            row.get::<_, Option<String>>(5)?,
-                        ))
-                    },
+                    StoredAuditEntry::read,
                 )
             })
             .await?;
-        rows.into_iter()
-            .map(|(at, request_id, action, address, provider, error)| {
-                Ok(AuditEntry {
-                    at: parse_timestamp(&at)?,
-                    request_id,
-                    action: AuditAction::parse(&action)
-                        .ok_or_else(|| corrupt(format!("bad audit action {action:?}")))?,
-                    address: EmailAddress::parse(&address).map_err(corrupt)?,
-                    provider: provider_kind(&provider)?,
-                    error,
-                })
-            })
-            .collect()
+        rows.into_iter().map(StoredAuditEntry::into_entry).collect()
     }
 }

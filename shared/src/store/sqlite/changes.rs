@@ -7,7 +7,8 @@ use super::SqliteStore;
 use crate::domain::{AccountStatus, UserId};
 use crate::store::encoding::{backend, timestamp};
 use crate::store::{
-    AccountChange, AccountHold, AuditAction, Changes, HoldRequest, OwnedAccount, StoreError,
+    AccountChange, AccountHold, AuditAction, AuditSubject, Changes, HoldRequest, NewCredentials,
+    OwnedAccount, StoreError,
 };
 use chrono::{DateTime, Utc};
 use rusqlite::params;
@@ -90,49 +91,93 @@ impl Changes for SqliteStore {
     ) -> Result<(), StoreError> {
         let (hold, change) = (hold.clone(), change.clone());
         self.in_transaction(move |tx| {
-            let (owner, address) = (
+            let (owner, address, token) = (
                 hold.request.owner.as_str(),
                 hold.request.address.to_string(),
+                hold.request.token.as_str(),
             );
             let at = timestamp(hold.request.started_at);
-            let set_status = |status: AccountStatus| {
+            let held = "WHERE owner = ?1 AND address = ?2 AND hold_token = ?3";
+            let let_go = "hold_token = NULL, hold_lease_ms = NULL";
+            let rotate = |credentials: &NewCredentials| {
                 tx.execute(
-                    "UPDATE accounts SET status = ?4, updated_at = ?5, hold_token = NULL,
-                         hold_lease_ms = NULL
-                     WHERE owner = ?1 AND address = ?2 AND hold_token = ?3",
-                    params![owner, address, hold.request.token, status.as_str(), at],
-                )
-            };
-            let changed = match &change {
-                AccountChange::CredentialsRotated {
-                    smtp_username,
-                    provider_ref,
-                    secret_ref,
-                } => tx.execute(
-                    "UPDATE accounts SET smtp_username = ?4, provider_ref = ?5, secret_ref = ?6,
-                         updated_at = ?7, hold_token = NULL, hold_lease_ms = NULL,
-                         credentials_version = credentials_version + 1
-                     WHERE owner = ?1 AND address = ?2 AND hold_token = ?3",
+                    &format!(
+                        "UPDATE accounts SET smtp_username = ?4, provider_ref = ?5,
+                             secret_ref = ?6, credentials_version = credentials_version + 1
+                         {held}"
+                    ),
                     params![
                         owner,
                         address,
-                        hold.request.token,
-                        smtp_username,
-                        provider_ref,
-                        secret_ref,
-                        at
+                        token,
+                        credentials.smtp_username,
+                        credentials.provider_ref,
+                        credentials.secret_ref
+                    ],
+                )
+            };
+            let changed = match &change {
+                AccountChange::CredentialsRotated(credentials) => rotate(credentials),
+                AccountChange::Disabled | AccountChange::Enabled => tx.execute(
+                    &format!("UPDATE accounts SET status = ?4 {held}"),
+                    params![
+                        owner,
+                        address,
+                        token,
+                        if change == AccountChange::Disabled {
+                            AccountStatus::Disabled.as_str()
+                        } else {
+                            AccountStatus::Active.as_str()
+                        }
                     ],
                 ),
-                AccountChange::Disabled => set_status(AccountStatus::Disabled),
-                AccountChange::Enabled => set_status(AccountStatus::Active),
+                AccountChange::Transferred { to, credentials } => {
+                    match credentials {
+                        Some(credentials) => rotate(credentials),
+                        None => Ok(1),
+                    }
+                    .and_then(|_| {
+                        // A create of the address that once failed for `to` left its record.
+                        tx.execute(
+                            "DELETE FROM accounts WHERE owner = ?1 AND address = ?2
+                                 AND status = 'failed'",
+                            params![to.as_str(), address],
+                        )?;
+                        tx.execute(
+                            "UPDATE claims SET owner = ?2 WHERE address = ?1 AND state = 'active'",
+                            params![address, to.as_str()],
+                        )?;
+                        tx.execute(
+                            &format!("UPDATE accounts SET owner = ?4 {held}"),
+                            params![owner, address, token, to.as_str()],
+                        )
+                    })
+                }
             }
             .map_err(backend)?;
-            if changed == 0 {
+            let now_owner = match &change {
+                AccountChange::Transferred { to, .. } => to.as_str(),
+                _ => owner,
+            };
+            let finished = tx
+                .execute(
+                    &format!(
+                        "UPDATE accounts SET updated_at = ?4, {let_go}
+                         WHERE owner = ?1 AND address = ?2 AND hold_token = ?3"
+                    ),
+                    params![now_owner, address, token, at],
+                )
+                .map_err(backend)?;
+            if changed == 0 || finished == 0 {
                 return Err(StoreError::ReservationLost);
+            }
+            let mut subject = AuditSubject::from(&hold);
+            if let AccountChange::Transferred { to, .. } = &change {
+                subject.new_owner = Some(to);
             }
             audit(
                 tx,
-                &hold,
+                subject,
                 hold.request.operation.done(),
                 hold.request.started_at,
                 None,

@@ -17,6 +17,7 @@ mod audit;
 mod changes;
 mod claims;
 mod idempotency;
+mod oversight;
 mod reservations;
 mod rows;
 mod send_counters;
@@ -67,6 +68,18 @@ CREATE TABLE IF NOT EXISTS send_events (
     event_key  TEXT PRIMARY KEY,
     expires_ms INTEGER NOT NULL
 );
+-- What each address sent per UTC day, under the owner it had then (the report).
+CREATE TABLE IF NOT EXISTS daily_sends (
+    day         TEXT NOT NULL,
+    address     TEXT NOT NULL,
+    owner       TEXT NOT NULL,
+    provider    TEXT NOT NULL,
+    sends       INTEGER NOT NULL DEFAULT 0,
+    deliveries  INTEGER NOT NULL DEFAULT 0,
+    bounces     INTEGER NOT NULL DEFAULT 0,
+    complaints  INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, address)
+);
 -- What each user used of a daily limit: `create` or `rotation`.
 CREATE TABLE IF NOT EXISTS daily_quota (
     owner TEXT NOT NULL,
@@ -77,7 +90,11 @@ CREATE TABLE IF NOT EXISTS daily_quota (
 );
 CREATE TABLE IF NOT EXISTS audit_log (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    -- AuditSubject::position: time, request token, step; newest last.
+    position   TEXT NOT NULL UNIQUE,
     owner      TEXT NOT NULL,
+    actor      TEXT NOT NULL,
+    new_owner  TEXT,
     at         TEXT NOT NULL,
     request_id TEXT NOT NULL,
     action     TEXT NOT NULL,
@@ -85,7 +102,7 @@ CREATE TABLE IF NOT EXISTS audit_log (
     provider   TEXT NOT NULL,
     error      TEXT
 );
-CREATE INDEX IF NOT EXISTS audit_log_by_owner ON audit_log (owner, id);
+CREATE INDEX IF NOT EXISTS audit_log_by_owner ON audit_log (owner, position);
 CREATE TABLE IF NOT EXISTS idempotency (
     owner                TEXT NOT NULL,
     key                  TEXT NOT NULL,
@@ -99,7 +116,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
 ";
 
 /// Bumped whenever SCHEMA changes; an older file is refused with a clear message.
-const SCHEMA_VERSION: i64 = 7;
+const SCHEMA_VERSION: i64 = 8;
 
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,

@@ -14,7 +14,8 @@ use crate::store::encoding::{
     backend, claim_state, corrupt, from_millis, parse_timestamp, provider_kind, timestamp,
 };
 use crate::store::{
-    AuditAction, AuditSubject, Claim, OwnedAccount, Reservation, StoreError, SEND_EVENT_RETENTION,
+    AuditAction, AuditEntry, AuditSubject, Claim, OwnedAccount, Reservation, StoreError,
+    SEND_EVENT_RETENTION,
 };
 
 pub(super) fn audit<'a>(
@@ -26,10 +27,14 @@ pub(super) fn audit<'a>(
 ) -> Result<(), StoreError> {
     let subject = subject.into();
     tx.execute(
-        "INSERT INTO audit_log (owner, at, request_id, action, address, provider, error)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO audit_log
+           (position, owner, actor, new_owner, at, request_id, action, address, provider, error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
+            subject.position(action, at),
             subject.owner.as_str(),
+            subject.actor.as_str(),
+            subject.new_owner.map(UserId::as_str),
             timestamp(at),
             subject.request_id,
             action.as_str(),
@@ -346,3 +351,53 @@ impl AccountRow {
 /// The `daily_quota` kinds.
 pub(super) const CREATE_QUOTA: &str = "create";
 pub(super) const ROTATION_QUOTA: &str = "rotation";
+
+pub(super) const AUDIT_COLUMNS: &str =
+    "at, request_id, actor, owner, new_owner, action, address, provider, error, position";
+
+/// An audit_log row as stored.
+pub(super) struct StoredAuditEntry {
+    at: String,
+    request_id: String,
+    actor: String,
+    owner: String,
+    new_owner: Option<String>,
+    action: String,
+    address: String,
+    provider: String,
+    error: Option<String>,
+    pub(super) position: String,
+}
+
+impl StoredAuditEntry {
+    pub(super) fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            at: row.get(0)?,
+            request_id: row.get(1)?,
+            actor: row.get(2)?,
+            owner: row.get(3)?,
+            new_owner: row.get(4)?,
+            action: row.get(5)?,
+            address: row.get(6)?,
+            provider: row.get(7)?,
+            error: row.get(8)?,
+            position: row.get(9)?,
+        })
+    }
+
+    pub(super) fn into_entry(self) -> Result<AuditEntry, StoreError> {
+        let user = |raw: &str| UserId::parse(raw).map_err(corrupt);
+        Ok(AuditEntry {
+            at: parse_timestamp(&self.at)?,
+            request_id: self.request_id,
+            actor: user(&self.actor)?,
+            owner: user(&self.owner)?,
+            new_owner: self.new_owner.as_deref().map(user).transpose()?,
+            action: AuditAction::parse(&self.action)
+                .ok_or_else(|| corrupt(format!("bad audit action {:?}", self.action)))?,
+            address: EmailAddress::parse(&self.address).map_err(corrupt)?,
+            provider: provider_kind(&self.provider)?,
+            error: self.error,
+        })
+    }
+}

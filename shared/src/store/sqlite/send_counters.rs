@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::OptionalExtension;
 
+use super::oversight::count_daily_send;
 use super::rows::{decode_stats, encode_stats, remember};
 use super::SqliteStore;
 use crate::store::encoding::backend;
@@ -15,16 +16,16 @@ impl SendCounters for SqliteStore {
     async fn record_send_event(&self, event: &SendEvent) -> Result<SendEventOutcome, StoreError> {
         let event = event.clone();
         self.in_transaction(move |tx| {
-            let account: Option<(String, Option<String>)> = tx
+            let account: Option<(String, Option<String>, String)> = tx
                 .query_row(
-                    "SELECT owner, send_stats FROM accounts
+                    "SELECT owner, send_stats, provider FROM accounts
                      WHERE address = ?1 AND status IN ('active', 'disabled')",
                     [event.address.to_string()],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
                 )
                 .optional()
                 .map_err(backend)?;
-            let Some((owner, kept)) = account else {
+            let Some((owner, kept, provider)) = account else {
                 return Ok(SendEventOutcome::NotOurs);
             };
             if !remember(tx, &event.event_key, event.recorded_at)? {
@@ -36,6 +37,15 @@ impl SendCounters for SqliteStore {
                 params![owner, event.address.to_string(), encode_stats(&counted)],
             )
             .map_err(backend)?;
+            count_daily_send(
+                tx,
+                event.at.date_naive(),
+                &event.address,
+                &owner,
+                &provider,
+                event.kind,
+                event.count,
+            )?;
             Ok(SendEventOutcome::Counted)
         })
         .await

@@ -144,6 +144,24 @@ async fn every_admin_route_is_for_administrators_only(world: &impl World) {
     }
     let (status, _) = admin_as(&app, ADMIN, accounts_event(&[])).await;
     assert_eq!(status, 200);
+    // The policy tells the panel whether to show its Administration view.
+    let policy_of = |event: Event| {
+        let app = &app;
+        async move { send(app, Route::List, &event).await.1["administrator"].clone() }
+    };
+    assert_eq!(
+        policy_of(Event::load("policy").user("alice")).await,
+        json!(false)
+    );
+    assert_eq!(
+        policy_of(
+            Event::load("policy")
+                .user(ADMIN)
+                .claim("cognito:groups", &format!("[{ADMINS}]"))
+        )
+        .await,
+        json!(true)
+    );
     assert_eq!(
         admin_as(&app, ADMIN, Event::load("admin-audit")).await.0,
         200

@@ -46,7 +46,8 @@ async fn the_event_files_drive_the_handlers_as_written() {
             "providers": ["sandbox"],
             "provider_details": [{ "name": "sandbox", "least_privilege": true, "note": null }],
             "daily_create_limit": 10,
-            "address_quarantine_days": 30
+            "address_quarantine_days": 30,
+            "administrator": false
         })
     );
 

@@ -247,6 +247,8 @@ pub struct PolicyView {
     provider_details: Vec<ProviderDetailView>,
     daily_create_limit: u32,
     address_quarantine_days: i64,
+    /// The caller is an administrator: the panel shows its Administration view.
+    administrator: bool,
 }
 
 #[derive(Serialize)]
@@ -298,6 +300,7 @@ impl PolicyView {
             providers: providers.iter().map(|kind| kind.as_str()).collect(),
             daily_create_limit: policy.daily_create_limit,
             address_quarantine_days: policy.quarantine.num_days(),
+            administrator: policy.access.is_admin(groups),
         }
     }
 }

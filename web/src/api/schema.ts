@@ -370,6 +370,8 @@ export interface components {
             }[];
             daily_create_limit: number;
             address_quarantine_days: number;
+            /** @description The caller is in ADMIN_GROUPS: the /api/admin/ routes answer them (the panel shows its Administration view; the server decides). */
+            administrator: boolean;
         };
         Deleted: {
             /** Format: email */

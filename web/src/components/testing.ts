@@ -82,6 +82,7 @@ export function policy(overrides: Partial<Policy> = {}): Policy {
     provider_details: providers.map((name) => ({ name, least_privilege: name !== "sendgrid", note: null })),
     daily_create_limit: 10,
     address_quarantine_days: 30,
+    administrator: false,
     ...overrides,
   };
 }

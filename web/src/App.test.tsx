@@ -177,4 +177,80 @@ describe("App", () => {
     expect(await screen.findByText("You have no address yet.")).toBeInTheDocument();
     expect(screen.queryByText("sandbox-Second-2")).not.toBeInTheDocument();
   });
+
+  it("lets every text that carries an address wrap: checked, created, listed, up for deletion, deleted", async () => {
+    const long = "kundenservice.zahlungsverkehr@example.com";
+    let accounts: unknown[] = [];
+    const fetchImpl = serving({
+      "GET /api/email/policy": () => json(policy),
+      "GET /api/email/my-accounts": () => json({ accounts }),
+      "POST /api/email/check-availability": () => json({ email: long, available: true, suggestions: [] }),
+      "POST /api/email/create": () => {
+        accounts = [account(long)];
+        return json(created(long, "sandbox-First-1"), 201);
+      },
+      "DELETE /api/email/accounts/kundenservice.zahlungsverkehr%40example.com": () => {
+        accounts = [];
+        return json({ email: long, status: "deleted", available_again_at: "2026-12-31T00:00:00Z" });
+      },
+    });
+    vi.stubGlobal("fetch", fetchImpl);
+    const user = userEvent.setup();
+    render(<App settings={{ apiBaseUrl: "", localUser: "alice@example.com" }} />);
+    await user.type(await screen.findByLabelText("Username"), "kundenservice.zahlungsverkehr");
+    expect(await screen.findByText(`${long} is available.`, {}, { timeout: 2000 })).toBeInTheDocument();
+    expect(unwrappable()).toEqual([]);
+    await user.click(screen.getByRole("button", { name: "Create address" }));
+    await screen.findByRole("heading", { name: `Credentials of ${long}` });
+    await screen.findByRole("article", { name: long });
+    await user.click(screen.getByRole("button", { name: `Delete ${long}` }));
+    screen.getByRole("group", { name: `Confirm deleting ${long}` });
+    expect(unwrappable()).toEqual([]);
+    await user.click(screen.getByRole("button", { name: `Yes, delete ${long}` }));
+    expect(await screen.findByText(`${long} is deleted. Nobody can create it again before 2026-12-31.`)).toBeInTheDocument();
+    expect(unwrappable()).toEqual([]);
+  });
+
+  it("looks at the list again after a create a gateway lost the answer of: it may be there", async () => {
+    const fetchImpl = serving({
+      "GET /api/email/policy": () => json(policy),
+      "GET /api/email/my-accounts": () => json({ accounts: [] }),
+      "POST /api/email/create": () =>
+        new Response("<html><body><h1>504 Gateway Time-out</h1></body></html>", {
+          status: 504,
+          headers: { "apigw-requestid": "gw-504" },
+        }),
+    });
+    vi.stubGlobal("fetch", fetchImpl);
+    const user = userEvent.setup();
+    render(<App settings={{ apiBaseUrl: "", localUser: "alice" }} />);
+    await user.type(await screen.findByLabelText("Username"), "contact");
+    const lists = () => fetchImpl.mock.calls.filter(([url]) => String(url).includes("/my-accounts")).length;
+    await screen.findByText("You have no address yet.");
+    const before = lists();
+    await user.click(screen.getByRole("button", { name: "Create address" }));
+    const alert = await screen.findByText(/^The service did not answer in time\./);
+    expect(alert).toHaveTextContent("The address may or may not have been created");
+    expect(alert).toHaveTextContent("quote the request id gw-504.");
+    expect(alert).not.toHaveTextContent("the service answered");
+    await vi.waitFor(() => expect(lists()).toBe(before + 1));
+  });
 });
+
+/**
+ * The elements whose own text names an address (has an `@`) but that may not
+ * break it: none should be (jsdom has no layout, so this is the class, not a width).
+ */
+function unwrappable(): string[] {
+  const texts = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const found: string[] = [];
+  for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+    const element = node.parentElement;
+    if (!element || !node.textContent?.includes("@")) continue;
+    // Out of the layout (a screen reader's words), or a select's option (the select has a max-width).
+    if (element.closest(".visually-hidden, option")) continue;
+    if (!element.closest(".carries-address")) found.push(`<${element.tagName.toLowerCase()}> ${node.textContent}`);
+  }
+  return found;
+}
+

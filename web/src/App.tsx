@@ -69,7 +69,7 @@ export function App({ settings = BUILD_SETTINGS }: { settings?: Settings }) {
           </p>
         )}
         {session && "localUser" in session.identity && (
-          <p className="who">Local run, acting as {session.identity.localUser}</p>
+          <p className="who carries-address">Local run, acting as {session.identity.localUser}</p>
         )}
       </header>
       <main>
@@ -169,7 +169,7 @@ function Panel({
   return (
     <div className="panel">
       {problem && (
-        <p role="alert" className="problem">
+        <p role="alert" className="problem carries-address">
           {problem}
         </p>
       )}
@@ -181,6 +181,8 @@ function Panel({
             reveal(created, `Credentials of ${created.email}`);
             refresh();
           }}
+          // A failed create may have created the address all the same: the list says.
+          onFailed={refresh}
         />
         {revealed && (
           <CredentialsCard

@@ -1,6 +1,29 @@
 import { describe, expect, it } from "vitest";
-import { ApiError } from "./api/client";
+import { ApiError, createApi } from "./api/client";
+import type { Attempt } from "./messages";
 import { describeError } from "./messages";
+
+/** The sentence for a create (or a read) that got `status` and `body` back, as the client reads them. */
+async function sentenceFor(
+  status: number,
+  body: string,
+  attempt: Attempt,
+  headers: Record<string, string> = {},
+): Promise<string> {
+  const fetchImpl = async () => new Response(body, { status, headers });
+  const api = createApi({ localUser: "alice" }, { baseUrl: "", fetchImpl });
+  const failed = attempt === "create" ? api.create({ username: "x", displayName: "" }, "k") : api.list();
+  const error = await failed.then(
+    () => expect.fail("the call should fail"),
+    (e: unknown) => e,
+  );
+  const sentence = describeError(error, attempt);
+  expect(sentence).not.toMatch(/the service answered/);
+  return sentence;
+}
+
+const HTML_502 = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>";
+const HTML_504 = "<html><head><title>504 Gateway Timeout</title></head><body><h1>504 Gateway Timeout</h1></body></html>";
 
 describe("describeError", () => {
   it("says how long a rate-limited user must wait", () => {
@@ -60,5 +83,69 @@ describe("describeError", () => {
 
   it("has a sentence for a network failure", () => {
     expect(describeError(new TypeError("Failed to fetch"))).toMatch(/could not be reached/);
+  });
+
+  it("turns API Gateway's own 500 into an internal error to try again and report, with its request id", async () => {
+    const body = JSON.stringify({ message: "Internal Server Error" });
+    expect(await sentenceFor(500, body, "read", { "apigw-requestid": "Fq3vBjDHoAMEbzQ=" })).toBe(
+      "The service ran into an internal error. Try again in a moment. If it keeps happening, report it and quote the request id Fq3vBjDHoAMEbzQ=.",
+    );
+    // Without a request id (the header hidden, or not sent): nothing to quote.
+    expect(await sentenceFor(500, body, "read")).toBe(
+      "The service ran into an internal error. Try again in a moment. If it keeps happening, report it.",
+    );
+  });
+
+  it("quotes the error body's request id for the service's own 500, and does not claim a create left nothing", async () => {
+    const body = JSON.stringify({
+      error: { code: "internal_error", message: "an internal error occurred; quote the request id", request_id: "req-500" },
+    });
+    expect(await sentenceFor(500, body, "create", { "apigw-requestid": "gw-1" })).toBe(
+      "The service ran into an internal error. The address may or may not have been created: look for it in your list of addresses before you try again (if it is there, rotate its credentials to get a password). If it keeps happening, report it and quote the request id req-500.",
+    );
+  });
+
+  it("turns a gateway's HTML 502 page into a sentence", async () => {
+    expect(await sentenceFor(502, HTML_502, "read")).toBe(
+      "The gateway in front of the service got no valid answer from it. Try again in a moment. If it keeps happening, report it.",
+    );
+  });
+
+  it("says a create that met a gateway's HTML 504 may have happened, and to look before trying again", async () => {
+    expect(await sentenceFor(504, HTML_504, "create", { "apigw-requestid": "gw-504" })).toBe(
+      "The service did not answer in time. The address may or may not have been created: look for it in your list of addresses before you try again (if it is there, rotate its credentials to get a password). If it keeps happening, report it and quote the request id gw-504.",
+    );
+    expect(await sentenceFor(504, HTML_504, "read")).toBe(
+      "The service did not answer in time. Try again in a moment. If it keeps happening, report it.",
+    );
+  });
+
+  it("gives a status it does not know (418) the general sentence, with the body's request id", async () => {
+    expect(await sentenceFor(418, "I'm a teapot", "read")).toBe(
+      "Something went wrong: the service gave an answer this page does not understand (HTTP 418). Try again in a moment. If it keeps happening, report it.",
+    );
+    const body = JSON.stringify({ error: { code: "short_and_stout", message: "tip me over", request_id: "req-418" } });
+    expect(await sentenceFor(418, body, "create")).toBe(
+      "Something went wrong: the service gave an answer this page does not understand (HTTP 418). The address may or may not have been created: look for it in your list of addresses before you try again (if it is there, rotate its credentials to get a password). If it keeps happening, report it and quote the request id req-418.",
+    );
+  });
+
+  it("says what a gateway's 503 may have done to a change or a rotation", () => {
+    const error = new ApiError(503, "gateway_unavailable", "HTTP 503 from a gateway: Service Unavailable", [], undefined, "gw-503");
+    expect(describeError(error, "change")).toBe(
+      "The service is unavailable right now. The change may or may not have been made: check your list of addresses before you try again. If it keeps happening, report it and quote the request id gw-503.",
+    );
+    expect(describeError(error, "rotate")).toBe(
+      "The service is unavailable right now. The credentials may or may not have been rotated: rotate them again to get a password you can use. If it keeps happening, report it and quote the request id gw-503.",
+    );
+  });
+
+  it("keeps the service's own 503 apart from the mail provider's: it undid what it began", () => {
+    const own = new ApiError(503, "service_unavailable", "the secret store failed; nothing was created or changed, try again");
+    expect(describeError(own, "create")).toBe(
+      "The service is unavailable right now. Try again in a few minutes. Nothing was created.",
+    );
+    const provider = new ApiError(503, "provider_unavailable", "sendgrid did not answer");
+    expect(describeError(provider, "create")).toMatch(/^The mail provider cannot be reached right now\./);
   });
 });

@@ -13,11 +13,39 @@ const AFTERMATH: Record<Attempt, string> = {
   read: "",
 };
 
+/**
+ * What a request whose outcome is unknown (no usable answer came back) may
+ * have done, and what to try. The panel sends a fresh Idempotency-Key per
+ * click, so a second click is a second request, not a replay of the first:
+ * look before trying again.
+ */
+const UNSURE: Record<Attempt, string> = {
+  create:
+    " The address may or may not have been created: look for it in your list of addresses before you try again (if it is there, rotate its credentials to get a password).",
+  rotate:
+    " The credentials may or may not have been rotated: rotate them again to get a password you can use.",
+  change: " The change may or may not have been made: check your list of addresses before you try again.",
+  read: " Try again in a moment.",
+};
+
+/**
+ * The statuses the panel knows (openapi.yaml's, and a gateway's 504): any
+ * other gets the general sentence, whatever its body says.
+ */
+const KNOWN_STATUSES = new Set([400, 401, 403, 404, 405, 409, 410, 413, 422, 429, 500, 502, 503, 504]);
+
 /** An API error as a sentence a person can act on. */
 export function describeError(error: unknown, attempt: Attempt = "read"): string {
   const aftermath = AFTERMATH[attempt];
   if (!(error instanceof ApiError)) {
     return `The service could not be reached. Check your connection and try again.${aftermath}`;
+  }
+  if (!KNOWN_STATUSES.has(error.status) || error.code === "unknown") {
+    return unsure(
+      `Something went wrong: the service gave an answer this page does not understand (HTTP ${error.status}).`,
+      error,
+      attempt,
+    );
   }
   switch (error.code) {
     case "address_taken":
@@ -44,8 +72,10 @@ export function describeError(error: unknown, attempt: Attempt = "read"): string
     case "provider_error":
       return `The mail provider refused: ${clause(error.message)}.${aftermath}`;
     case "provider_unavailable":
-    case "service_unavailable":
       return `The mail provider cannot be reached right now. Try again in a few minutes.${aftermath}`;
+    case "service_unavailable":
+      // The service's own 503 (a store or secret it needs failed): it undid what it had begun.
+      return `The service is unavailable right now. Try again in a few minutes.${aftermath}`;
     case "request_in_progress":
       return "Another change of this address is under way. Try again in a moment.";
     case "account_disabled":
@@ -54,9 +84,27 @@ export function describeError(error: unknown, attempt: Attempt = "read"): string
       return "That address is not among yours any more (deleted elsewhere?). The list has been refreshed.";
     case "unauthorized":
       return "You are not signed in, or your session has expired. Sign in again.";
+    // The service's own 500, or its function failing without an answer (API Gateway's 500).
+    case "internal_error":
+      return unsure("The service ran into an internal error.", error, attempt);
+    // A gateway without a usable answer from the service: the request may have run, or not.
+    case "bad_gateway":
+      return unsure("The gateway in front of the service got no valid answer from it.", error, attempt);
+    case "gateway_unavailable":
+      return unsure("The service is unavailable right now.", error, attempt);
+    case "gateway_timeout":
+      return unsure("The service did not answer in time.", error, attempt);
     default:
       return error.message;
   }
+}
+
+/** What happened, what it may have done, what to try, and whom to tell (with the request id). */
+function unsure(what: string, error: ApiError, attempt: Attempt): string {
+  const report = error.requestId
+    ? ` If it keeps happening, report it and quote the request id ${error.requestId}.`
+    : " If it keeps happening, report it.";
+  return `${what}${UNSURE[attempt]}${report}`;
 }
 
 /** Someone else's words inside our sentence: without their own closing full stop. */

@@ -59,10 +59,51 @@ describe("createApi", () => {
     expect(onUnauthorized).toHaveBeenCalledTimes(1);
   });
 
-  it("survives an error page that is not JSON", async () => {
+  it("survives an error page that is not JSON, and names a gateway's 502 for what it is", async () => {
     const api = createApi({ token: "a.b.c" }, { baseUrl: "", fetchImpl: answering(502, "<html>Bad gateway</html>") });
     const error = await api.policy().catch((e: unknown) => e);
-    expect(error).toMatchObject({ status: 502, code: "unknown", message: "the service answered 502" });
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({ status: 502, code: "bad_gateway", requestId: undefined });
+    expect((error as ApiError).message).not.toMatch(/the service answered/);
+  });
+
+  it("keeps the request id of the documented error shape, before API Gateway's header", async () => {
+    const body = { error: { code: "internal_error", message: "an internal error occurred", request_id: "req-500" } };
+    const api = createApi(
+      { localUser: "alice" },
+      { baseUrl: "", fetchImpl: answering(500, JSON.stringify(body), { "apigw-requestid": "gw-1" }) },
+    );
+    const error = await api.create({ username: "x", displayName: "" }, "k").catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 500, code: "internal_error", requestId: "req-500" });
+  });
+
+  it("reads API Gateway's own 500 as an internal error, with its apigw-requestid", async () => {
+    const api = createApi(
+      { localUser: "alice" },
+      {
+        baseUrl: "",
+        fetchImpl: answering(500, JSON.stringify({ message: "Internal Server Error" }), { "apigw-requestid": "gw-500" }),
+      },
+    );
+    const error = await api.list().catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 500, code: "internal_error", requestId: "gw-500" });
+    expect((error as ApiError).message).toBe("HTTP 500 from a gateway: Internal Server Error");
+  });
+
+  it("names a gateway's 503 and 504 pages apart from the service's own 503, and any other status unknown", async () => {
+    const failing = async (status: number, body: string) =>
+      createApi({ localUser: "alice" }, { baseUrl: "", fetchImpl: answering(status, body) })
+        .create({ username: "x", displayName: "" }, "k")
+        .catch((e: unknown) => e);
+    expect(await failing(504, "<html><body><h1>504 Gateway Time-out</h1></body></html>")).toMatchObject({
+      status: 504,
+      code: "gateway_timeout",
+    });
+    expect(await failing(503, JSON.stringify({ message: "Service Unavailable" }))).toMatchObject({
+      status: 503,
+      code: "gateway_unavailable",
+    });
+    expect(await failing(418, "I'm a teapot")).toMatchObject({ status: 418, code: "unknown", requestId: undefined });
   });
 
   it("asks for the next page by its cursor", async () => {

@@ -19,6 +19,8 @@ export class ApiError extends Error {
     message: string,
     readonly suggestions: string[] = [],
     readonly retryAfterSeconds?: number,
+    /** The answer's request id, for a report: the error body's, else API Gateway's `apigw-requestid`. */
+    readonly requestId?: string,
   ) {
     super(message);
   }
@@ -53,12 +55,21 @@ export interface ApiOptions {
   onUnauthorized?: () => void;
 }
 
-/** Codes for answers that are not in the documented shape: API Gateway's own. */
+/**
+ * Codes for answers that are not in the documented shape: API Gateway's (or
+ * CloudFront's) own. A 500 is a function that failed without answering
+ * (crashed, or ran out of time); 502, 503 and 504 are a gateway that got no
+ * usable answer in time: in each, what the request did is unknown. Any other
+ * status is "unknown".
+ */
 const CODE_BY_STATUS: Record<number, string> = {
   401: "unauthorized",
   403: "unauthorized",
   429: "throttled",
-  503: "service_unavailable",
+  500: "internal_error",
+  502: "bad_gateway",
+  503: "gateway_unavailable",
+  504: "gateway_timeout",
 };
 
 export function createApi(identity: Identity, options: ApiOptions = {}): Api {
@@ -85,14 +96,17 @@ export function createApi(identity: Identity, options: ApiOptions = {}): Api {
     const parsed = parseJson(await response.text());
     if (!response.ok) {
       if (response.status === 401) options.onUnauthorized?.();
-      const error = (parsed as ErrorBody | null)?.error;
+      const error = documentedError(parsed);
       const retryAfter = response.headers.get("Retry-After");
+      // Readable on the panel's own origin (CloudFront sends /api/* on); null where CORS hides it.
+      const gatewayRequestId = response.headers.get("apigw-requestid");
       throw new ApiError(
         response.status,
         error?.code ?? CODE_BY_STATUS[response.status] ?? "unknown",
-        error?.message ?? `the service answered ${response.status}`,
+        error?.message ?? gatewayMessage(response.status, parsed),
         error?.suggestions ?? [],
         retryAfter === null ? undefined : Number(retryAfter),
+        error?.request_id || gatewayRequestId || undefined,
       );
     }
     return parsed as T;
@@ -132,6 +146,21 @@ function parseJson(text: string): unknown {
   } catch {
     return null;
   }
+}
+
+/** The error of a body in the documented shape (`{"error": {"code", …}}`), or undefined. */
+function documentedError(parsed: unknown): ErrorBody["error"] | undefined {
+  const error = (parsed as Partial<ErrorBody> | null)?.error;
+  return typeof error === "object" && error !== null && typeof error.code === "string" ? error : undefined;
+}
+
+/**
+ * What a gateway's own answer said, for a developer (people read
+ * describeError's sentence): its status and its `{"message"}`, if any.
+ */
+function gatewayMessage(status: number, parsed: unknown): string {
+  const words = (parsed as { message?: unknown } | null)?.message;
+  return `HTTP ${status} from a gateway${typeof words === "string" ? `: ${words}` : ", not in the documented error shape"}`;
 }
 
 function accountPath(email: string): string {

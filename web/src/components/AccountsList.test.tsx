@@ -145,4 +145,20 @@ describe("AccountsList", () => {
     render(<AccountsList {...props(fakeApi(), [])} />);
     expect(screen.getByText("You have no address yet.")).toBeInTheDocument();
   });
+
+  it("lets a long dotted address wrap in its card, its delete confirmation and the message after the delete", async () => {
+    const long = "kundenservice.zahlungsverkehr@example.com";
+    const user = userEvent.setup();
+    render(<AccountsList {...props(fakeApi(), [account(long)], { quarantineDays: 30 })} />);
+    expect(screen.getByRole("heading", { name: long })).toHaveClass("carries-address");
+    await user.click(screen.getByRole("button", { name: `Delete ${long}` }));
+    const confirmation = screen.getByRole("group", { name: `Confirm deleting ${long}` });
+    expect(within(confirmation).getByText(new RegExp(`^Delete ${long}\\?`))).toHaveClass("carries-address");
+    const yes = within(confirmation).getByRole("button", { name: `Yes, delete ${long}` });
+    expect(yes).toHaveClass("carries-address");
+    await user.click(yes);
+    const done = screen.getByRole("status");
+    expect(done).toHaveTextContent(`${long} is deleted.`);
+    expect(done).toHaveClass("carries-address");
+  });
 });

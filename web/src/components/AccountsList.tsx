@@ -100,8 +100,12 @@ export function AccountsList({
       <h2 id="accounts-title" ref={heading} tabIndex={-1}>
         Your addresses
       </h2>
-      {message && <p role="alert">{message}</p>}
-      <p role="status" className="done">
+      {message && (
+        <p role="alert" className="carries-address">
+          {message}
+        </p>
+      )}
+      <p role="status" className="done carries-address">
         {done}
       </p>
       {accounts.length === 0 ? (
@@ -111,7 +115,9 @@ export function AccountsList({
           {accounts.map((account) => (
             <li key={account.email}>
               <article aria-labelledby={`account-${account.email}`} className="card account">
-                <h3 id={`account-${account.email}`}>{account.email}</h3>
+                <h3 id={`account-${account.email}`} className="carries-address">
+                  {account.email}
+                </h3>
                 <p className="display-name">{account.display_name}</p>
                 <AccountFacts account={account} />
                 <div className="actions">
@@ -200,7 +206,7 @@ function AccountFacts({ account }: { account: Account }) {
         {facts.map(({ label, value, wide }) => (
           <div key={label} className={wide ? "wide" : undefined}>
             <dt>{label}</dt>
-            <dd>{value}</dd>
+            <dd className="carries-address">{value}</dd>
           </div>
         ))}
       </dl>
@@ -234,11 +240,11 @@ function DeleteConfirmation({
         if (event.key === "Escape") onCancel();
       }}
     >
-      <p>
+      <p className="carries-address">
         Delete {email}? It is removed at the provider and its password is deleted; the address
         stays unavailable to anyone {quarantine}.
       </p>
-      <button type="button" className="danger" onClick={onConfirm}>
+      <button type="button" className="danger carries-address" onClick={onConfirm}>
         Yes, delete {email}
       </button>
       <button type="button" ref={keep} onClick={onCancel}>

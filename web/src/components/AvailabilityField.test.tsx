@@ -108,4 +108,23 @@ describe("AvailabilityField", () => {
     expect(check.mock.calls[0].slice(0, 2)).toEqual(["help", "support.example.com"]);
     expect(screen.getByRole("status")).toHaveTextContent("help@support.example.com is available.");
   });
+
+  it("lets the answer's long dotted address wrap, not widen the page", async () => {
+    const check = vi.fn(async (username: string): Promise<Availability> => ({
+      email: `${username}@example.com`,
+      available: false,
+      reason: "taken",
+      suggestions: [`${username}-team@example.com`],
+    }));
+    const user = userEvent.setup({ advanceTimers: vi.advanceTimersByTime });
+    render(<Harness check={check} />);
+    await user.type(screen.getByLabelText("Username"), "kundenservice.zahlungsverkehr");
+    await act(() => vi.advanceTimersByTimeAsync(400));
+    const status = screen.getByRole("status");
+    expect(status).toHaveTextContent("kundenservice.zahlungsverkehr@example.com is already taken.");
+    expect(status).toHaveClass("carries-address");
+    expect(screen.getByRole("button", { name: "Use kundenservice.zahlungsverkehr-team@example.com" })).toHaveClass(
+      "carries-address",
+    );
+  });
 });

@@ -92,7 +92,7 @@ export function AvailabilityField({
         />
         {addon}
       </div>
-      <p role="status" className={`availability-result ${outcome(result)}`}>
+      <p role="status" className={`availability-result carries-address ${outcome(result)}`}>
         {statusText(result)}
       </p>
       {result.kind === "answered" && (

@@ -195,4 +195,24 @@ describe("CreatePanel", () => {
     expect(screen.queryByRole("combobox")).not.toBeInTheDocument();
     expect(screen.getByText("@example.com")).toBeInTheDocument();
   });
+
+  it("says a create whose answer a gateway lost may have happened, and has the list looked at", async () => {
+    const api = fakeApi({
+      create: vi.fn(async () => {
+        throw new ApiError(504, "gateway_timeout", "HTTP 504 from a gateway", [], undefined, "gw-504");
+      }),
+    });
+    const onFailed = vi.fn();
+    const user = userEvent.setup();
+    render(<CreatePanel api={api} policy={policy()} onCreated={vi.fn()} onFailed={onFailed} />);
+    await user.type(screen.getByLabelText("Username"), "kundenservice.zahlungsverkehr");
+    await user.click(screen.getByRole("button", { name: "Create address" }));
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent(
+      "The service did not answer in time. The address may or may not have been created: look for it in your list of addresses before you try again",
+    );
+    expect(alert).toHaveTextContent("quote the request id gw-504.");
+    expect(alert).toHaveClass("carries-address");
+    expect(onFailed).toHaveBeenCalledTimes(1);
+  });
 });

@@ -14,16 +14,19 @@ type State =
 /**
  * Pick a free address (on one of the offered domains, at one of the offered
  * providers, as the policy says) and create it; `onCreated` shows its
- * credentials.
+ * credentials, `onFailed` hears of a create that failed (it may have created
+ * the address all the same, when no usable answer came back).
  */
 export function CreatePanel({
   api,
   policy,
   onCreated,
+  onFailed,
 }: {
   api: Api;
   policy: Policy | null;
   onCreated: (created: Created) => void;
+  onFailed?: () => void;
 }) {
   const ids = { displayName: useId(), provider: useId(), limit: useId(), reach: useId() };
   const [username, setUsername] = useState("");
@@ -68,6 +71,7 @@ export function CreatePanel({
         message: describeError(error, "create"),
         suggestions: error instanceof ApiError ? error.suggestions : [],
       });
+      onFailed?.();
     }
   }
 
@@ -85,7 +89,7 @@ export function CreatePanel({
         ))}
       </select>
     ) : domain ? (
-      <span className="domain">@{domain}</span>
+      <span className="domain carries-address">@{domain}</span>
     ) : null;
 
   return (
@@ -147,7 +151,9 @@ export function CreatePanel({
       </form>
       {state.kind === "failed" && (
         <div className="refusal">
-          <p role="alert">{state.message}</p>
+          <p role="alert" className="carries-address">
+            {state.message}
+          </p>
           <Suggestions
             suggestions={state.suggestions}
             onPick={(picked) => {

@@ -40,7 +40,7 @@ export function CredentialsCard({
 
   return (
     <section aria-labelledby={headingId} className="card credentials">
-      <h3 id={headingId} ref={heading} tabIndex={-1}>
+      <h3 id={headingId} ref={heading} tabIndex={-1} className="carries-address">
         {title}
       </h3>
       <p className="notice">
@@ -52,7 +52,7 @@ export function CredentialsCard({
           <div key={label} className="credential">
             <dt>{label}</dt>
             <dd>
-              <code>{value}</code>
+              <code className="carries-address">{value}</code>
               <button type="button" onClick={() => void copy(label, value)}>
                 <LabelWithContext visible="Copy" context={`the ${label.toLowerCase()}`} />
               </button>
@@ -71,7 +71,10 @@ export function CredentialsCard({
       )}
       {created.webmail && (
         <p>
-          Webmail: <a href={created.webmail}>{created.webmail}</a>
+          Webmail:{" "}
+          <a href={created.webmail} className="carries-address">
+            {created.webmail}
+          </a>
         </p>
       )}
       <button type="button" onClick={onDone}>

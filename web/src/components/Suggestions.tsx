@@ -11,7 +11,7 @@ export function Suggestions({
     <ul aria-label="Free alternatives" className="suggestions">
       {suggestions.map((suggestion) => (
         <li key={suggestion}>
-          <button type="button" onClick={() => onPick(suggestion.split("@")[0])}>
+          <button type="button" className="carries-address" onClick={() => onPick(suggestion.split("@")[0])}>
             Use {suggestion}
           </button>
         </li>

@@ -3,10 +3,8 @@ the one MOTO_ENDPOINT names (scripts/test), else one started here. Run with
 `python3 -m unittest scripts/test_publish_web.py`."""
 
 import json
-import logging
 import os
 import re
-import socket
 import sys
 import tempfile
 import unittest
@@ -15,32 +13,16 @@ from pathlib import Path
 import boto3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import moto_for_tests  # noqa: E402
 import publish_web  # noqa: E402
-
-server = None
 
 
 def setUpModule():
-    global server
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    os.environ["AWS_DEFAULT_REGION"] = os.environ["AWS_REGION"] = "us-east-1"
-    if not os.environ.get("MOTO_ENDPOINT"):
-        from moto.server import ThreadedMotoServer
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        server.start()
-        os.environ["MOTO_ENDPOINT"] = f"http://127.0.0.1:{port}"
-    os.environ["AWS_ENDPOINT_URL"] = os.environ["MOTO_ENDPOINT"]
+    moto_for_tests.start()
 
 
 def tearDownModule():
-    if server:
-        server.stop()
+    moto_for_tests.stop()
 
 
 def distribution(cloudfront, bucket: str) -> str:

@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::views::{encode_cursor, AccountView, CredentialsView};
 use crate::domain::Account;
 use crate::service::{Report, ReportRow, Transferred};
-use crate::store::{AccountsPage, AuditCursor, AuditEntry, AuditPage};
+use crate::store::{AuditCursor, AuditEntry, AuditPage, Page};
 
 fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -43,7 +43,7 @@ pub struct AdminAccountsView {
 }
 
 impl AdminAccountsView {
-    pub fn at(page: AccountsPage, now: DateTime<Utc>) -> Self {
+    pub fn at(page: Page, now: DateTime<Utc>) -> Self {
         Self {
             accounts: page
                 .accounts
@@ -56,7 +56,7 @@ impl AdminAccountsView {
 }
 
 /// The inventory as a spreadsheet: one row per address.
-pub fn accounts_csv(page: &AccountsPage) -> Response<Body> {
+pub fn accounts_csv(page: &Page) -> Response<Body> {
     let rows = page.accounts.iter().map(|account| {
         vec![
             account.address.to_string(),

@@ -15,8 +15,8 @@ use super::{Created, Directory, Provisioning, ServiceError};
 use crate::deadline;
 use crate::domain::{Account, AccountStatus, EmailAddress, IdempotencyKey, UserId};
 use crate::store::{
-    AccountChange, AccountFilter, AccountsPage, AuditAction, AuditCursor, AuditFilter, AuditPage,
-    Operation, StoreError,
+    AccountChange, AccountFilter, AuditAction, AuditCursor, AuditFilter, AuditPage, Operation,
+    Page, StoreError,
 };
 
 /// How many addresses an off-boarding moves at once.
@@ -138,15 +138,7 @@ impl Provisioning {
                 to: to.clone(),
                 credentials: None,
             };
-            if let Err(error) = self
-                .directory
-                .store
-                .changes
-                .finish_change(&hold, &change)
-                .await
-            {
-                return Err(self.let_go(&hold, error.into()).await);
-            }
+            self.finish(&hold, &change).await?;
             return Ok(Transferred {
                 previous_owner,
                 account: Account {
@@ -359,7 +351,7 @@ impl Directory {
         filter: &AccountFilter,
         limit: u32,
         after: Option<&EmailAddress>,
-    ) -> Result<AccountsPage, ServiceError> {
+    ) -> Result<Page, ServiceError> {
         Ok(self
             .store
             .oversight

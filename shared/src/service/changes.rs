@@ -144,15 +144,7 @@ impl Provisioning {
         });
         // The secret holds the new password now: if the table does not take
         // it, both credentials keep working and the next rotation removes the spare.
-        if let Err(error) = self
-            .directory
-            .store
-            .changes
-            .finish_change(&hold, &change)
-            .await
-        {
-            return Err(self.let_go(&hold, error.into()).await);
-        }
+        self.finish(&hold, &change).await?;
         provider
             .revoke_credential(address, &current)
             .await
@@ -272,6 +264,24 @@ impl Provisioning {
             provider: owned.account.provider,
         };
         Ok((owned, hold))
+    }
+
+    /// Writes `change` under the hold; if the table does not take it, lets go.
+    pub(super) async fn finish(
+        &self,
+        hold: &AccountHold,
+        change: &AccountChange,
+    ) -> Result<(), ServiceError> {
+        match self
+            .directory
+            .store
+            .changes
+            .finish_change(hold, change)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(error) => Err(self.let_go(hold, error.into()).await),
+        }
     }
 
     /// Whose the address is: the owner its active claim names.

@@ -234,7 +234,7 @@ pub trait Oversight: Send + Sync {
         filter: &AccountFilter,
         limit: u32,
         after: Option<&EmailAddress>,
-    ) -> Result<AccountsPage, StoreError>;
+    ) -> Result<Page, StoreError>;
 
     /// The audit entries matching `filter`, newest first, after `after`, at
     /// most `limit`; entries older than the retention are gone. Without

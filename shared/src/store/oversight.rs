@@ -46,14 +46,6 @@ pub fn listing_order(address: &EmailAddress) -> (&DomainName, &EmailAddress) {
     (address.domain(), address)
 }
 
-/// A page of every user's accounts (failed creates left out).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccountsPage {
-    pub accounts: Vec<Account>,
-    /// Where the next page starts (after this address) when more may follow.
-    pub next_after: Option<EmailAddress>,
-}
-
 /// Which audit entries an administrator reads; every filter given must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditFilter {

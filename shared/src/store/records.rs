@@ -478,10 +478,28 @@ pub enum SendEventOutcome {
     NotOurs,
 }
 
-/// A page of a user's accounts, in address order.
+/// A page of accounts: a user's, in address order, or an administrator's
+/// listing, by domain then address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
     pub accounts: Vec<Account>,
-    /// The last address of this page when more follow.
+    /// Where the next page starts (after this address) when more may follow.
     pub next_after: Option<EmailAddress>,
+}
+
+impl Page {
+    /// The first `limit` of `accounts`, read one past the limit to know
+    /// whether more follow: if so, the next page starts after the last kept.
+    pub fn cut(mut accounts: Vec<Account>, limit: u32) -> Self {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let mut next_after = None;
+        if accounts.len() > limit {
+            accounts.truncate(limit);
+            next_after = accounts.last().map(|account| account.address.clone());
+        }
+        Self {
+            accounts,
+            next_after,
+        }
+    }
 }

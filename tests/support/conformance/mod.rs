@@ -100,13 +100,18 @@ pub fn activation(reservation: &Reservation) -> Activation {
 
 pub async fn create(store: &Store, owner: &str, username: &str) -> Reservation {
     let reserved = reservation(owner, username, start(), 100);
-    store.reservations.reserve(&reserved).await.unwrap();
+    reserve_and_activate(store, &reserved).await;
+    reserved
+}
+
+/// `reserved` made: reserved, then activated.
+pub async fn reserve_and_activate(store: &Store, reserved: &Reservation) {
+    store.reservations.reserve(reserved).await.unwrap();
     store
         .reservations
-        .activate(&reserved, &activation(&reserved))
+        .activate(reserved, &activation(reserved))
         .await
         .unwrap();
-    reserved
 }
 
 pub async fn listed(store: &Store, owner: &str) -> Vec<String> {

@@ -10,7 +10,9 @@ use provisioning::store::{
     NewCredentials, Operation, Reservation, SendEvent, Store, StoreError,
 };
 
-use super::{activation, address, create, reservation, start, user, StoreHarness};
+use super::{
+    activation, address, create, reservation, reserve_and_activate, start, user, StoreHarness,
+};
 
 /// A reservation of `username@domain` (not necessarily example.com).
 fn reservation_on(owner: &str, username: &str, domain: &str, minute: i64) -> Reservation {
@@ -20,13 +22,7 @@ fn reservation_on(owner: &str, username: &str, domain: &str, minute: i64) -> Res
 }
 
 async fn created_on(store: &Store, owner: &str, username: &str, domain: &str, minute: i64) {
-    let reserved = reservation_on(owner, username, domain, minute);
-    store.reservations.reserve(&reserved).await.unwrap();
-    store
-        .reservations
-        .activate(&reserved, &activation(&reserved))
-        .await
-        .unwrap();
+    reserve_and_activate(store, &reservation_on(owner, username, domain, minute)).await;
 }
 
 async fn all_listed(store: &Store, filter: &AccountFilter, limit: u32) -> Vec<String> {

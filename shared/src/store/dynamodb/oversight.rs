@@ -24,8 +24,8 @@ use super::DynamoStore;
 use crate::domain::{AccountStatus, EmailAddress, SendCounts, UserId};
 use crate::store::encoding::{backend, corrupt, provider_kind, timestamp};
 use crate::store::{
-    listing_order, AccountFilter, AccountsPage, AuditCursor, AuditFilter, AuditPage, DailySends,
-    Oversight, StoreError,
+    listing_order, AccountFilter, AuditCursor, AuditFilter, AuditPage, DailySends, Oversight, Page,
+    StoreError,
 };
 
 const INDEX: &str = "admin";
@@ -66,8 +66,8 @@ impl Oversight for DynamoStore {
         filter: &AccountFilter,
         limit: u32,
         after: Option<&EmailAddress>,
-    ) -> Result<AccountsPage, StoreError> {
-        let limit = limit as usize;
+    ) -> Result<Page, StoreError> {
+        let page_size = limit as usize;
         let listed = |item: &Item| -> Result<Option<_>, StoreError> {
             let account = account_from_item(item)?;
             Ok(
@@ -100,15 +100,7 @@ impl Oversight for DynamoStore {
             accounts.retain(|account| {
                 after.is_none_or(|after| listing_order(&account.address) > listing_order(after))
             });
-            let mut next_after = None;
-            if accounts.len() > limit {
-                accounts.truncate(limit);
-                next_after = accounts.last().map(|account| account.address.clone());
-            }
-            return Ok(AccountsPage {
-                accounts,
-                next_after,
-            });
+            return Ok(Page::cut(accounts, limit));
         }
         let (low, high) = match &filter.domain {
             Some(domain) => (format!("{domain}#"), format!("{domain}#{HIGHEST}")),
@@ -130,8 +122,8 @@ impl Oversight for DynamoStore {
                     continue;
                 }
                 if let Some(account) = listed(item)? {
-                    if accounts.len() == limit {
-                        return Ok(AccountsPage {
+                    if accounts.len() == page_size {
+                        return Ok(Page {
                             next_after: last_read,
                             accounts,
                         });
@@ -143,14 +135,14 @@ impl Oversight for DynamoStore {
             match next {
                 Some(next) => start = Some(next),
                 None => {
-                    return Ok(AccountsPage {
+                    return Ok(Page {
                         accounts,
                         next_after: None,
                     })
                 }
             }
         }
-        Ok(AccountsPage {
+        Ok(Page {
             accounts,
             next_after: last_read,
         })

@@ -46,20 +46,11 @@ impl Accounts for SqliteStore {
                 )
             })
             .await?;
-        let mut accounts = rows
+        let accounts = rows
             .into_iter()
             .map(AccountRow::into_account)
             .collect::<Result<Vec<_>, _>>()?;
-        let next_after = if accounts.len() > limit as usize {
-            accounts.truncate(limit as usize);
-            accounts.last().map(|account| account.address.clone())
-        } else {
-            None
-        };
-        Ok(Page {
-            accounts,
-            next_after,
-        })
+        Ok(Page::cut(accounts, limit))
     }
 
     async fn count_created_accounts(&self) -> Result<u64, StoreError> {

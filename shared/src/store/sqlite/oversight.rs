@@ -11,8 +11,7 @@ use super::SqliteStore;
 use crate::domain::{EmailAddress, SendCounts, SendEventKind, UserId};
 use crate::store::encoding::{backend, corrupt, daily_count_name, provider_kind, timestamp};
 use crate::store::{
-    AccountFilter, AccountsPage, AuditCursor, AuditFilter, AuditPage, DailySends, Oversight,
-    StoreError,
+    AccountFilter, AuditCursor, AuditFilter, AuditPage, DailySends, Oversight, Page, StoreError,
 };
 
 /// The domain of the `address` column, which the listing runs by first.
@@ -25,7 +24,7 @@ impl Oversight for SqliteStore {
         filter: &AccountFilter,
         limit: u32,
         after: Option<&EmailAddress>,
-    ) -> Result<AccountsPage, StoreError> {
+    ) -> Result<Page, StoreError> {
         let filter = filter.clone();
         let after = after.map(|address| (address.domain().to_string(), address.to_string()));
         let rows = self
@@ -57,20 +56,11 @@ impl Oversight for SqliteStore {
                 )
             })
             .await?;
-        let mut accounts = rows
+        let accounts = rows
             .into_iter()
             .map(AccountRow::into_account)
             .collect::<Result<Vec<_>, _>>()?;
-        let next_after = if accounts.len() > limit as usize {
-            accounts.truncate(limit as usize);
-            accounts.last().map(|account| account.address.clone())
-        } else {
-            None
-        };
-        Ok(AccountsPage {
-            accounts,
-            next_after,
-        })
+        Ok(Page::cut(accounts, limit))
     }
 
     async fn audit_entries(

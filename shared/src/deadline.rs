@@ -22,12 +22,17 @@ pub async fn within<F: Future>(deadline_ms: Option<u64>, work: F) -> F::Output {
     }
 }
 
+/// The instant of a deadline still ahead. One already past when the
+/// invocation starts is no real deadline (`cargo lambda watch` sends a
+/// fixed `600000`, ten minutes after 1970): none is set.
 fn instant_of(deadline_ms: u64) -> Option<Instant> {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .ok()?
         .as_millis();
-    let left = u128::from(deadline_ms).saturating_sub(now_ms);
+    let left = u128::from(deadline_ms)
+        .checked_sub(now_ms)
+        .filter(|left| *left > 0)?;
     Some(Instant::now() + Duration::from_millis(u64::try_from(left).unwrap_or(u64::MAX)))
 }
 
@@ -78,6 +83,13 @@ mod tests {
         );
         let none_left = within(Some(ms_from_now(1_000)), async { for_provider() }).await;
         assert_eq!(none_left, Some(Duration::ZERO));
+    }
+
+    #[tokio::test]
+    async fn a_deadline_past_at_the_start_is_none() {
+        // What `cargo lambda watch` sends: 600000 ms after the epoch.
+        assert_eq!(within(Some(600_000), async { for_provider() }).await, None);
+        assert_eq!(within(None, async { for_provider() }).await, None);
     }
 
     #[tokio::test]

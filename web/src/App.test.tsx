@@ -1,9 +1,9 @@
-import { render, screen } from "@testing-library/react";
+import { render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { StrictMode } from "react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { App } from "./App";
-import { account, created, jwt } from "./components/testing";
+import { account, adminAccount, created, jwt } from "./components/testing";
 import { signInRequest } from "./session";
 
 /** A fetch standing in for the API: `routes` answer by method and path. */
@@ -234,6 +234,111 @@ describe("App", () => {
     expect(alert).toHaveTextContent("quote the request id gw-504.");
     expect(alert).not.toHaveTextContent("the service answered");
     await vi.waitFor(() => expect(lists()).toBe(before + 1));
+  });
+});
+
+describe("App, for administrators", () => {
+  beforeEach(() => {
+    sessionStorage.clear();
+    window.history.replaceState(null, "", "/");
+  });
+  afterEach(() => vi.unstubAllGlobals());
+
+  const adminRoutes = {
+    "GET /api/admin/audit": () => json({ entries: [] }),
+    "GET /api/admin/report": () => json({ from: "2026-10-27", to: "2026-11-25", group_by: "day", rows: [] }),
+  };
+
+  it("shows no trace of the Administration view to someone the policy does not call an administrator", async () => {
+    const fetchImpl = serving({
+      "GET /api/email/policy": () => json({ ...policy, administrator: false }),
+      "GET /api/email/my-accounts": () => json({ accounts: [] }),
+    });
+    vi.stubGlobal("fetch", fetchImpl);
+    render(<App settings={{ apiBaseUrl: "", localUser: "alice" }} />);
+    expect(await screen.findByText("You have no address yet.")).toBeInTheDocument();
+    await screen.findByLabelText("Username");
+    expect(screen.queryByRole("button", { name: "Administration" })).not.toBeInTheDocument();
+    expect(screen.queryByRole("navigation", { name: "Views" })).not.toBeInTheDocument();
+    expect(screen.queryByText(/Administration|Every address|Audit trail|Off-boarding/)).not.toBeInTheDocument();
+    expect(fetchImpl.mock.calls.some(([url]) => String(url).includes("/api/admin/"))).toBe(false);
+  });
+
+  it("sends a local build's groups, names them, and switches between the two views", async () => {
+    const fetchImpl = serving({
+      "GET /api/email/policy": () => json({ ...policy, administrator: true }),
+      "GET /api/email/my-accounts": () => json({ accounts: [] }),
+      "GET /api/admin/accounts": () => json({ accounts: [adminAccount("contact@example.com", { owner: "bob" })] }),
+      ...adminRoutes,
+    });
+    vi.stubGlobal("fetch", fetchImpl);
+    const user = userEvent.setup();
+    render(<App settings={{ apiBaseUrl: "", localUser: "root", localGroups: ["email-admins"] }} />);
+    expect(screen.getByText("Local run, acting as root (groups: email-admins)")).toBeInTheDocument();
+    const mine = await screen.findByRole("button", { name: "My addresses" });
+    const admin = screen.getByRole("button", { name: "Administration" });
+    expect(mine).toHaveAttribute("aria-pressed", "true");
+    expect(admin).toHaveAttribute("aria-pressed", "false");
+    expect((fetchImpl.mock.calls[0][1]?.headers as Record<string, string>)["X-User-Groups"]).toBe("email-admins");
+
+    await user.click(admin);
+    expect(admin).toHaveAttribute("aria-pressed", "true");
+    const card = await screen.findByRole("article", { name: "contact@example.com" });
+    expect(within(card).getByText("bob")).toBeInTheDocument();
+    expect(screen.getByRole("heading", { name: "Audit trail" })).toBeInTheDocument();
+    expect(screen.getByLabelText("Username")).not.toBeVisible();
+    expect(unwrappable()).toEqual([]);
+
+    // Back: the user's own view as it was, the Administration view kept (hidden) with what was typed in it.
+    await user.type(screen.getByLabelText("Owner (user id)"), "bob");
+    await user.click(mine);
+    expect(screen.getByLabelText("Username")).toBeVisible();
+    expect(screen.queryByRole("heading", { name: "Every address" })).not.toBeInTheDocument();
+    await user.click(admin);
+    expect(screen.getByLabelText("Owner (user id)")).toHaveValue("bob");
+  });
+
+  it("shows a transfer's new credentials once, in the Administration view, and reads every address again", async () => {
+    let owner = "alice";
+    const fetchImpl = serving({
+      "GET /api/email/policy": () => json({ ...policy, administrator: true }),
+      "GET /api/email/my-accounts": () => json({ accounts: [] }),
+      "GET /api/admin/accounts": () => json({ accounts: [adminAccount("contact@example.com", { owner })] }),
+      "POST /api/admin/accounts/contact%40example.com/transfer": (init) => {
+        const body = JSON.parse(init.body as string) as { owner: string; rotate: boolean };
+        owner = body.owner;
+        return json({
+          previous_owner: "alice",
+          account: adminAccount("contact@example.com", { owner }),
+          credentials: created("contact@example.com", "sandbox-Handed-3").credentials,
+        });
+      },
+      ...adminRoutes,
+    });
+    vi.stubGlobal("fetch", fetchImpl);
+    const user = userEvent.setup();
+    render(<App settings={{ apiBaseUrl: "", localUser: "root", localGroups: ["email-admins"] }} />);
+    await user.click(await screen.findByRole("button", { name: "Administration" }));
+    await user.click(await screen.findByRole("button", { name: "Transfer… contact@example.com" }));
+    await user.type(screen.getByLabelText("New owner's user id"), "bob");
+    await user.click(screen.getByRole("button", { name: "Review the transfer" }));
+    await user.click(screen.getByRole("button", { name: "Yes, give contact@example.com to bob" }));
+
+    const heading = await screen.findByRole("heading", { name: "New credentials of contact@example.com, now bob's" });
+    expect(heading).toHaveFocus();
+    expect(screen.getAllByText("sandbox-Handed-3")).toHaveLength(1);
+    const card = await screen.findByRole("article", { name: "contact@example.com" });
+    await vi.waitFor(() => expect(within(card).getByText("bob")).toBeInTheDocument());
+    expect(unwrappable()).toEqual([]);
+    // Not on the user's own view: it belongs to the administration.
+    await user.click(screen.getByRole("button", { name: "My addresses" }));
+    expect(screen.getByText("sandbox-Handed-3")).not.toBeVisible();
+    expect(screen.getByLabelText("Username")).toBeVisible();
+    await user.click(screen.getByRole("button", { name: "Administration" }));
+    expect(screen.getByText("sandbox-Handed-3")).toBeVisible();
+    await user.click(screen.getByRole("button", { name: /hide the password/ }));
+    expect(screen.queryByText("sandbox-Handed-3")).not.toBeInTheDocument();
+    expect(screen.getByRole("heading", { name: "Every address" })).toHaveFocus();
   });
 });
 

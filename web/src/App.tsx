@@ -1,7 +1,10 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
-import type { Account, Created, Policy } from "./api/client";
+import type { Account, Created, OffboardReport, Policy } from "./api/client";
 import { createApi } from "./api/client";
 import { AccountsList } from "./components/AccountsList";
+import { AdminView } from "./components/admin/AdminView";
+import type { View } from "./components/admin/ViewSwitch";
+import { ViewSwitch } from "./components/admin/ViewSwitch";
 import { CreatePanel } from "./components/CreatePanel";
 import { CredentialsCard } from "./components/CredentialsCard";
 import { SignIn } from "./components/SignIn";
@@ -13,6 +16,8 @@ import { forget, keep, openingSession } from "./session";
 export interface Settings {
   /** A local run's user id (AUTH_MODE=local); never set for production. */
   localUser?: string;
+  /** A local run's groups (sent as X-User-Groups, standing for a token's groups claim); never set for production. */
+  localGroups?: string[];
   /** The product's sign-in page, which sends the user back with `#token=…&state=…`. */
   signInUrl?: string;
   apiBaseUrl?: string;
@@ -20,9 +25,16 @@ export interface Settings {
 
 const BUILD_SETTINGS: Settings = {
   localUser: import.meta.env.VITE_LOCAL_USER || undefined,
+  localGroups: groups(import.meta.env.VITE_LOCAL_GROUPS),
   signInUrl: import.meta.env.VITE_SIGN_IN_URL || undefined,
   apiBaseUrl: import.meta.env.VITE_API_BASE_URL,
 };
+
+/** A comma-separated list of groups, as VITE_LOCAL_GROUPS holds them. */
+function groups(list: string | undefined): string[] | undefined {
+  const names = (list ?? "").split(",").map((name) => name.trim()).filter(Boolean);
+  return names.length ? names : undefined;
+}
 
 const HAND_OVER_REFUSED =
   "That sign-in link did not come from a sign-in started here, so it was not used. Sign in again.";
@@ -31,7 +43,7 @@ const HAND_OVER_REFUSED =
 function opening(settings: Settings): { session: Session | null; notice?: string } {
   let notice: string | undefined;
   const session = openingSession(
-    settings.localUser,
+    settings.localUser ? { localUser: settings.localUser, localGroups: settings.localGroups } : undefined,
     window.location,
     window.history,
     window.sessionStorage,
@@ -69,7 +81,10 @@ export function App({ settings = BUILD_SETTINGS }: { settings?: Settings }) {
           </p>
         )}
         {session && "localUser" in session.identity && (
-          <p className="who carries-address">Local run, acting as {session.identity.localUser}</p>
+          <p className="who carries-address">
+            Local run, acting as {session.identity.localUser}
+            {session.identity.localGroups?.length ? ` (groups: ${session.identity.localGroups.join(", ")})` : ""}
+          </p>
         )}
       </header>
       <main>
@@ -105,9 +120,15 @@ interface Revealed {
   created: Created;
   title: string;
   returnFocus: Element | null;
+  /** The view it belongs to: a create's or rotation's in "mine", a transfer's in "admin". */
+  view: View;
 }
 
-/** The signed-in page: the create panel beside the list of the user's addresses. */
+/**
+ * The signed-in page: the create panel beside the list of the user's
+ * addresses and, for an administrator, the Administration view, one at a
+ * time (each keeps its state while the other shows).
+ */
 function Panel({
   session,
   apiBaseUrl,
@@ -126,14 +147,34 @@ function Panel({
   const [nextCursor, setNextCursor] = useState<string | undefined>();
   const [problem, setProblem] = useState<string | null>(null);
   const [revealed, setRevealed] = useState<Revealed | null>(null);
+  const [view, setView] = useState<View>("mine");
+  // Mounted at its first opening, then kept (hidden) with its filters while the user's own view shows.
+  const [adminOpened, setAdminOpened] = useState(false);
+  const administrator = policy?.administrator === true;
+  const showing: View = administrator ? view : "mine";
 
-  function reveal(created: Created, title: string) {
+  function reveal(created: Created, title: string, where: View = "mine") {
     setRevealed((shown) => ({
       serial: (shown?.serial ?? 0) + 1,
       created,
       title,
       returnFocus: document.activeElement,
+      view: where,
     }));
+  }
+
+  function open(next: View) {
+    if (next === "admin") setAdminOpened(true);
+    setView(next);
+  }
+
+  /** Addresses changed hands: the own list may differ, and credentials on show that an off-boarding replaced are of no use. */
+  function handedOver(report?: OffboardReport) {
+    const replaced = report?.addresses.some(
+      (entry) => entry.credentials_rotated && entry.address === revealed?.created.email,
+    );
+    if (replaced) setRevealed(null);
+    refresh();
   }
 
   function hide() {
@@ -166,51 +207,63 @@ function Panel({
       .catch((error: unknown) => setProblem(describeError(error)));
   }, [api]);
 
+  const card = (where: View) =>
+    revealed?.view === where && (
+      <CredentialsCard key={revealed.serial} created={revealed.created} title={revealed.title} onDone={hide} />
+    );
+
   return (
-    <div className="panel">
-      {problem && (
-        <p role="alert" className="problem carries-address">
-          {problem}
-        </p>
-      )}
-      <div className="create-column">
-        <CreatePanel
-          api={api}
-          policy={policy}
-          onCreated={(created) => {
-            reveal(created, `Credentials of ${created.email}`);
-            refresh();
-          }}
-          // A failed create may have created the address all the same: the list says.
-          onFailed={refresh}
-        />
-        {revealed && (
-          <CredentialsCard
-            key={revealed.serial}
-            created={revealed.created}
-            title={revealed.title}
-            onDone={hide}
+    <>
+      {administrator && <ViewSwitch view={showing} onChange={open} />}
+      {administrator && adminOpened && (
+        <div hidden={showing !== "admin"}>
+          <AdminView
+            api={api}
+            policy={policy}
+            credentials={card("admin")}
+            onCredentials={(created, title) => reveal(created, title, "admin")}
+            onChanged={handedOver}
           />
+        </div>
+      )}
+      <div className="panel" hidden={showing !== "mine"}>
+        {problem && (
+          <p role="alert" className="problem carries-address">
+            {problem}
+          </p>
         )}
+        <div className="create-column">
+          <CreatePanel
+            api={api}
+            policy={policy}
+            onCreated={(created) => {
+              reveal(created, `Credentials of ${created.email}`);
+              refresh();
+            }}
+            // A failed create may have created the address all the same: the list says.
+            onFailed={refresh}
+          />
+          {card("mine")}
+        </div>
+        <div className="accounts-column">
+          <AccountsList
+            api={api}
+            accounts={accounts}
+            quarantineDays={policy?.address_quarantine_days}
+            onChanged={refresh}
+            onRotated={(rotated) => reveal(rotated, `New credentials of ${rotated.email}`)}
+            onRemoved={(email) => {
+              if (revealed?.created.email === email) setRevealed(null);
+            }}
+          />
+          {nextCursor && (
+            <button type="button" onClick={() => load(nextCursor)}>
+              Show more addresses
+            </button>
+          )}
+        </div>
       </div>
-      <div className="accounts-column">
-        <AccountsList
-          api={api}
-          accounts={accounts}
-          quarantineDays={policy?.address_quarantine_days}
-          onChanged={refresh}
-          onRotated={(rotated) => reveal(rotated, `New credentials of ${rotated.email}`)}
-          onRemoved={(email) => {
-            if (revealed?.created.email === email) setRevealed(null);
-          }}
-        />
-        {nextCursor && (
-          <button type="button" onClick={() => load(nextCursor)}>
-            Show more addresses
-          </button>
-        )}
-      </div>
-    </div>
+    </>
   );
 }
 

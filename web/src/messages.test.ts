@@ -148,4 +148,64 @@ describe("describeError", () => {
     const provider = new ApiError(503, "provider_unavailable", "sendgrid did not answer");
     expect(describeError(provider, "create")).toMatch(/^The mail provider cannot be reached right now\./);
   });
+
+  it("tells someone outside the administrators' group that only administrators may, whatever the admin call", () => {
+    const error = new ApiError(403, "forbidden", "this route is for administrators (ADMIN_GROUPS) only");
+    expect(describeError(error, "admin")).toBe(
+      "Only administrators can do this, and the service does not count you as one (any more). Ask to be added to the administrators' group, then sign in again.",
+    );
+    expect(describeError(error, "transfer")).toMatch(/^Only administrators can do this.* The address is as it was, and still its owner's\.$/);
+    expect(describeError(error, "offboard")).toMatch(/^Only administrators can do this.* Nothing was moved\.$/);
+  });
+
+  it("says a transfer to the owner it has changed nothing, and an off-boarding to the leaver names no one", () => {
+    const error = new ApiError(409, "already_owner", "bob already owns it");
+    expect(describeError(error, "transfer")).toBe("That address already belongs to this user: nothing was changed.");
+    expect(describeError(error, "offboard")).toBe(
+      "The leaver and the heir are the same user: name someone else to receive the addresses.",
+    );
+  });
+
+  it("tells how to transfer a disabled address: enable it first, or keep its credentials", () => {
+    const error = new ApiError(409, "account_disabled", "a rotation needs the address enabled");
+    expect(describeError(error, "transfer")).toBe(
+      "This address is disabled, so it cannot get new credentials: enable it first or transfer without new credentials.",
+    );
+    expect(describeError(error, "rotate")).toBe("This address is disabled: enable it first.");
+  });
+
+  it("tells to wait when another change of the address, or the same off-boarding, is under way", () => {
+    const error = new ApiError(409, "request_in_progress", "another request is under way");
+    expect(describeError(error, "transfer")).toBe("Another change of this address is under way. Try again in a moment.");
+    expect(describeError(error, "offboard")).toBe(
+      "This off-boarding is still under way. Wait a moment, then try it again to read its report.",
+    );
+  });
+
+  it("says a transferred address that is gone is gone, and a transfer the provider refused left it whole", () => {
+    expect(describeError(new ApiError(404, "account_not_found", "no such account"), "transfer")).toBe(
+      "That address does not exist any more (deleted elsewhere?). The list has been refreshed.",
+    );
+    expect(describeError(new ApiError(502, "provider_error", "sandbox refused"), "transfer")).toBe(
+      "The mail provider refused: sandbox refused. The address is as it was, and still its owner's.",
+    );
+    expect(describeError(new ApiError(503, "provider_unavailable", "down"), "transfer")).toBe(
+      "The mail provider cannot be reached right now. Try again in a few minutes. The address is as it was, and still its owner's.",
+    );
+  });
+
+  it("says what a transfer or an off-boarding without an answer may have done", () => {
+    const error = new ApiError(504, "gateway_timeout", "HTTP 504 from a gateway", [], undefined, "gw-9");
+    expect(describeError(error, "transfer")).toBe(
+      "The service did not answer in time. The address may or may not have changed hands: look at its owner in the list before you try again. If it keeps happening, report it and quote the request id gw-9.",
+    );
+    expect(describeError(error, "offboard")).toBe(
+      "The service did not answer in time. Some addresses may have moved: try the same off-boarding again (it moves nothing twice) to read its report. If it keeps happening, report it and quote the request id gw-9.",
+    );
+  });
+
+  it("names a filter the service could not read", () => {
+    const error = new ApiError(400, "invalid_query", 'q is not valid here (got "a b")');
+    expect(describeError(error, "admin")).toBe('One of the filters is not valid: q is not valid here (got "a b").');
+  });
 });

@@ -2,16 +2,25 @@ import { ApiError } from "./api/client";
 
 /**
  * What the refused call was about: a create leaves nothing, a change (a
- * rotation among them) leaves the address as it was.
+ * rotation among them) leaves the address as it was. The administrators'
+ * calls: a transfer leaves the address as it was (its owner too), a
+ * refused off-boarding moves nothing, and `admin` is a read of their
+ * routes (the list of every address, the audit trail, the report).
  */
-export type Attempt = "create" | "rotate" | "change" | "read";
+export type Attempt = "create" | "rotate" | "change" | "read" | "transfer" | "offboard" | "admin";
 
 const AFTERMATH: Record<Attempt, string> = {
   create: " Nothing was created.",
   rotate: " The address is as it was.",
   change: " The address is as it was.",
   read: "",
+  transfer: " The address is as it was, and still its owner's.",
+  offboard: " Nothing was moved.",
+  admin: "",
 };
+
+/** The attempts only administrators make: a 403 there means the caller is not one. */
+const ADMINISTRATORS_ONLY = new Set<Attempt>(["transfer", "offboard", "admin"]);
 
 /**
  * What a request whose outcome is unknown (no usable answer came back) may
@@ -26,6 +35,11 @@ const UNSURE: Record<Attempt, string> = {
     " The credentials may or may not have been rotated: rotate them again to get a password you can use.",
   change: " The change may or may not have been made: check your list of addresses before you try again.",
   read: " Try again in a moment.",
+  transfer:
+    " The address may or may not have changed hands: look at its owner in the list before you try again.",
+  offboard:
+    " Some addresses may have moved: try the same off-boarding again (it moves nothing twice) to read its report.",
+  admin: " Try again in a moment.",
 };
 
 /**
@@ -60,6 +74,9 @@ export function describeError(error: unknown, attempt: Attempt = "read"): string
         ? `You have rotated credentials as many times as allowed today. You can rotate again in ${wait(error.retryAfterSeconds)}.${aftermath}`
         : `You have created as many addresses as allowed today. You can create more in ${wait(error.retryAfterSeconds)}.`;
     case "forbidden":
+      if (ADMINISTRATORS_ONLY.has(attempt)) {
+        return `Only administrators can do this, and the service does not count you as one (any more). Ask to be added to the administrators' group, then sign in again.${aftermath}`;
+      }
       // The server says what is not allowed (creating at all, or that provider); only an administrator can change it.
       return `You are not allowed to do this: ${clause(error.message)}. Ask an administrator if you need it.${aftermath}`;
     case "credentials_rotated":
@@ -77,11 +94,25 @@ export function describeError(error: unknown, attempt: Attempt = "read"): string
       // The service's own 503 (a store or secret it needs failed): it undid what it had begun.
       return `The service is unavailable right now. Try again in a few minutes.${aftermath}`;
     case "request_in_progress":
-      return "Another change of this address is under way. Try again in a moment.";
+      return attempt === "offboard"
+        ? "This off-boarding is still under way. Wait a moment, then try it again to read its report."
+        : "Another change of this address is under way. Try again in a moment.";
     case "account_disabled":
-      return "This address is disabled: enable it first.";
+      return attempt === "transfer"
+        ? "This address is disabled, so it cannot get new credentials: enable it first or transfer without new credentials."
+        : "This address is disabled: enable it first.";
+    case "already_owner":
+      return attempt === "offboard"
+        ? "The leaver and the heir are the same user: name someone else to receive the addresses."
+        : "That address already belongs to this user: nothing was changed.";
     case "account_not_found":
-      return "That address is not among yours any more (deleted elsewhere?). The list has been refreshed.";
+      return attempt === "transfer"
+        ? "That address does not exist any more (deleted elsewhere?). The list has been refreshed."
+        : "That address is not among yours any more (deleted elsewhere?). The list has been refreshed.";
+    case "route_not_found":
+      return attempt === "offboard" ? "That is not a possible user id: check the leaver's id." : error.message;
+    case "invalid_query":
+      return attempt === "admin" ? `One of the filters is not valid: ${clause(error.message)}.` : error.message;
     case "unauthorized":
       return "You are not signed in, or your session has expired. Sign in again.";
     // The service's own 500, or its function failing without an answer (API Gateway's 500).

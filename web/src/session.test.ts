@@ -110,8 +110,18 @@ describe("openingSession", () => {
 
   it("acts as the local user of a local build, whatever the address says", () => {
     const location = { hash: `#token=${jwt({ sub: "user-1" })}`, pathname: "/", search: "" };
-    expect(openingSession("alice", location, history, sessionStorage, onRefused)).toEqual({ identity: { localUser: "alice" } });
+    expect(openingSession({ localUser: "alice" }, location, history, sessionStorage, onRefused)).toEqual({ identity: { localUser: "alice" } });
     expect(sessionStorage.length).toBe(0);
     expect(onRefused).not.toHaveBeenCalled();
+  });
+
+  it("keeps a local build's groups, and only when there are some", () => {
+    const location = { hash: "", pathname: "/", search: "" };
+    expect(
+      openingSession({ localUser: "root", localGroups: ["email-admins", ""] }, location, history, sessionStorage),
+    ).toEqual({ identity: { localUser: "root", localGroups: ["email-admins"] } });
+    expect(openingSession({ localUser: "alice", localGroups: [] }, location, history, sessionStorage)).toEqual({
+      identity: { localUser: "alice" },
+    });
   });
 });

@@ -4,8 +4,12 @@
 // redirect names it) with the `state` of a sign-in this tab started, or
 // pasted by hand; API Gateway verifies it, the panel only reads its expiry
 // to say when to sign in again. In a local run: the user id that
-// VITE_LOCAL_USER names, sent as X-User-Id (AUTH_MODE=local).
+// VITE_LOCAL_USER names, sent as X-User-Id, and the groups VITE_LOCAL_GROUPS
+// names, sent as X-User-Groups (AUTH_MODE=local).
 import type { Identity } from "./api/client";
+
+/** A local run's caller: a user id, and the groups standing for a token's groups claim. */
+export type LocalIdentity = Extract<Identity, { localUser: string }>;
 
 export interface Session {
   identity: Identity;
@@ -68,7 +72,7 @@ function randomState(): string {
 }
 
 /**
- * The session this page opens with: the local user, else a token handed
+ * The session this page opens with: the local user (with its groups), else a token handed
  * over in the fragment (taken out of the address bar at once, so it is not
  * bookmarked or shared), else the one this tab kept.
  *
@@ -79,13 +83,16 @@ function randomState(): string {
  * this tab kept, so the sign-in screen and a reload agree).
  */
 export function openingSession(
-  localUser: string | undefined,
+  local: LocalIdentity | undefined,
   location: Pick<Location, "hash" | "pathname" | "search">,
   history: Pick<History, "replaceState">,
   storage: Storage,
   onRefused: () => void = () => {},
 ): Session | null {
-  if (localUser) return { identity: { localUser } };
+  if (local?.localUser) {
+    const localGroups = local.localGroups?.filter(Boolean) ?? [];
+    return { identity: localGroups.length ? { localUser: local.localUser, localGroups } : { localUser: local.localUser } };
+  }
   const fragment = new URLSearchParams(location.hash.replace(/^#/, ""));
   const handedOver = FRAGMENT_NAMES.map((name) => fragment.get(name)).find(Boolean);
   if (handedOver) {

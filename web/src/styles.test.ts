@@ -20,7 +20,9 @@ describe("styles.css", () => {
   });
 
   it("lets the layout's grid and flex children shrink below their longest word", () => {
-    const shrinking = rule(".top > *,\n.panel > *,\n.accounts > li,\n.facts > div,\n.confirmation > p");
+    const shrinking = rule(
+      ".top > *,\n.panel > *,\n.accounts > li,\n.facts > div,\n.confirmation > p,\n.admin > *,\n.filters > *,\n.offboard-report > li,\n.day-charts > *",
+    );
     expect(shrinking).toMatch(/min-width:\s*0;/);
   });
 
@@ -29,5 +31,17 @@ describe("styles.css", () => {
     const wide = css.slice(css.indexOf("@media (min-width: 960px)"));
     expect(rule(".panel", wide)).toMatch(/grid-template-columns:\s*minmax\(340px, 420px\) minmax\(0, 1fr\);/);
     expect(rule(".accounts")).toMatch(/grid-template-columns:\s*minmax\(0, 1fr\);/);
+  });
+
+  it("keeps the Administration view's columns and tables within the page: a wide table scrolls in its own frame", () => {
+    expect(rule(".admin")).toMatch(/grid-template-columns:\s*minmax\(0, 1fr\);/);
+    const wide = css.slice(css.indexOf("@media (min-width: 960px)", css.indexOf(".admin {")));
+    expect(rule(".admin", wide)).toMatch(/grid-template-columns:\s*minmax\(0, 1fr\) minmax\(300px, 380px\);/);
+    expect(rule(".table-scroll")).toMatch(/overflow-x:\s*auto;/);
+    expect(rule(".table-scroll")).toMatch(/max-width:\s*100%;/);
+  });
+
+  it("hides a view not on show, whatever display its own rule gives it", () => {
+    expect(rule("[hidden]")).toMatch(/display:\s*none !important;/);
   });
 });

@@ -112,3 +112,107 @@ describe("createApi", () => {
     expect(sent(fetchImpl).url).toBe("/api/email/my-accounts?limit=100&cursor=abc%2F%2B%3D");
   });
 });
+
+describe("createApi, administrators' calls", () => {
+  it("sends a local run's groups as X-User-Groups, and never with a token", async () => {
+    const local = answering(200, JSON.stringify({ accounts: [] }));
+    await createApi({ localUser: "root", localGroups: ["email-admins", "ops"] }, { baseUrl: "", fetchImpl: local }).list();
+    expect(sent(local).headers["X-User-Groups"]).toBe("email-admins,ops");
+    expect(sent(local).headers["X-User-Id"]).toBe("root");
+
+    const withoutGroups = answering(200, JSON.stringify({ accounts: [] }));
+    await createApi({ localUser: "alice" }, { baseUrl: "", fetchImpl: withoutGroups }).list();
+    expect(sent(withoutGroups).headers["X-User-Groups"]).toBeUndefined();
+
+    const token = answering(200, JSON.stringify({ accounts: [] }));
+    await createApi({ token: "a.b.c" }, { baseUrl: "", fetchImpl: token }).adminAccounts({});
+    expect(sent(token).headers["X-User-Groups"]).toBeUndefined();
+    expect(sent(token).headers.Authorization).toBe("Bearer a.b.c");
+  });
+
+  it("lists every address with the filters that have a value, and the cursor", async () => {
+    const fetchImpl = answering(200, JSON.stringify({ accounts: [] }));
+    const api = createApi({ token: "a.b.c" }, { baseUrl: "https://api.example.com", fetchImpl });
+    await api.adminAccounts({ owner: "bob", domain: "", provider: "sandbox", status: "active", q: " con+t@ " }, "c/1=");
+    const { url, init, headers } = sent(fetchImpl);
+    expect(init.method).toBe("GET");
+    expect(url).toBe(
+      "https://api.example.com/api/admin/accounts?owner=bob&provider=sandbox&status=active&q=con%2Bt%40&cursor=c%2F1%3D",
+    );
+    expect(headers.Accept).toBe("application/json");
+    expect(init.body).toBeUndefined();
+  });
+
+  it("asks for no filter at all with none", async () => {
+    const fetchImpl = answering(200, JSON.stringify({ accounts: [] }));
+    await createApi({ localUser: "root" }, { baseUrl: "", fetchImpl }).adminAccounts({});
+    expect(sent(fetchImpl).url).toBe("/api/admin/accounts");
+  });
+
+  it("transfers an address: its escaped path, POST, the new owner and the rotation in the body", async () => {
+    const answer = { previous_owner: "alice", account: { email: "a+b@example.com", owner: "bob" } };
+    const fetchImpl = answering(200, JSON.stringify(answer));
+    const api = createApi({ localUser: "root", localGroups: ["email-admins"] }, { baseUrl: "", fetchImpl });
+    expect(await api.transfer("a+b@example.com", "bob", true)).toEqual(answer);
+    const { url, init, headers } = sent(fetchImpl);
+    expect(url).toBe("/api/admin/accounts/a%2Bb%40example.com/transfer");
+    expect(init.method).toBe("POST");
+    expect(headers["Content-Type"]).toBe("application/json");
+    expect(headers["X-User-Groups"]).toBe("email-admins");
+    expect(JSON.parse(init.body as string)).toEqual({ owner: "bob", rotate: true });
+  });
+
+  it("off-boards a user with the heir in the body and the Idempotency-Key it is given", async () => {
+    const fetchImpl = answering(200, JSON.stringify({ user: "carol", to: "dave", addresses: [] }));
+    await createApi({ token: "a.b.c" }, { baseUrl: "", fetchImpl }).offboard("carol/x", "dave", "key-9");
+    const { url, init, headers } = sent(fetchImpl);
+    expect(url).toBe("/api/admin/users/carol%2Fx/offboard");
+    expect(init.method).toBe("POST");
+    expect(headers["Idempotency-Key"]).toBe("key-9");
+    expect(JSON.parse(init.body as string)).toEqual({ to: "dave" });
+  });
+
+  it("reads the audit trail with its filters and cursor, and as CSV with the same filters", async () => {
+    const json = answering(200, JSON.stringify({ entries: [] }));
+    const filter = { address: "contact@example.com", actor: "", owner: "alice", action: "transferred", from: "2026-11-01", to: "2026-11-30" };
+    await createApi({ token: "a.b.c" }, { baseUrl: "", fetchImpl: json }).audit(filter, "next");
+    expect(sent(json).url).toBe(
+      "/api/admin/audit?address=contact%40example.com&owner=alice&action=transferred&from=2026-11-01&to=2026-11-30&cursor=next",
+    );
+    expect(sent(json).init.method).toBe("GET");
+
+    const csv = answering(200, "at,action\n2026-11-25T09:00:00Z,created\n", { "Content-Type": "text/csv" });
+    const blob = await createApi({ token: "a.b.c" }, { baseUrl: "", fetchImpl: csv }).auditCsv(filter);
+    const { url, headers } = sent(csv);
+    expect(url).toBe(
+      "/api/admin/audit?address=contact%40example.com&owner=alice&action=transferred&from=2026-11-01&to=2026-11-30&limit=1000",
+    );
+    expect(headers.Accept).toBe("text/csv");
+    expect(headers.Authorization).toBe("Bearer a.b.c");
+    expect(blob.type).toMatch(/^text\/csv/);
+    expect(await blob.text()).toBe("at,action\n2026-11-25T09:00:00Z,created\n");
+  });
+
+  it("reads the report by its range and grouping, as JSON and as CSV", async () => {
+    const json = answering(200, JSON.stringify({ from: "2026-11-01", to: "2026-11-30", group_by: "owner", rows: [] }));
+    await createApi({ localUser: "root" }, { baseUrl: "", fetchImpl: json }).report({
+      from: "2026-11-01",
+      to: "2026-11-30",
+      groupBy: "owner",
+    });
+    expect(sent(json).url).toBe("/api/admin/report?from=2026-11-01&to=2026-11-30&group_by=owner");
+
+    const csv = answering(200, "day,creates\n");
+    await createApi({ localUser: "root" }, { baseUrl: "", fetchImpl: csv }).reportCsv({ groupBy: "day" });
+    expect(sent(csv).url).toBe("/api/admin/report?group_by=day");
+    expect(sent(csv).headers.Accept).toBe("text/csv");
+  });
+
+  it("turns a refused CSV into an ApiError like any other answer", async () => {
+    const body = { error: { code: "forbidden", message: "this route is for administrators (ADMIN_GROUPS) only", request_id: "r" } };
+    const api = createApi({ localUser: "alice" }, { baseUrl: "", fetchImpl: answering(403, JSON.stringify(body)) });
+    const error = await api.auditCsv({}).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({ status: 403, code: "forbidden" });
+  });
+});

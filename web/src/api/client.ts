@@ -9,6 +9,18 @@ export type AccountPage = components["schemas"]["AccountPage"];
 export type Deleted = components["schemas"]["Deleted"];
 export type Policy = components["schemas"]["Policy"];
 export type ProviderName = components["schemas"]["ProviderName"];
+export type Credentials = components["schemas"]["Credentials"];
+export type AdminAccount = components["schemas"]["AdminAccount"];
+export type AdminAccountPage = components["schemas"]["AdminAccountPage"];
+export type Transferred = components["schemas"]["Transferred"];
+export type OffboardReport = components["schemas"]["OffboardReport"];
+export type OffboardOutcome = OffboardReport["addresses"][number];
+export type AuditAction = components["schemas"]["AuditAction"];
+export type AuditEntry = components["schemas"]["AuditEntry"];
+export type AuditPage = components["schemas"]["AuditPage"];
+export type Report = components["schemas"]["Report"];
+export type ReportRow = Report["rows"][number];
+export type ReportGrouping = Report["group_by"];
 type ErrorBody = components["schemas"]["Error"];
 
 /** An answer in the documented error shape (or one API Gateway made itself). */
@@ -26,8 +38,38 @@ export class ApiError extends Error {
   }
 }
 
-/** Who calls: the product's sign-in token, or (local runs only) a user id. */
-export type Identity = { token: string } | { localUser: string };
+/**
+ * Who calls: the product's sign-in token, or (local runs only) a user id
+ * and the groups that stand for the token's groups claim.
+ */
+export type Identity = { token: string } | { localUser: string; localGroups?: string[] };
+
+/** `GET /api/admin/accounts`'s filters; empty ones are left out. */
+export interface AdminAccountFilter {
+  owner?: string;
+  domain?: string;
+  provider?: string;
+  status?: string;
+  /** Part of the address. */
+  q?: string;
+}
+
+/** `GET /api/admin/audit`'s filters; `from`/`to` an RFC 3339 time or a UTC day. */
+export interface AuditFilter {
+  address?: string;
+  actor?: string;
+  owner?: string;
+  action?: string;
+  from?: string;
+  to?: string;
+}
+
+/** `GET /api/admin/report`'s range (UTC days, inclusive) and grouping. */
+export interface ReportQuery {
+  from?: string;
+  to?: string;
+  groupBy?: ReportGrouping;
+}
 
 export interface CreateRequest {
   username: string;
@@ -46,6 +88,15 @@ export interface Api {
   rotate(email: string, idempotencyKey: string): Promise<Created>;
   setSending(email: string, allowed: boolean): Promise<Account>;
   remove(email: string): Promise<Deleted>;
+  /** Administrators only (403 `forbidden` for anyone else): */
+  adminAccounts(filter: AdminAccountFilter, cursor?: string): Promise<AdminAccountPage>;
+  transfer(email: string, owner: string, rotate: boolean): Promise<Transferred>;
+  offboard(user: string, to: string, idempotencyKey: string): Promise<OffboardReport>;
+  audit(filter: AuditFilter, cursor?: string): Promise<AuditPage>;
+  /** The audit trail's newest entries (up to 1000) with these filters, as CSV. */
+  auditCsv(filter: AuditFilter): Promise<Blob>;
+  report(query: ReportQuery): Promise<Report>;
+  reportCsv(query: ReportQuery): Promise<Blob>;
 }
 
 export interface ApiOptions {
@@ -76,16 +127,21 @@ export function createApi(identity: Identity, options: ApiOptions = {}): Api {
   const baseUrl = options.baseUrl ?? import.meta.env.VITE_API_BASE_URL ?? "";
   const fetchImpl = options.fetchImpl ?? ((...args) => fetch(...args));
 
-  async function call<T>(
+  /** The answer to a request as the caller, or (for any status but 2xx) an ApiError. */
+  async function send(
     method: string,
     path: string,
     body?: unknown,
     extraHeaders: Record<string, string> = {},
     signal?: AbortSignal,
-  ): Promise<T> {
+  ): Promise<Response> {
     const headers: Record<string, string> = { Accept: "application/json", ...extraHeaders };
     if ("token" in identity) headers.Authorization = `Bearer ${identity.token}`;
-    else headers["X-User-Id"] = identity.localUser;
+    else {
+      headers["X-User-Id"] = identity.localUser;
+      // Local runs only: the groups claim a token would carry (administrators: ADMIN_GROUPS).
+      if (identity.localGroups?.length) headers["X-User-Groups"] = identity.localGroups.join(",");
+    }
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const response = await fetchImpl(`${baseUrl}${path}`, {
       method,
@@ -93,8 +149,8 @@ export function createApi(identity: Identity, options: ApiOptions = {}): Api {
       body: body === undefined ? undefined : JSON.stringify(body),
       signal,
     });
-    const parsed = parseJson(await response.text());
     if (!response.ok) {
+      const parsed = parseJson(await response.text());
       if (response.status === 401) options.onUnauthorized?.();
       const error = documentedError(parsed);
       const retryAfter = response.headers.get("Retry-After");
@@ -109,7 +165,25 @@ export function createApi(identity: Identity, options: ApiOptions = {}): Api {
         error?.request_id || gatewayRequestId || undefined,
       );
     }
-    return parsed as T;
+    return response;
+  }
+
+  /** A JSON answer, as the contract types it. */
+  async function call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    extraHeaders: Record<string, string> = {},
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const response = await send(method, path, body, extraHeaders, signal);
+    return parseJson(await response.text()) as T;
+  }
+
+  /** A CSV answer (`Accept: text/csv`), as a file to save. */
+  async function csv(path: string): Promise<Blob> {
+    const response = await send("GET", path, undefined, { Accept: "text/csv" });
+    return new Blob([await response.text()], { type: "text/csv;charset=utf-8" });
   }
 
   return {
@@ -135,7 +209,40 @@ export function createApi(identity: Identity, options: ApiOptions = {}): Api {
     setSending: (email, allowed) =>
       call<Account>("POST", `${accountPath(email)}/${allowed ? "enable" : "disable"}`),
     remove: (email) => call<Deleted>("DELETE", accountPath(email)),
+    adminAccounts: (filter, cursor) =>
+      call<AdminAccountPage>("GET", `/api/admin/accounts${query({ ...filter, cursor })}`),
+    transfer: (email, owner, rotate) =>
+      call<Transferred>("POST", `/api/admin/accounts/${encodeURIComponent(email)}/transfer`, { owner, rotate }),
+    offboard: (user, to, idempotencyKey) =>
+      call<OffboardReport>(
+        "POST",
+        `/api/admin/users/${encodeURIComponent(user)}/offboard`,
+        { to },
+        { "Idempotency-Key": idempotencyKey },
+      ),
+    audit: (filter, cursor) => call<AuditPage>("GET", `/api/admin/audit${query({ ...filter, cursor })}`),
+    auditCsv: (filter) => csv(`/api/admin/audit${query({ ...filter, limit: AUDIT_CSV_LIMIT })}`),
+    report: (request) => call<Report>("GET", `/api/admin/report${reportQuery(request)}`),
+    reportCsv: (request) => csv(`/api/admin/report${reportQuery(request)}`),
   };
+}
+
+/** The most entries one audit page holds: what a CSV download takes. */
+export const AUDIT_CSV_LIMIT = 1000;
+
+/** `?name=value&…` of the parameters that have a value (an empty filter is no filter), or "". */
+function query(params: Record<string, string | number | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) {
+    const text = value === undefined ? "" : String(value).trim();
+    if (text) search.set(name, text);
+  }
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
+
+function reportQuery({ from, to, groupBy }: ReportQuery): string {
+  return query({ from, to, group_by: groupBy });
 }
 
 /** A body as JSON, or null when empty or not JSON (a proxy's error page). */

@@ -8,7 +8,7 @@ import { LabelWithContext } from "./LabelWithContext";
 
 type Busy = { email: string; action: string } | null;
 
-const STATUS_LABELS: Record<Account["status"], string> = {
+export const STATUS_LABELS: Record<Account["status"], string> = {
   active: "Active",
   disabled: "Disabled (not sending)",
   pending: "Being created",

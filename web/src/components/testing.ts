@@ -1,5 +1,16 @@
 import { vi } from "vitest";
-import type { Account, Api, Created, CreateRequest, Policy } from "../api/client";
+import type {
+  Account,
+  AdminAccount,
+  Api,
+  AuditEntry,
+  Created,
+  CreateRequest,
+  OffboardReport,
+  Policy,
+  Report,
+  ReportRow,
+} from "../api/client";
 
 /** An `Api` whose every call is a mock, answering as the service would. */
 export function fakeApi(overrides: Partial<Api> = {}): Api {
@@ -24,6 +35,17 @@ export function fakeApi(overrides: Partial<Api> = {}): Api {
       status: "deleted" as const,
       available_again_at: "2026-12-25T09:00:00Z",
     })),
+    adminAccounts: vi.fn(async () => ({ accounts: [] })),
+    transfer: vi.fn(async (email: string, owner: string, rotate: boolean) => ({
+      previous_owner: "alice",
+      account: adminAccount(email, { owner }),
+      ...(rotate ? { credentials: created(email, "sandbox-Handed-3").credentials } : {}),
+    })),
+    offboard: vi.fn(async (user: string, to: string) => offboardReport(user, to, [])),
+    audit: vi.fn(async () => ({ entries: [] })),
+    auditCsv: vi.fn(async () => new Blob(["at,action\n"], { type: "text/csv" })),
+    report: vi.fn(async () => report()),
+    reportCsv: vi.fn(async () => new Blob(["day,creates\n"], { type: "text/csv" })),
     ...overrides,
   };
 }
@@ -67,6 +89,58 @@ export function account(email: string, overrides: Partial<Account> = {}): Accoun
     stats_unavailable_reason: null,
     ...overrides,
   };
+}
+
+/** An address as an administrator sees it: an account and its owner (alice unless said). */
+export function adminAccount(email: string, overrides: Partial<AdminAccount> = {}): AdminAccount {
+  return { ...account(email), owner: "alice", ...overrides };
+}
+
+export function offboardReport(
+  user: string,
+  to: string,
+  addresses: OffboardReport["addresses"],
+): OffboardReport {
+  return { user, to, addresses };
+}
+
+/** An audit entry: alice created contact@example.com, unless `overrides` say otherwise. */
+export function auditEntry(overrides: Partial<AuditEntry> = {}): AuditEntry {
+  return {
+    at: "2026-11-25T09:00:12Z",
+    action: "created",
+    outcome: "success",
+    actor: "alice",
+    owner: "alice",
+    new_owner: null,
+    email: "contact@example.com",
+    provider: "sandbox",
+    request_id: "req-1",
+    error: null,
+    ...overrides,
+  };
+}
+
+/** A report row with every counter at zero but those given. */
+export function reportRow(group: string, counts: Partial<Omit<ReportRow, "group">> = {}): ReportRow {
+  return {
+    group,
+    creates: 0,
+    failed_creates: 0,
+    deletes: 0,
+    rotations: 0,
+    transfers: 0,
+    sends: 0,
+    deliveries: 0,
+    bounces: 0,
+    complaints: 0,
+    ...counts,
+  };
+}
+
+/** A report by day over 2026-11-23 to 2026-11-25, unless `overrides` say otherwise. */
+export function report(overrides: Partial<Report> = {}): Report {
+  return { from: "2026-11-23", to: "2026-11-25", group_by: "day", rows: [], ...overrides };
 }
 
 /**

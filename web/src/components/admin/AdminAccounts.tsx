@@ -8,6 +8,7 @@ import { ActionButton } from "../ActionButton";
 import { STATUS_LABELS } from "../AccountsList";
 import { LabelWithContext } from "../LabelWithContext";
 import { Confirmation } from "./Confirmation";
+import { usePages } from "./usePages";
 import { ALL_PROVIDERS, day } from "./format";
 
 const NO_FILTER: Required<AdminAccountFilter> = { owner: "", domain: "", provider: "", status: "", q: "" };
@@ -44,35 +45,22 @@ export function AdminAccounts({
 }) {
   const [draft, setDraft] = useState(NO_FILTER);
   const [applied, setApplied] = useState<AdminAccountFilter>({});
-  const [accounts, setAccounts] = useState<AdminAccount[] | null>(null);
-  const [nextCursor, setNextCursor] = useState<string | undefined>();
-  const [problem, setProblem] = useState<string | null>(null);
   const [done, setDone] = useState("");
   const [transferring, setTransferring] = useState<string | null>(null);
   const heading = useRef<HTMLHeadingElement>(null);
   const transferButtons = useRef(new Map<string, HTMLButtonElement>());
-  const latest = useRef(0);
-
-  /** The first page with `filter`, or (given a cursor) the next one after those shown. */
-  const load = useCallback(
-    (filter: AdminAccountFilter, after?: string) => {
-      const serial = ++latest.current;
-      api
-        .adminAccounts(filter, after)
-        .then((page) => {
-          if (serial !== latest.current) return;
-          setAccounts((shown) => (after && shown ? [...shown, ...page.accounts] : page.accounts));
-          setNextCursor(page.next_cursor ?? undefined);
-          setProblem(null);
-        })
-        .catch((error: unknown) => {
-          if (serial === latest.current) setProblem(describeError(error, "admin"));
-        });
-    },
+  const fetchPage = useCallback(
+    (filter: AdminAccountFilter, after?: string) =>
+      api.adminAccounts(filter, after).then((page) => ({ ...page, items: page.accounts })),
     [api],
   );
-
-  useEffect(() => load(applied), [load, applied, reloadSignal]);
+  const {
+    items: accounts,
+    problem,
+    setProblem,
+    reload,
+    more,
+  } = usePages(fetchPage, applied, reloadSignal);
 
   function filter(event: React.FormEvent) {
     event.preventDefault();
@@ -112,7 +100,7 @@ export function AdminAccounts({
   function failed(error: unknown) {
     // Gone (deleted elsewhere) or already moved: the list says how things are now.
     if (error instanceof ApiError && (error.code === "account_not_found" || error.code === "already_owner")) {
-      load(applied);
+      reload();
     }
   }
 
@@ -245,8 +233,8 @@ export function AdminAccounts({
           ))}
         </ul>
       )}
-      {accounts && nextCursor && (
-        <button type="button" className="more" onClick={() => load(applied, nextCursor)}>
+      {accounts && more && (
+        <button type="button" className="more" onClick={more}>
           Show more addresses
         </button>
       )}

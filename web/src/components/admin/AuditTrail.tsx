@@ -1,10 +1,11 @@
-import { useCallback, useEffect, useRef, useState } from "react";
-import type { Api, AuditAction, AuditEntry, AuditFilter } from "../../api/client";
+import { useCallback, useState } from "react";
+import type { Api, AuditAction, AuditFilter } from "../../api/client";
 import { AUDIT_CSV_LIMIT } from "../../api/client";
 import { describeError } from "../../messages";
 import { ActionButton } from "../ActionButton";
 import { AUDIT_ACTIONS, AUDIT_OUTCOMES, moment, saveFile } from "./format";
 import { TableRegion } from "./TableRegion";
+import { usePages } from "./usePages";
 
 const NO_FILTER: Required<AuditFilter> = { address: "", actor: "", owner: "", action: "", from: "", to: "" };
 
@@ -15,32 +16,14 @@ const NO_FILTER: Required<AuditFilter> = { address: "", actor: "", owner: "", ac
 export function AuditTrail({ api, reloadSignal }: { api: Api; reloadSignal: number }) {
   const [draft, setDraft] = useState(NO_FILTER);
   const [applied, setApplied] = useState<AuditFilter>({});
-  const [entries, setEntries] = useState<AuditEntry[] | null>(null);
-  const [nextCursor, setNextCursor] = useState<string | undefined>();
-  const [problem, setProblem] = useState<string | null>(null);
   const [downloading, setDownloading] = useState(false);
   const [done, setDone] = useState("");
-  const latest = useRef(0);
-
-  const load = useCallback(
-    (filter: AuditFilter, after?: string) => {
-      const serial = ++latest.current;
-      api
-        .audit(filter, after)
-        .then((page) => {
-          if (serial !== latest.current) return;
-          setEntries((shown) => (after && shown ? [...shown, ...page.entries] : page.entries));
-          setNextCursor(page.next_cursor ?? undefined);
-          setProblem(null);
-        })
-        .catch((error: unknown) => {
-          if (serial === latest.current) setProblem(describeError(error, "admin"));
-        });
-    },
+  const fetchPage = useCallback(
+    (filter: AuditFilter, after?: string) =>
+      api.audit(filter, after).then((page) => ({ ...page, items: page.entries })),
     [api],
   );
-
-  useEffect(() => load(applied), [load, applied, reloadSignal]);
+  const { items: entries, problem, setProblem, more } = usePages(fetchPage, applied, reloadSignal);
 
   function filter(event: React.FormEvent) {
     event.preventDefault();
@@ -170,8 +153,8 @@ export function AuditTrail({ api, reloadSignal }: { api: Api; reloadSignal: numb
           </table>
         </TableRegion>
       )}
-      {entries && nextCursor && (
-        <button type="button" className="more" onClick={() => load(applied, nextCursor)}>
+      {entries && more && (
+        <button type="button" className="more" onClick={more}>
           Show more entries
         </button>
       )}

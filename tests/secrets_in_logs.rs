@@ -1,6 +1,7 @@
 //! No secret reaches a log line: every event of a create and of a
 //! rotation, at TRACE level, is captured and searched for the passwords
-//! they handed out; neither is in the table either.
+//! they handed out, and likewise an API key made and used; none is in the
+//! table either.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -11,7 +12,7 @@ use integration_tests::provider_fakes::sendgrid::sendgrid_error;
 use integration_tests::provider_fakes::settings;
 use integration_tests::{local_vault_beside, sqlite_at, Parts, TestClock};
 use provisioning::config::AuthMode;
-use provisioning::http::create;
+use provisioning::http::{create, key_routes, list_routes};
 use provisioning::providers::http::{ProviderHttp, RetryPolicy};
 use provisioning::providers::{SandboxProvider, SendGridProvider};
 use serde_json::json;
@@ -178,4 +179,52 @@ async fn provider_keys_stay_out_of_logs_and_error_answers() {
         assert!(!logs.contains(secret), "{secret} leaked into the logs");
         assert!(!refused.1.to_string().contains(secret));
     }
+}
+
+#[tokio::test]
+async fn an_api_key_is_in_no_log_and_not_in_the_table() {
+    let (captured, _guard) = capture();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.sqlite3");
+    let app = Parts {
+        store: sqlite_at(&path),
+        vault: local_vault_beside(&path),
+        provider: Arc::new(SandboxProvider::default()),
+        clock: Arc::new(TestClock::default()),
+    }
+    .app(10, AuthMode::Local);
+    let made = Event::load("keys-create").user("alice");
+    let (status, issued) = read(key_routes(app.read(), made.request()).await.unwrap());
+    assert_eq!(status, 201, "{issued}");
+    let key = issued["key"].as_str().unwrap().to_string();
+    // The key used (it is checked, and its use noted), then listed.
+    let used = Event::load("my-accounts")
+        .anonymous()
+        .header("authorization", &format!("Bearer {key}"));
+    assert_eq!(
+        read(list_routes(app.read(), used.request()).await.unwrap()).0,
+        200
+    );
+    let listed = Event::load("keys-list").user("alice");
+    let (_, keys) = read(key_routes(app.read(), listed.request()).await.unwrap());
+
+    let logs = captured.text();
+    assert!(logs.contains("API key made"), "{logs}");
+    let secret_part = &key["epk_".len()..];
+    assert!(
+        !logs.contains(secret_part),
+        "the key leaked into the logs:\n{logs}"
+    );
+    assert!(
+        !keys.to_string().contains(secret_part),
+        "a list shows the key"
+    );
+    let mut table = std::fs::read(&path).unwrap();
+    table.extend(std::fs::read(path.with_extension("sqlite3-wal")).unwrap_or_default());
+    let holds = |text: &str| table.windows(text.len()).any(|w| w == text.as_bytes());
+    assert!(
+        holds(issued["prefix"].as_str().unwrap()),
+        "the table's bytes are searched"
+    );
+    assert!(!holds(secret_part), "the key is in the table");
 }

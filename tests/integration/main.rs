@@ -5,6 +5,7 @@
 //! binaries of their own beside this folder.
 
 mod administration;
+mod api_keys;
 mod aws_backends;
 mod aws_tls;
 mod crash_recovery;

@@ -2,7 +2,9 @@
 //! what the tests read back from the answers.
 
 use lambda_http::{Body, Response};
-use provisioning::http::{admin_routes, check_availability, create, list_routes, manage_account};
+use provisioning::http::{
+    admin_routes, check_availability, create, key_routes, list_routes, manage_account,
+};
 use provisioning::App;
 use serde_json::{json, Value};
 
@@ -69,6 +71,7 @@ pub enum Route {
     List,
     Manage,
     Admin,
+    Keys,
 }
 
 pub async fn send(app: &App, route: Route, event: &Event) -> (u16, Value) {
@@ -79,6 +82,7 @@ pub async fn send(app: &App, route: Route, event: &Event) -> (u16, Value) {
         Route::List => list_routes(app.read(), request).await,
         Route::Manage => manage_account(app, request).await,
         Route::Admin => admin_routes(app, request).await,
+        Route::Keys => key_routes(app.read(), request).await,
     };
     read(response.unwrap())
 }

@@ -5,6 +5,7 @@
 
 mod account;
 mod address;
+mod api_key;
 mod display_name;
 mod idempotency_key;
 mod lookalike;
@@ -18,6 +19,7 @@ mod username;
 
 pub use account::{Account, AccountStatus, SmtpAuthentication, SmtpSettings};
 pub use address::{AddressFragment, DomainName, EmailAddress};
+pub use api_key::{ApiKeySecret, KeyHash, KeyId, KeyName, KeyScope, KeyScopes, KEY_PREFIX};
 pub use display_name::DisplayName;
 pub use idempotency_key::IdempotencyKey;
 pub use lookalike::{looks_like, skeleton};
@@ -45,4 +47,7 @@ pub enum DomainError {
     /// A filter of a listing that cannot match anything valid.
     #[error("{0}")]
     InvalidQuery(String),
+    /// A key's name or scopes that cannot be.
+    #[error("{0}")]
+    InvalidKey(String),
 }

@@ -12,6 +12,7 @@ use super::admin_views::{
     ReportView, TransferredView,
 };
 use super::handlers::serve;
+use super::keys::{KeysView, RevokedView};
 use super::request::{
     account_path, caller, expect_method, idempotency_key, json_body, page_limit, query_param,
     Caller,
@@ -36,7 +37,8 @@ const DEFAULT_REPORT_DAYS: i64 = 30;
 pub async fn admin_routes(app: &App, req: Request) -> Result<Response<Body>, Error> {
     serve(req, |req, request_id| async move {
         let read = app.read();
-        let admin = caller(&req, read.auth_mode, &read.groups_claim)?;
+        let admin = caller(&req, read).await?;
+        admin.in_person("administer")?;
         if !read.directory.policy().access.is_admin(&admin.groups) {
             return Err(ServiceError::Forbidden(
                 "this route is for administrators (ADMIN_GROUPS) only".into(),
@@ -55,6 +57,17 @@ pub async fn admin_routes(app: &App, req: Request) -> Result<Response<Body>, Err
         if path == "/api/admin/report" {
             expect_method(&req, Method::GET)?;
             return report(app, &req).await;
+        }
+        let directory = &read.directory;
+        if path == "/api/admin/keys" {
+            expect_method(&req, Method::GET)?;
+            let keys = directory.keys(None).await?;
+            return Ok(json_response(StatusCode::OK, &KeysView::of(&keys, true)));
+        }
+        if let Some(id) = path.strip_prefix("/api/admin/keys/") {
+            expect_method(&req, Method::DELETE)?;
+            directory.revoke_key(None, id).await?;
+            return Ok(json_response(StatusCode::OK, &RevokedView::of(id)));
         }
         if let Some((address, Some("transfer"))) = account_path(&req, "/api/admin/accounts/") {
             expect_method(&req, Method::POST)?;

@@ -24,14 +24,17 @@ pub enum ApiError {
     InvalidQuery(String),
     #[error("sign in first: this request carries no verified identity")]
     Unauthorized,
+    /// An API key asked for what its scopes do not allow.
+    #[error("{0}")]
+    InsufficientScope(String),
     #[error("no such route")]
     UnknownRoute,
     #[error("{0}")]
     InvalidSignature(#[from] SignatureError),
     #[error("this webhook's verification key is not configured (SENDGRID_WEBHOOK_PUBLIC_KEY): nothing is accepted")]
     WebhookNotConfigured,
-    #[error("method {used} is not allowed here; use {allowed}")]
-    MethodNotAllowed { used: Method, allowed: Method },
+    #[error("method {used} is not allowed here; use {}", names(allowed, " or "))]
+    MethodNotAllowed { used: Method, allowed: Vec<Method> },
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
@@ -60,6 +63,7 @@ impl ApiError {
             Self::InvalidBody(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
             Self::InvalidQuery(_) => (StatusCode::BAD_REQUEST, "invalid_query"),
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::InsufficientScope(_) => (StatusCode::FORBIDDEN, "insufficient_scope"),
             Self::UnknownRoute => (StatusCode::NOT_FOUND, "route_not_found"),
             Self::InvalidSignature(_) | Self::WebhookNotConfigured => {
                 (StatusCode::UNAUTHORIZED, "invalid_signature")
@@ -82,6 +86,10 @@ impl ApiError {
                     (StatusCode::BAD_REQUEST, "invalid_query")
                 }
                 S::AlreadyOwner { .. } => (StatusCode::CONFLICT, "already_owner"),
+                S::Invalid(DomainError::InvalidKey(_)) => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, "invalid_key")
+                }
+                S::KeyNotFound(_) => (StatusCode::NOT_FOUND, "key_not_found"),
                 S::Invalid(DomainError::InvalidIdempotencyKey(_)) => {
                     (StatusCode::BAD_REQUEST, "invalid_idempotency_key")
                 }
@@ -200,7 +208,7 @@ impl ApiError {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
             }
             Self::MethodNotAllowed { allowed, .. } => {
-                if let Ok(allow) = HeaderValue::from_str(allowed.as_str()) {
+                if let Ok(allow) = HeaderValue::from_str(&names(allowed, ", ")) {
                     headers.insert(header::ALLOW, allow);
                 }
             }
@@ -208,6 +216,14 @@ impl ApiError {
         }
         response
     }
+}
+
+fn names(methods: &[Method], separator: &str) -> String {
+    methods
+        .iter()
+        .map(Method::as_str)
+        .collect::<Vec<_>>()
+        .join(separator)
 }
 
 /// `text` with every ARN and every 12-digit AWS account id replaced by

@@ -20,7 +20,7 @@ use super::views::{
 use super::ApiError;
 use crate::deadline;
 use crate::domain::ProviderKind;
-use crate::domain::{DisplayName, Username};
+use crate::domain::{DisplayName, KeyScope, Username};
 use crate::events::{parse_sendgrid_batch, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::service::{AccountCommand, CreateCommand, Created};
 use crate::{telemetry, App, ReadApp, WebhookApp};
@@ -75,7 +75,7 @@ struct CheckBody {
 pub async fn check_availability(app: &ReadApp, req: Request) -> Result<Response<Body>, Error> {
     serve(req, |req, _request_id| async move {
         expect_method(&req, Method::POST)?;
-        caller(&req, app.auth_mode, &app.groups_claim)?;
+        caller(&req, app).await?.may(KeyScope::Check)?;
         let body: CheckBody = json_body(&req)?;
         let username = Username::parse(&body.username)?;
         let availability = app
@@ -112,8 +112,8 @@ struct CreateBody {
 pub async fn create(app: &App, req: Request) -> Result<Response<Body>, Error> {
     serve(req, |req, request_id| async move {
         expect_method(&req, Method::POST)?;
-        let read = app.read();
-        let caller = caller(&req, read.auth_mode, &read.groups_claim)?;
+        let caller = caller(&req, app.read()).await?;
+        caller.may(KeyScope::Create)?;
         let body: CreateBody = json_body(&req)?;
         let username = Username::parse(&body.username)?;
         let display_name = DisplayName::parse(body.display_name.as_deref(), &username)?;
@@ -189,7 +189,8 @@ pub async fn manage_account(app: &App, req: Request) -> Result<Response<Body>, E
             },
         )?;
         let read = app.read();
-        let caller = caller(&req, read.auth_mode, &read.groups_claim)?;
+        let caller = caller(&req, read).await?;
+        caller.may(KeyScope::Manage)?;
         let command = AccountCommand {
             as_admin: read.directory.policy().access.is_admin(&caller.groups),
             caller: caller.user,
@@ -283,7 +284,8 @@ pub async fn list_routes(app: &ReadApp, req: Request) -> Result<Response<Body>, 
             };
             return Ok(json_response(StatusCode::OK, &health));
         }
-        let caller = caller(&req, app.auth_mode, &app.groups_claim)?;
+        let caller = caller(&req, app).await?;
+        caller.may(KeyScope::List)?;
         if path.ends_with("/policy") {
             let policy = PolicyView::for_caller(app.directory.policy(), &caller.groups);
             return Ok(json_response(StatusCode::OK, &policy));

@@ -6,6 +6,7 @@ mod admin;
 mod admin_views;
 mod error;
 mod handlers;
+mod keys;
 mod request;
 mod views;
 
@@ -13,4 +14,5 @@ pub use admin::admin_routes;
 pub use admin_views::neutralized;
 pub use error::ApiError;
 pub use handlers::{check_availability, create, list_routes, manage_account, sendgrid_events};
+pub use keys::key_routes;
 pub use request::MAX_BODY_BYTES;

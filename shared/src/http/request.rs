@@ -5,67 +5,160 @@ use serde::de::DeserializeOwned;
 
 use super::ApiError;
 use crate::config::AuthMode;
-use crate::domain::{IdempotencyKey, UserId};
+use crate::domain::{IdempotencyKey, KeyId, KeyScope, KeyScopes, UserId, KEY_PREFIX};
+use crate::service::KeyGrant;
+use crate::ReadApp;
 
 /// Bodies here are a few short strings; anything bigger is refused unread.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 pub fn expect_method(req: &Request, allowed: Method) -> Result<(), ApiError> {
-    if req.method() == allowed {
+    expect_methods(req, &[allowed])
+}
+
+/// The request's method is one of `allowed` (405 with `Allow` naming them all otherwise).
+pub fn expect_methods(req: &Request, allowed: &[Method]) -> Result<(), ApiError> {
+    if allowed.contains(req.method()) {
         return Ok(());
     }
     Err(ApiError::MethodNotAllowed {
         used: req.method().clone(),
-        allowed,
+        allowed: allowed.to_vec(),
     })
 }
 
-/// Who is calling, as the verified token says (or, locally, the headers).
+/// Who is calling, as the verified token (or key) says, or locally the
+/// headers or a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub user: UserId,
-    /// The groups the token lists in the groups claim.
+    /// The groups the token lists in the groups claim (none for a key).
     pub groups: Vec<String>,
+    /// How the person signed in (the `amr` claim): `mfa`, `pwd`, `otp`…
+    pub amr: Vec<String>,
+    /// The API key the request came with, checked: it acts as its owner
+    /// within its scopes. `None` for a person's token.
+    pub key: Option<KeyGrant>,
 }
 
-/// The caller's identity: the `sub` claim that API Gateway's JWT authorizer
-/// verified and the groups in its `groups_claim`, or, only in local mode
-/// and only without verified claims, the `X-User-Id` and `X-User-Groups`
-/// (comma-separated) headers.
-pub fn caller(req: &Request, mode: AuthMode, groups_claim: &str) -> Result<Caller, ApiError> {
-    let claims = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => context
-            .authorizer
-            .as_ref()
-            .and_then(|authorizer| authorizer.jwt.as_ref())
-            .map(|jwt| &jwt.claims),
+impl Caller {
+    /// A key may do only what its scopes say; a person may do what a user may.
+    pub fn may(&self, scope: KeyScope) -> Result<(), ApiError> {
+        match &self.key {
+            Some(key) if !key.scopes.allows(scope) => Err(ApiError::InsufficientScope(format!(
+                "this API key may not {}: its scopes are {}",
+                scope.as_str(),
+                key.scopes.joined()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// What only a person signed in may do (make keys, administer).
+    pub fn in_person(&self, what: &str) -> Result<(), ApiError> {
+        match &self.key {
+            Some(_) => Err(ApiError::InsufficientScope(format!(
+                "an API key cannot {what}: sign in as a person"
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The caller of `req`:
+/// - verified by API Gateway: the JWT authorizer's claims (`sub`, the
+///   groups claim `app.groups_claim`, `amr`), or the Lambda authorizer's
+///   context (the same, or a checked key's owner, id and scopes);
+/// - only in local mode and only without either: `Authorization: Bearer
+///   epk_…` checked here as the authorizer checks it, else the
+///   `X-User-Id`, `X-User-Groups` and `X-User-Amr` headers.
+pub async fn caller(req: &Request, app: &ReadApp) -> Result<Caller, ApiError> {
+    let verified = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => {
+            context
+                .authorizer
+                .as_ref()
+                .and_then(|authorizer| match &authorizer.jwt {
+                    Some(jwt) => from_claims(&jwt.claims, &app.groups_claim),
+                    None => from_authorizer_context(&authorizer.fields),
+                })
+        }
         _ => None,
     };
-    let verified = claims.and_then(|claims| {
-        let sub = claims.get("sub")?.clone();
-        let groups = claims
-            .get(groups_claim)
-            .map_or_else(Vec::new, |raw| groups_in(raw));
-        Some((sub, groups))
-    });
+    let found = match (verified, app.auth_mode) {
+        (Some(found), _) => Some(found),
+        (None, AuthMode::Jwt) => None,
+        (None, AuthMode::Local) => local_caller(req, app).await?,
+    };
+    let (sub, groups, amr, key) = found.ok_or(ApiError::Unauthorized)?;
+    let user = UserId::parse(&sub).map_err(|_| ApiError::Unauthorized)?;
+    Ok(Caller {
+        user,
+        groups,
+        amr,
+        key,
+    })
+}
+
+type Found = (String, Vec<String>, Vec<String>, Option<KeyGrant>);
+
+fn from_claims(
+    claims: &std::collections::HashMap<String, String>,
+    groups_claim: &str,
+) -> Option<Found> {
+    let sub = claims.get("sub")?.clone();
+    let list = |name: &str| claims.get(name).map_or_else(Vec::new, |raw| groups_in(raw));
+    Some((sub, list(groups_claim), list("amr"), None))
+}
+
+/// The Lambda authorizer's context (`shared/src/authorizer.rs` writes it):
+/// `sub`, `groups` and `amr` for a token; `sub`, `key_id` and `scopes` for a key.
+fn from_authorizer_context(
+    fields: &std::collections::HashMap<String, serde_json::Value>,
+) -> Option<Found> {
+    let text = |name: &str| fields.get(name).and_then(|value| value.as_str());
+    let sub = text("sub")?.to_string();
+    let list = |name: &str| text(name).map_or_else(Vec::new, groups_in);
+    let key = match (text("key_id"), text("scopes")) {
+        (Some(id), Some(scopes)) => Some(KeyGrant {
+            owner: UserId::parse(&sub).ok()?,
+            id: KeyId::parse(id)?,
+            scopes: KeyScopes::parse(scopes.split(',')).ok()?,
+        }),
+        _ => None,
+    };
+    Some((sub, list("groups"), list("amr"), key))
+}
+
+async fn local_caller(req: &Request, app: &ReadApp) -> Result<Option<Found>, ApiError> {
     let header = |name: &str| {
         req.headers()
             .get(name)
             .and_then(|value| value.to_str().ok())
             .map(str::to_string)
     };
-    let local = || {
-        let sub = header("x-user-id")?;
-        let groups = header("x-user-groups").map_or_else(Vec::new, |raw| groups_in(&raw));
-        Some((sub, groups))
-    };
-    let (sub, groups) = match mode {
-        AuthMode::Jwt => verified,
-        AuthMode::Local => verified.or_else(local),
+    if let Some(presented) = header("authorization")
+        .as_deref()
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .filter(|token| token.starts_with(KEY_PREFIX))
+    {
+        let grant = app
+            .directory
+            .verify_key(presented.trim())
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        return Ok(Some((
+            grant.owner.to_string(),
+            Vec::new(),
+            Vec::new(),
+            Some(grant),
+        )));
     }
-    .ok_or(ApiError::Unauthorized)?;
-    let user = UserId::parse(&sub).map_err(|_| ApiError::Unauthorized)?;
-    Ok(Caller { user, groups })
+    let Some(sub) = header("x-user-id") else {
+        return Ok(None);
+    };
+    let list = |name: &str| header(name).map_or_else(Vec::new, |raw| groups_in(&raw));
+    Ok(Some((sub, list("x-user-groups"), list("x-user-amr"), None)))
 }
 
 /// The groups a claim lists. API Gateway hands an array claim over as one

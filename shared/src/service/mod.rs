@@ -7,6 +7,7 @@ mod administration;
 mod changes;
 mod company;
 mod directory;
+mod keys;
 mod provisioning;
 mod statistics;
 mod undo;
@@ -18,6 +19,7 @@ pub use administration::{
 pub use changes::{AccountCommand, Deleted};
 pub use company::CompanyDirectories;
 pub use directory::{stats_coverage, Directory, StatsCoverage};
+pub use keys::{IssuedKey, KeyGrant, NewKey, DEFAULT_KEY_DAYS, MAX_KEYS_PER_USER, MAX_KEY_DAYS};
 pub use provisioning::{CreateCommand, Created, Provisioning, CREATE_LEASE};
 pub use statistics::Tally;
 
@@ -259,6 +261,9 @@ pub enum ServiceError {
     CreatedThenDeleted(String),
     #[error("the credentials this request handed out for {0} have been rotated since: they are not shown again; rotate them to get new ones")]
     CredentialsRotated(String),
+    /// The same answer whether the key is someone else's or nobody's.
+    #[error("you have no API key {0}")]
+    KeyNotFound(String),
     #[error("{address} is already {owner}'s")]
     AlreadyOwner { address: String, owner: String },
     #[error("this Idempotency-Key was used for a different request")]

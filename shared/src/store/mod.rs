@@ -6,6 +6,7 @@
 
 mod dynamodb;
 mod encoding;
+mod keys;
 mod oversight;
 mod records;
 mod sqlite;
@@ -15,9 +16,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::domain::{EmailAddress, IdempotencyKey, UserId};
+use crate::domain::{EmailAddress, IdempotencyKey, KeyHash, KeyId, UserId};
 
 pub use dynamodb::DynamoStore;
+pub use keys::*;
 pub use oversight::*;
 pub use records::*;
 pub use sqlite::SqliteStore;
@@ -254,6 +256,27 @@ pub trait Oversight: Send + Sync {
     ) -> Result<Vec<DailySends>, StoreError>;
 }
 
+/// API keys, by their hash: never the key itself.
+#[async_trait]
+pub trait ApiKeys: Send + Sync {
+    /// Keeps a new key; `QuotaExceeded` when its owner has `limit` already.
+    async fn add_key(&self, key: &ApiKeyRecord, limit: u32) -> Result<(), StoreError>;
+
+    /// An owner's keys, or with `None` everyone's, by owner then id.
+    async fn keys_of(&self, owner: Option<&UserId>) -> Result<Vec<ApiKeyRecord>, StoreError>;
+
+    /// The key with this hash: what a request's key is checked against.
+    async fn key_by_hash(&self, hash: &KeyHash) -> Result<Option<ApiKeyRecord>, StoreError>;
+
+    /// Removes the key `id` of `owner` (with `None`, of whoever owns it);
+    /// `false` when there is no such key.
+    async fn revoke_key(&self, owner: Option<&UserId>, id: &KeyId) -> Result<bool, StoreError>;
+
+    /// Notes that the key was used at `at` (kept to the minute: a key in
+    /// constant use is not written at every request).
+    async fn key_used(&self, hash: &KeyHash, at: DateTime<Utc>) -> Result<(), StoreError>;
+}
+
 /// One handle per role. A backend serves them all (`Store::of`); a test
 /// swaps the one role it wants to break.
 #[derive(Clone)]
@@ -266,6 +289,7 @@ pub struct Store {
     pub send_counters: Arc<dyn SendCounters>,
     pub audit: Arc<dyn AuditTrail>,
     pub oversight: Arc<dyn Oversight>,
+    pub keys: Arc<dyn ApiKeys>,
 }
 
 impl Store {
@@ -280,6 +304,7 @@ impl Store {
             + SendCounters
             + AuditTrail
             + Oversight
+            + ApiKeys
             + 'static,
     {
         let backend = Arc::new(backend);
@@ -291,7 +316,8 @@ impl Store {
             idempotency: backend.clone(),
             send_counters: backend.clone(),
             audit: backend.clone(),
-            oversight: backend,
+            oversight: backend.clone(),
+            keys: backend,
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod changes;
 pub mod claims;
 pub mod idempotency;
+pub mod keys;
 pub mod oversight;
 pub mod reservations;
 pub mod send_counters;
@@ -38,6 +39,7 @@ macro_rules! store_conformance_tests {
         $crate::store_conformance_tests!(@role $harness; idempotency: an_idempotency_key_is_started_once_until_done_or_dead);
         $crate::store_conformance_tests!(@role $harness; send_counters: send_events_count_once_and_roll_over_by_period, concurrent_send_events_are_all_counted_once);
         $crate::store_conformance_tests!(@role $harness; audit: the_audit_trail_records_each_step);
+        $crate::store_conformance_tests!(@role $harness; keys: keys_are_found_by_hash_listed_by_owner_and_revoked, an_owner_holds_at_most_the_limit, a_keys_use_is_noted_to_the_minute);
         $crate::store_conformance_tests!(@role $harness; oversight: every_account_is_listed_by_domain_then_address_and_filtered, a_transfer_moves_the_account_and_its_claim_to_the_new_owner, a_transfer_under_a_lost_hold_changes_nothing, audit_entries_are_read_newest_first_with_filters_and_pages, sends_are_kept_per_address_and_day_under_their_owner);
     };
     (@role $harness:expr; $role:ident: $($case:ident),*) => {

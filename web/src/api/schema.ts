@@ -259,6 +259,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's keys, never the keys themselves. */
+        get: operations["listKeys"];
+        put?: never;
+        /** Makes an API key for other software: it acts as the caller within its scopes until it expires (90 days unless `expires_in_days` says, at most 365). The 201 shows the key this once; only its SHA-256 is kept. Only a person signed in may make keys (a key gets 403 `insufficient_scope`); at most 20 a person. */
+        post: operations["createKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revokes one of the caller's keys. */
+        delete: operations["revokeKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Everyone's API keys, with their owners (administrators only). */
+        get: operations["adminListKeys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revokes anyone's API key (administrators only). */
+        delete: operations["adminRevokeKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -470,10 +539,52 @@ export interface components {
                 complaints: number;
             }[];
         };
+        /**
+         * @description `check`: check-availability; `create`: create; `list`: my-accounts and policy; `manage`: rotate, disable, enable, delete.
+         * @enum {string}
+         */
+        KeyScope: "check" | "create" | "list" | "manage";
+        NewKey: {
+            name: string;
+            scopes: components["schemas"]["KeyScope"][];
+            /** @description 90 when absent. */
+            expires_in_days?: number | null;
+        };
+        KeyFields: {
+            id: string;
+            /** @description In administrators' lists only. */
+            owner?: string;
+            name: string;
+            /** @description The key's first characters, to tell keys apart. */
+            prefix: string;
+            scopes: components["schemas"]["KeyScope"][];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at: string | null;
+            /**
+             * Format: date-time
+             * @description To the minute.
+             */
+            last_used_at: string | null;
+        };
+        Key: components["schemas"]["KeyFields"];
+        IssuedKey: {
+            /** @description The key, shown this once. Send it as `Authorization: Bearer epk_…`. */
+            key: string;
+        } & components["schemas"]["KeyFields"];
+        KeyList: {
+            keys: components["schemas"]["Key"][];
+        };
+        Revoked: {
+            id: string;
+            /** @constant */
+            revoked: true;
+        };
         Error: {
             error: {
                 /** @enum {string} */
-                code: "malformed_json" | "invalid_body" | "invalid_content_type" | "invalid_query" | "invalid_idempotency_key" | "unauthorized" | "method_not_allowed" | "payload_too_large" | "invalid_username" | "invalid_display_name" | "domain_not_allowed" | "provider_not_available" | "idempotency_key_reused" | "address_taken" | "address_reserved" | "address_lookalike" | "request_in_progress" | "forbidden" | "credentials_rotated" | "rate_limited" | "provider_error" | "provider_unavailable" | "service_unavailable" | "account_not_found" | "account_deleted" | "account_disabled" | "already_owner" | "route_not_found" | "invalid_signature" | "internal_error";
+                code: "malformed_json" | "invalid_body" | "invalid_content_type" | "invalid_query" | "invalid_idempotency_key" | "unauthorized" | "method_not_allowed" | "payload_too_large" | "invalid_username" | "invalid_display_name" | "domain_not_allowed" | "provider_not_available" | "idempotency_key_reused" | "address_taken" | "address_reserved" | "address_lookalike" | "request_in_progress" | "forbidden" | "credentials_rotated" | "rate_limited" | "provider_error" | "provider_unavailable" | "service_unavailable" | "account_not_found" | "account_deleted" | "account_disabled" | "already_owner" | "route_not_found" | "insufficient_scope" | "invalid_key" | "key_not_found" | "invalid_signature" | "internal_error";
                 message: string;
                 request_id: string;
                 suggestions?: string[];
@@ -527,8 +638,35 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `forbidden`: the caller is not in an administrators' group (`ADMIN_GROUPS`). */
+        /** @description `forbidden`: the caller is not in an administrators' group (`ADMIN_GROUPS`); `insufficient_scope`: an API key never administers. */
         AdminsOnly: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `insufficient_scope`: an API key cannot make, list or revoke keys. */
+        PersonOnly: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `key_not_found`: no such key of the caller's (or anyone's, for an administrator). */
+        KeyNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `insufficient_scope`: the API key's scopes do not include this route's. */
+        ScopeRefused: {
             headers: {
                 [name: string]: unknown;
             };
@@ -577,6 +715,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ScopeRefused"];
             405: components["responses"]["MethodNotAllowed"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
@@ -612,7 +751,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            /** @description `forbidden`: the caller is not in a group that may create (`CREATOR_GROUPS`), or asked for a provider offered to administrators only (SendGrid with `SENDGRID_SELF_SERVICE=false`). */
+            /** @description `forbidden`: the caller is not in a group that may create (`CREATOR_GROUPS`), or asked for a provider offered to administrators only (SendGrid with `SENDGRID_SELF_SERVICE=false`); `insufficient_scope`: an API key without the `create` scope. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -698,6 +837,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ScopeRefused"];
             405: components["responses"]["MethodNotAllowed"];
             500: components["responses"]["InternalError"];
         };
@@ -721,6 +861,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ScopeRefused"];
             405: components["responses"]["MethodNotAllowed"];
             500: components["responses"]["InternalError"];
         };
@@ -747,6 +888,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ScopeRefused"];
             /** @description `account_not_found`: not one of the caller's addresses (whether it is someone else's or nobody's). */
             404: {
                 headers: {
@@ -816,6 +958,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ScopeRefused"];
             /** @description `account_not_found`: not one of the caller's addresses (whether it is someone else's or nobody's). */
             404: {
                 headers: {
@@ -890,6 +1033,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ScopeRefused"];
             /** @description `account_not_found`: not one of the caller's addresses (whether it is someone else's or nobody's). */
             404: {
                 headers: {
@@ -952,6 +1096,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ScopeRefused"];
             /** @description `account_not_found`: not one of the caller's addresses (whether it is someone else's or nobody's). */
             404: {
                 headers: {
@@ -1290,6 +1435,147 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["AdminsOnly"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The keys. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["PersonOnly"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewKey"];
+            };
+        };
+        responses: {
+            /** @description The key, shown once. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssuedKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["PersonOnly"];
+            405: components["responses"]["MethodNotAllowed"];
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description `invalid_key`: a name, scope or expiry that cannot be, or 20 keys held already. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    revokeKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Revoked"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["PersonOnly"];
+            404: components["responses"]["KeyNotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    adminListKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The keys. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminsOnly"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    adminRevokeKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Revoked"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminsOnly"];
+            404: components["responses"]["KeyNotFound"];
             405: components["responses"]["MethodNotAllowed"];
             500: components["responses"]["InternalError"];
         };

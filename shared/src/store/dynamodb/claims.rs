@@ -2,57 +2,22 @@
 
 use async_trait::async_trait;
 
-use super::items::{
-    claim_from_item, claim_key, contended_wait, lookalike_item_key, Item, CONTENDED_TRIES,
-};
+use super::items::{claim_from_item, claim_key, lookalike_item_key, Item};
 use super::DynamoStore;
 use crate::domain::EmailAddress;
-use crate::store::encoding::{backend, corrupt};
+use crate::store::encoding::corrupt;
 use crate::store::{lookalike_key, Claim, Claims, StoreError};
-use aws_sdk_dynamodb::types::KeysAndAttributes;
 
 #[async_trait]
 impl Claims for DynamoStore {
     async fn claims(&self, addresses: &[EmailAddress]) -> Result<Vec<Claim>, StoreError> {
-        let mut pending: Vec<Item> = addresses.iter().map(claim_key).collect();
-        pending.dedup();
-        let mut claims = Vec::new();
-        // One round trip; more only if DynamoDB hands back unprocessed keys,
-        // each after a longer wait (it leaves keys when it is throttling).
-        let mut rounds = 0;
-        while !pending.is_empty() {
-            if rounds > 0 {
-                if rounds >= CONTENDED_TRIES {
-                    return Err(StoreError::Contended);
-                }
-                tokio::time::sleep(contended_wait(rounds)).await;
-            }
-            rounds += 1;
-            let keys = KeysAndAttributes::builder()
-                .set_keys(Some(std::mem::take(&mut pending)))
-                .consistent_read(true)
-                .build()
-                .map_err(backend)?;
-            let output = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, keys)
-                .send()
-                .await
-                .map_err(backend)?;
-            for item in output
-                .responses()
-                .and_then(|r| r.get(&self.table))
-                .into_iter()
-                .flatten()
-            {
-                claims.push(claim_from_item(item)?.0);
-            }
-            if let Some(unprocessed) = output.unprocessed_keys().and_then(|u| u.get(&self.table)) {
-                pending = unprocessed.keys().to_vec();
-            }
-        }
-        Ok(claims)
+        let mut keys: Vec<Item> = addresses.iter().map(claim_key).collect();
+        keys.dedup();
+        self.batch_get(keys)
+            .await?
+            .iter()
+            .map(|item| claim_from_item(item).map(|(claim, _)| claim))
+            .collect()
     }
 
     /// The look-alike item (one consistent `GetItem`), then the claims of

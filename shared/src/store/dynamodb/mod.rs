@@ -25,7 +25,7 @@
 //! after a short wait, then answered as a request in progress.
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{KeysAndAttributes, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, Utc};
 
@@ -39,6 +39,7 @@ mod changes;
 mod claims;
 mod idempotency;
 mod items;
+mod keys;
 mod oversight;
 mod reservations;
 mod send_counters;
@@ -185,6 +186,47 @@ impl DynamoStore {
             TransactionOutcome::Committed => Ok(()),
             TransactionOutcome::Refused(_) => Err(StoreError::ReservationLost),
         }
+    }
+
+    /// The items of `keys`, read consistently, 100 a round trip; keys
+    /// DynamoDB leaves unprocessed (it does when throttling) are asked for
+    /// again after a growing wait.
+    async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in keys.chunks(100) {
+            let mut pending = chunk.to_vec();
+            let mut rounds = 0;
+            while !pending.is_empty() {
+                if rounds > 0 {
+                    if rounds >= CONTENDED_TRIES {
+                        return Err(StoreError::Contended);
+                    }
+                    tokio::time::sleep(contended_wait(rounds)).await;
+                }
+                rounds += 1;
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(backend)?;
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                if let Some(items) = output.responses().and_then(|r| r.get(&self.table)) {
+                    found.extend(items.iter().cloned());
+                }
+                if let Some(unprocessed) =
+                    output.unprocessed_keys().and_then(|u| u.get(&self.table))
+                {
+                    pending = unprocessed.keys().to_vec();
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// One item, read after every write that preceded the read.

@@ -17,6 +17,7 @@ mod audit;
 mod changes;
 mod claims;
 mod idempotency;
+mod keys;
 mod oversight;
 mod reservations;
 mod rows;
@@ -103,6 +104,19 @@ CREATE TABLE IF NOT EXISTS audit_log (
     error      TEXT
 );
 CREATE INDEX IF NOT EXISTS audit_log_by_owner ON audit_log (owner, position);
+-- API keys, by the SHA-256 of the key (never the key).
+CREATE TABLE IF NOT EXISTS api_keys (
+    id           TEXT PRIMARY KEY,
+    hash         TEXT NOT NULL UNIQUE,
+    owner        TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    prefix       TEXT NOT NULL,
+    scopes       TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    expires_at   TEXT,
+    last_used_at TEXT
+);
+CREATE INDEX IF NOT EXISTS api_keys_by_owner ON api_keys (owner, id);
 CREATE TABLE IF NOT EXISTS idempotency (
     owner                TEXT NOT NULL,
     key                  TEXT NOT NULL,
@@ -116,7 +130,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
 ";
 
 /// Bumped whenever SCHEMA changes; an older file is refused with a clear message.
-const SCHEMA_VERSION: i64 = 8;
+const SCHEMA_VERSION: i64 = 9;
 
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,

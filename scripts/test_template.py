@@ -313,6 +313,51 @@ class TemplateTest(unittest.TestCase):
                 problems.append(f'{api}.RouteSettings."{key}" names no route of a function event')
         self.fail_with(problems)
 
+    def test_every_route_but_health_and_webhooks_goes_through_the_authorizer(self):
+        problems = []
+        open_routes = {"GET /api/health", "POST /api/email/events/sendgrid"}
+        for function, event, api, key in http_routes(self.template):
+            props = self.template["Resources"][function]["Properties"]["Events"][event].get("Properties", {})
+            chosen = (props.get("Auth") or {}).get("Authorizer")
+            if key in open_routes:
+                if chosen != "NONE":
+                    problems.append(f"{key} ({function}) should be open (Auth.Authorizer: NONE)")
+            elif chosen is not None:
+                problems.append(f"{key} ({function}) names Authorizer {chosen}, not the API's default")
+        for api in resources_of_type(self.template, "AWS::Serverless::HttpApi"):
+            auth = api_properties(self.template, api).get("Auth") or {}
+            default = auth.get("DefaultAuthorizer")
+            authorizer = (auth.get("Authorizers") or {}).get(default) or {}
+            function = (authorizer.get("FunctionArn") or {}).get("Fn::GetAtt", [None])[0]
+            if function != "AuthorizerFunction":
+                problems.append(f"{api}'s default authorizer {default} is not AuthorizerFunction")
+                continue
+            expected = {
+                "AuthorizerPayloadFormatVersion": "2.0",
+                "EnableSimpleResponses": True,
+                "EnableFunctionDefaultPermissions": True,
+            }
+            for name, value in expected.items():
+                if authorizer.get(name) != value:
+                    problems.append(f"{api}.Auth.Authorizers.{default}.{name} is {authorizer.get(name)!r}, not {value!r}")
+            identity = authorizer.get("Identity") or {}
+            if identity.get("Headers") != ["Authorization"]:
+                problems.append(f"{default} is not keyed by the Authorization header: {identity}")
+            cache = self.template["Parameters"].get(boundary_ref(identity.get("ReauthorizeEvery")) or "", {})
+            if cache.get("Default") is None or not 0 <= int(cache["Default"]) <= 300:
+                problems.append(f"{default}'s cache (ReauthorizeEvery) is not a parameter of at most 300 s by default")
+        grants = {
+            action
+            for _, statement in statements(
+                self.template["Resources"]["AuthorizerFunction"]["Properties"].get("Policies", []),
+                "AuthorizerFunction.Policies",
+            )
+            for action in actions_of(statement)
+        }
+        if grants != {"dynamodb:GetItem", "dynamodb:UpdateItem"}:
+            problems.append(f"AuthorizerFunction may do {sorted(grants)}: it needs only to read a key and note its use")
+        self.fail_with(problems)
+
     def test_check_and_create_may_read_the_lookalike_items(self):
         problems = []
         for function in LOOKALIKE_FUNCTIONS:

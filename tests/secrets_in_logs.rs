@@ -1,6 +1,7 @@
 //! No secret reaches a log line: every event of a create and of a
 //! rotation, at TRACE level, is captured and searched for the passwords
-//! they handed out, and likewise an API key made and used; none is in the
+//! they handed out, and likewise an API key made and used (by a function
+//! and by the authorizer), and keys and tokens refused; none is in the
 //! table either.
 
 use std::io::Write;
@@ -11,6 +12,8 @@ use integration_tests::events::Event;
 use integration_tests::provider_fakes::sendgrid::sendgrid_error;
 use integration_tests::provider_fakes::settings;
 use integration_tests::{local_vault_beside, sqlite_at, Parts, TestClock};
+use lambda_http::lambda_runtime::{Context, LambdaEvent};
+use provisioning::authorizer::{authorize, AuthorizerApp, JwtVerifier};
 use provisioning::config::AuthMode;
 use provisioning::http::{create, key_routes, list_routes};
 use provisioning::providers::http::{ProviderHttp, RetryPolicy};
@@ -205,16 +208,52 @@ async fn an_api_key_is_in_no_log_and_not_in_the_table() {
         read(list_routes(app.read(), used.request()).await.unwrap()).0,
         200
     );
+    // The authorizer checks it as well, and refuses an altered key and a
+    // token it cannot verify: none of the three is logged.
+    let authorizer = AuthorizerApp {
+        directory: app.read().directory.clone(),
+        tokens: JwtVerifier::new("https://issuer.invalid", vec!["panel".into()], "groups"),
+    };
+    // One character changed in the middle: a key of the right shape, unknown.
+    let altered: String = key
+        .char_indices()
+        .map(|(at, c)| match (at, c) {
+            (20, 'A') => 'B',
+            (20, _) => 'A',
+            _ => c,
+        })
+        .collect();
+    let token = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLW5ldmVyLWxvZ2dlZA";
+    for (presented, verified) in [
+        (key.as_str(), true),
+        (altered.as_str(), false),
+        (token, false),
+    ] {
+        let mut event = Event::load("authorizer").0;
+        event["identitySource"] = json!([format!("Bearer {presented}")]);
+        let request = serde_json::from_value(event).unwrap();
+        let answer = authorize(&authorizer, LambdaEvent::new(request, Context::default()))
+            .await
+            .unwrap();
+        assert_eq!(answer.context.get("sub").is_some(), verified, "{presented}");
+    }
     let listed = Event::load("keys-list").user("alice");
     let (_, keys) = read(key_routes(app.read(), listed.request()).await.unwrap());
 
     let logs = captured.text();
     assert!(logs.contains("API key made"), "{logs}");
+    assert_eq!(logs.matches("caller not verified").count(), 2, "{logs}");
     let secret_part = &key["epk_".len()..];
-    assert!(
-        !logs.contains(secret_part),
-        "the key leaked into the logs:\n{logs}"
-    );
+    for secret in [
+        secret_part,
+        &altered["epk_".len()..],
+        "c2lnbmF0dXJlLW5ldmVyLWxvZ2dlZA",
+    ] {
+        assert!(
+            !logs.contains(secret),
+            "a key or token leaked into the logs:\n{logs}"
+        );
+    }
     assert!(
         !keys.to_string().contains(secret_part),
         "a list shows the key"

@@ -11,7 +11,7 @@ use tokio::sync::OnceCell;
 
 use crate::aws::AwsSetupError;
 use crate::clock::SystemClock;
-use crate::config::{AuthMode, Backend, Config, ConfigError, DEFAULT_GROUPS_CLAIM};
+use crate::config::{AuthMode, Backend, Config, ConfigError, MfaPolicy, DEFAULT_GROUPS_CLAIM};
 use crate::domain::ProviderKind;
 use crate::events::SendGridWebhookKey;
 use crate::providers::http::{ProviderHttp, RetryPolicy};
@@ -33,6 +33,8 @@ pub struct ReadApp {
     pub auth_mode: AuthMode,
     /// The verified token's claim that lists the caller's groups.
     pub groups_claim: String,
+    /// The actions that need a second factor.
+    pub mfa: MfaPolicy,
 }
 /// What the `webhooks` function needs: the store (through the read side's
 /// use cases) and the keys that verify each provider's signed requests.
@@ -96,6 +98,7 @@ impl ReadApp {
             directory,
             auth_mode,
             groups_claim: DEFAULT_GROUPS_CLAIM.into(),
+            mfa: MfaPolicy::default(),
         }
     }
 
@@ -124,6 +127,7 @@ impl ReadApp {
         let store = open_store(config, aws).await?;
         Ok(Self {
             groups_claim: config.groups_claim.clone(),
+            mfa: config.mfa.clone(),
             ..Self::new(directory(config, store)?, config.auth_mode)
         })
     }
@@ -138,6 +142,12 @@ impl App {
     /// This write side, reading the caller's groups from `groups_claim`.
     pub fn with_groups_claim(mut self, groups_claim: &str) -> Self {
         self.read.groups_claim = groups_claim.to_string();
+        self
+    }
+
+    /// This write side, asking for a second factor where `mfa` says.
+    pub fn with_mfa(mut self, mfa: MfaPolicy) -> Self {
+        self.read.mfa = mfa;
         self
     }
 
@@ -168,7 +178,9 @@ impl App {
         let directory = directory(&config, store)?
             .with_company_directories(adapters.company_directories().await?);
         let service = Provisioning::new(directory, providers, vault);
-        Ok(Self::new(service, config.auth_mode).with_groups_claim(&config.groups_claim))
+        Ok(Self::new(service, config.auth_mode)
+            .with_groups_claim(&config.groups_claim)
+            .with_mfa(config.mfa.clone()))
     }
 }
 

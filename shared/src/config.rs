@@ -15,6 +15,76 @@ pub enum AuthMode {
     Local,
 }
 
+/// The actions `REQUIRE_MFA_FOR` may name: those that hand out
+/// credentials, destroy an address or govern others'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SensitiveAction {
+    Create,
+    Rotate,
+    Delete,
+    Admin,
+    Keys,
+}
+
+impl SensitiveAction {
+    pub const ALL: [Self; 5] = [
+        Self::Create,
+        Self::Rotate,
+        Self::Delete,
+        Self::Admin,
+        Self::Keys,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Rotate => "rotate",
+            Self::Delete => "delete",
+            Self::Admin => "admin",
+            Self::Keys => "keys",
+        }
+    }
+
+    /// What the action does, for a refusal's message.
+    pub fn described(self) -> &'static str {
+        match self {
+            Self::Create => "create an address",
+            Self::Rotate => "rotate credentials",
+            Self::Delete => "delete an address",
+            Self::Admin => "administer",
+            Self::Keys => "make, list or revoke API keys",
+        }
+    }
+}
+
+/// `REQUIRE_MFA_FOR` and `MFA_AMR_VALUES`: the actions that need a token
+/// whose `amr` claim shows a second factor (`mfa`, or one of the values
+/// the identity provider uses for it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MfaPolicy {
+    required: Vec<SensitiveAction>,
+    proofs: Vec<String>,
+}
+
+impl MfaPolicy {
+    pub fn new(required: Vec<SensitiveAction>, extra_proofs: Vec<String>) -> Self {
+        Self {
+            required,
+            proofs: extra_proofs,
+        }
+    }
+
+    pub fn requires(&self, action: SensitiveAction) -> bool {
+        self.required.contains(&action)
+    }
+
+    /// The sign-in methods `amr` lists include a second factor.
+    pub fn proven_by(&self, amr: &[String]) -> bool {
+        amr.iter()
+            .any(|method| method == "mfa" || self.proofs.contains(method))
+    }
+}
+
 /// Where state and secrets live.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Backend {
@@ -89,6 +159,12 @@ pub struct Config {
     pub sandbox_existing: Vec<Username>,
     /// `SES_PERMISSIONS_BOUNDARY`: the managed policy every SES user is made with.
     pub ses_permissions_boundary: Option<String>,
+    /// `REQUIRE_MFA_FOR` and `MFA_AMR_VALUES`.
+    pub mfa: MfaPolicy,
+    /// `JWT_ISSUER`: the product sign-in's issuer URL (the authorizer's).
+    pub jwt_issuer: Option<String>,
+    /// `JWT_AUDIENCE`: the client ids its tokens may be for (the authorizer's).
+    pub jwt_audiences: Vec<String>,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -356,6 +432,23 @@ impl Config {
             }
         };
 
+        let mfa_required = list("REQUIRE_MFA_FOR")
+            .iter()
+            .map(|name| {
+                SensitiveAction::ALL
+                    .into_iter()
+                    .find(|action| action.as_str() == name)
+                    .ok_or_else(|| {
+                        invalid(
+                            "REQUIRE_MFA_FOR",
+                            format!(
+                                "unknown action {name:?}; expected any of create, rotate, delete, admin, keys"
+                            ),
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+
         Ok(Self {
             domains,
             providers,
@@ -387,6 +480,9 @@ impl Config {
             )),
             sandbox_existing,
             ses_permissions_boundary: get("SES_PERMISSIONS_BOUNDARY"),
+            mfa: MfaPolicy::new(mfa_required, list("MFA_AMR_VALUES")),
+            jwt_issuer: get("JWT_ISSUER"),
+            jwt_audiences: list("JWT_AUDIENCE"),
         })
     }
 }
@@ -490,12 +586,37 @@ mod tests {
             ("DAILY_ROTATION_LIMIT", "0"),
             ("SANDBOX_EXISTING", "not ok"),
             ("DIRECTORY_CHECK_BUDGET_MS", "10"),
+            ("REQUIRE_MFA_FOR", "create,everything"),
         ] {
             assert!(
                 matches!(config_of(name, value), Err(ConfigError::Invalid { name: reported, .. }) if reported == name),
                 "{name}={value} should be refused"
             );
         }
+    }
+
+    #[test]
+    fn mfa_is_required_only_for_the_named_actions_and_proven_by_the_named_methods() {
+        assert!(SensitiveAction::ALL
+            .into_iter()
+            .all(|action| !config(&[]).unwrap().mfa.requires(action)));
+        let mfa = config(&[
+            ("REQUIRE_MFA_FOR", "create, keys"),
+            ("MFA_AMR_VALUES", "hwk,otp"),
+        ])
+        .unwrap()
+        .mfa;
+        let required: Vec<_> = SensitiveAction::ALL
+            .into_iter()
+            .filter(|action| mfa.requires(*action))
+            .collect();
+        assert_eq!(required, [SensitiveAction::Create, SensitiveAction::Keys]);
+        let amr = |methods: &[&str]| methods.iter().map(|m| m.to_string()).collect::<Vec<_>>();
+        assert!(mfa.proven_by(&amr(&["pwd", "mfa"])));
+        assert!(mfa.proven_by(&amr(&["otp"])));
+        assert!(!mfa.proven_by(&amr(&["pwd"])));
+        assert!(!mfa.proven_by(&[]));
+        assert!(!MfaPolicy::default().proven_by(&amr(&["otp"])));
     }
 
     fn config_of(name: &str, value: &str) -> Result<Config, ConfigError> {

@@ -2,6 +2,7 @@
 //! cloud mail provider, with SMTP credentials handed back once.
 
 pub mod app;
+pub mod authorizer;
 pub mod aws;
 pub mod clock;
 pub mod config;

@@ -6,6 +6,7 @@
 
 mod administration;
 mod api_keys;
+mod authorizer;
 mod aws_backends;
 mod aws_tls;
 mod crash_recovery;
@@ -14,6 +15,7 @@ mod domains;
 mod handlers;
 mod hostile_input;
 mod lifecycle;
+mod mfa;
 mod provider_changes;
 mod provider_marks;
 mod provider_ses;

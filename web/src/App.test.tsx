@@ -106,6 +106,35 @@ describe("App", () => {
     expect(sessionStorage.getItem("email-provisioning.token")).toBeNull();
   });
 
+  it("goes back to the sign-in, explaining, when an action needs a second factor", async () => {
+    sessionStorage.setItem("email-provisioning.token", jwt({ sub: "user-1", exp: Math.floor(Date.now() / 1000) + 3600 }));
+    const fetchImpl = serving({
+      "GET /api/email/policy": () => json(policy),
+      "GET /api/email/my-accounts": () => json({ accounts: [] }),
+      "POST /api/email/create": () =>
+        json(
+          {
+            error: {
+              code: "mfa_required",
+              message: "to create an address you must sign in again with a second factor (multi-factor authentication)",
+              request_id: "req-1",
+            },
+          },
+          403,
+        ),
+    });
+    vi.stubGlobal("fetch", fetchImpl);
+    const user = userEvent.setup();
+    render(<App settings={{ apiBaseUrl: "", signInUrl: "https://app.example.com/login" }} />);
+    await user.type(await screen.findByLabelText("Username"), "contact");
+    await user.click(screen.getByRole("button", { name: "Create address" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent(
+      "That needs a second factor, and nothing was changed. Sign in again with multi-factor authentication",
+    );
+    expect(screen.getByRole("link", { name: "Sign in with the product" })).toBeInTheDocument();
+    expect(sessionStorage.getItem("email-provisioning.token")).toBeNull();
+  });
+
   it("in a local build acts as its user, lists, and signs nobody out", async () => {
     const fetchImpl = serving({
       "GET /api/email/policy": () => json(policy),

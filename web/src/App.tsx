@@ -36,6 +36,9 @@ function groups(list: string | undefined): string[] | undefined {
   return names.length ? names : undefined;
 }
 
+const SECOND_FACTOR_NEEDED =
+  "That needs a second factor, and nothing was changed. Sign in again with multi-factor authentication (a one-time code or a security key), then try it again.";
+
 const HAND_OVER_REFUSED =
   "That sign-in link did not come from a sign-in started here, so it was not used. Sign in again.";
 
@@ -67,6 +70,7 @@ export function App({ settings = BUILD_SETTINGS }: { settings?: Settings }) {
     () => signOut("Your session has expired or was refused. Sign in again."),
     [signOut],
   );
+  const stepUp = useCallback(() => signOut(SECOND_FACTOR_NEEDED), [signOut]);
 
   return (
     <>
@@ -93,6 +97,7 @@ export function App({ settings = BUILD_SETTINGS }: { settings?: Settings }) {
             session={session}
             apiBaseUrl={settings.apiBaseUrl}
             onUnauthorized={expire}
+            onSecondFactorNeeded={stepUp}
           />
         ) : (
           <SignIn
@@ -133,14 +138,17 @@ function Panel({
   session,
   apiBaseUrl,
   onUnauthorized,
+  onSecondFactorNeeded,
 }: {
   session: Session;
   apiBaseUrl?: string;
   onUnauthorized: () => void;
+  /** A sensitive action refused for want of a second factor (`REQUIRE_MFA_FOR`). */
+  onSecondFactorNeeded: () => void;
 }) {
   const api = useMemo(
-    () => createApi(session.identity, { baseUrl: apiBaseUrl, onUnauthorized }),
-    [session, apiBaseUrl, onUnauthorized],
+    () => createApi(session.identity, { baseUrl: apiBaseUrl, onUnauthorized, onSecondFactorNeeded }),
+    [session, apiBaseUrl, onUnauthorized, onSecondFactorNeeded],
   );
   const [policy, setPolicy] = useState<Policy | null>(null);
   const [accounts, setAccounts] = useState<Account[]>([]);

@@ -115,6 +115,8 @@ export function describeError(error: unknown, attempt: Attempt = "read"): string
       return attempt === "admin" ? `One of the filters is not valid: ${clause(error.message)}.` : error.message;
     case "unauthorized":
       return "You are not signed in, or your session has expired. Sign in again.";
+    case "mfa_required":
+      return `This needs a second factor: sign in again with multi-factor authentication (a one-time code or a security key), then try again.${aftermath}`;
     // The service's own 500, or its function failing without an answer (API Gateway's 500).
     case "internal_error":
       return unsure("The service ran into an internal error.", error, attempt);

@@ -19,6 +19,7 @@ use super::request::{
 };
 use super::views::{decode_cursor, json_response};
 use super::ApiError;
+use crate::config::SensitiveAction;
 use crate::domain::{
     AccountStatus, AddressFragment, DomainName, EmailAddress, ProviderKind, UserId,
 };
@@ -45,6 +46,7 @@ pub async fn admin_routes(app: &App, req: Request) -> Result<Response<Body>, Err
             )
             .into());
         }
+        admin.second_factor(SensitiveAction::Admin, &read.mfa)?;
         let path = req.uri().path().trim_end_matches('/');
         if path == ACCOUNTS {
             expect_method(&req, Method::GET)?;

@@ -27,6 +27,9 @@ pub enum ApiError {
     /// An API key asked for what its scopes do not allow.
     #[error("{0}")]
     InsufficientScope(String),
+    /// A sensitive action without a second factor (`REQUIRE_MFA_FOR`).
+    #[error("{0}")]
+    MfaRequired(String),
     #[error("no such route")]
     UnknownRoute,
     #[error("{0}")]
@@ -64,6 +67,7 @@ impl ApiError {
             Self::InvalidQuery(_) => (StatusCode::BAD_REQUEST, "invalid_query"),
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::InsufficientScope(_) => (StatusCode::FORBIDDEN, "insufficient_scope"),
+            Self::MfaRequired(_) => (StatusCode::FORBIDDEN, "mfa_required"),
             Self::UnknownRoute => (StatusCode::NOT_FOUND, "route_not_found"),
             Self::InvalidSignature(_) | Self::WebhookNotConfigured => {
                 (StatusCode::UNAUTHORIZED, "invalid_signature")

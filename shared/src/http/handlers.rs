@@ -18,6 +18,7 @@ use super::views::{
     HealthView, PolicyView, TallyView,
 };
 use super::ApiError;
+use crate::config::SensitiveAction;
 use crate::deadline;
 use crate::domain::ProviderKind;
 use crate::domain::{DisplayName, KeyScope, Username};
@@ -114,6 +115,7 @@ pub async fn create(app: &App, req: Request) -> Result<Response<Body>, Error> {
         expect_method(&req, Method::POST)?;
         let caller = caller(&req, app.read()).await?;
         caller.may(KeyScope::Create)?;
+        caller.second_factor(SensitiveAction::Create, &app.read().mfa)?;
         let body: CreateBody = json_body(&req)?;
         let username = Username::parse(&body.username)?;
         let display_name = DisplayName::parse(body.display_name.as_deref(), &username)?;
@@ -191,6 +193,13 @@ pub async fn manage_account(app: &App, req: Request) -> Result<Response<Body>, E
         let read = app.read();
         let caller = caller(&req, read).await?;
         caller.may(KeyScope::Manage)?;
+        match action {
+            None => caller.second_factor(SensitiveAction::Delete, &read.mfa)?,
+            Some("rotate-credentials") => {
+                caller.second_factor(SensitiveAction::Rotate, &read.mfa)?
+            }
+            Some(_) => {}
+        }
         let command = AccountCommand {
             as_admin: read.directory.policy().access.is_admin(&caller.groups),
             caller: caller.user,

@@ -10,6 +10,7 @@ use super::handlers::serve;
 use super::request::{caller, expect_method, expect_methods, json_body};
 use super::views::json_response;
 use super::ApiError;
+use crate::config::SensitiveAction;
 use crate::domain::{KeyName, KeyScopes};
 use crate::service::{IssuedKey, NewKey};
 use crate::store::ApiKeyRecord;
@@ -103,6 +104,7 @@ pub async fn key_routes(app: &ReadApp, req: Request) -> Result<Response<Body>, E
     serve(req, |req, _request_id| async move {
         let person = caller(&req, app).await?;
         person.in_person("make, list or revoke API keys")?;
+        person.second_factor(SensitiveAction::Keys, &app.mfa)?;
         let path = req.uri().path().trim_end_matches('/');
         if path == KEYS_PATH {
             expect_methods(&req, &[Method::GET, Method::POST])?;

@@ -4,7 +4,7 @@ use lambda_http::{Request, RequestExt};
 use serde::de::DeserializeOwned;
 
 use super::ApiError;
-use crate::config::AuthMode;
+use crate::config::{AuthMode, MfaPolicy, SensitiveAction};
 use crate::domain::{IdempotencyKey, KeyId, KeyScope, KeyScopes, UserId, KEY_PREFIX};
 use crate::service::KeyGrant;
 use crate::ReadApp;
@@ -63,6 +63,29 @@ impl Caller {
             None => Ok(()),
         }
     }
+
+    /// A sensitive action `REQUIRE_MFA_FOR` names needs a person whose
+    /// token shows a second factor; an API key never does.
+    pub fn second_factor(
+        &self,
+        action: SensitiveAction,
+        policy: &MfaPolicy,
+    ) -> Result<(), ApiError> {
+        if !policy.requires(action) {
+            return Ok(());
+        }
+        match &self.key {
+            Some(_) => Err(ApiError::MfaRequired(format!(
+                "to {} this service requires a person signed in with a second factor; an API key cannot",
+                action.described()
+            ))),
+            None if policy.proven_by(&self.amr) => Ok(()),
+            None => Err(ApiError::MfaRequired(format!(
+                "to {} you must sign in again with a second factor (multi-factor authentication)",
+                action.described()
+            ))),
+        }
+    }
 }
 
 /// The caller of `req`:
@@ -111,7 +134,7 @@ fn from_claims(
     Some((sub, list(groups_claim), list("amr"), None))
 }
 
-/// The Lambda authorizer's context (`shared/src/authorizer.rs` writes it):
+/// The Lambda authorizer's context (`shared/src/authorizer/` writes it):
 /// `sub`, `groups` and `amr` for a token; `sub`, `key_id` and `scopes` for a key.
 fn from_authorizer_context(
     fields: &std::collections::HashMap<String, serde_json::Value>,

@@ -59,6 +59,23 @@ describe("createApi", () => {
     expect(onUnauthorized).toHaveBeenCalledTimes(1);
   });
 
+  it("calls for a second factor on a 403 mfa_required, and on no other 403", async () => {
+    const refusal = (code: string) =>
+      JSON.stringify({ error: { code, message: "refused", request_id: "req-1" } });
+    for (const [code, calls] of [["mfa_required", 1], ["forbidden", 0], ["insufficient_scope", 0]] as const) {
+      const onSecondFactorNeeded = vi.fn();
+      const onUnauthorized = vi.fn();
+      const api = createApi(
+        { token: "a.b.c" },
+        { baseUrl: "", fetchImpl: answering(403, refusal(code)), onSecondFactorNeeded, onUnauthorized },
+      );
+      const error = await api.rotate("contact@example.com", "key-0123456789abcdef").catch((e: unknown) => e);
+      expect(error).toMatchObject({ status: 403, code, requestId: "req-1" });
+      expect(onSecondFactorNeeded).toHaveBeenCalledTimes(calls);
+      expect(onUnauthorized).not.toHaveBeenCalled();
+    }
+  });
+
   it("survives an error page that is not JSON, and names a gateway's 502 for what it is", async () => {
     const api = createApi({ token: "a.b.c" }, { baseUrl: "", fetchImpl: answering(502, "<html>Bad gateway</html>") });
     const error = await api.policy().catch((e: unknown) => e);

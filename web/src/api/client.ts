@@ -104,6 +104,8 @@ export interface ApiOptions {
   fetchImpl?: typeof fetch;
   /** Called on every 401: the token is missing, expired or refused. */
   onUnauthorized?: () => void;
+  /** Called on a 403 `mfa_required`: the action needs a sign-in with a second factor. */
+  onSecondFactorNeeded?: () => void;
 }
 
 /**
@@ -153,6 +155,7 @@ export function createApi(identity: Identity, options: ApiOptions = {}): Api {
       const parsed = parseJson(await response.text());
       if (response.status === 401) options.onUnauthorized?.();
       const error = documentedError(parsed);
+      if (response.status === 403 && error?.code === "mfa_required") options.onSecondFactorNeeded?.();
       const retryAfter = response.headers.get("Retry-After");
       // Readable on the panel's own origin (CloudFront sends /api/* on); null where CORS hides it.
       const gatewayRequestId = response.headers.get("apigw-requestid");

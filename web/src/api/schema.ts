@@ -584,7 +584,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "malformed_json" | "invalid_body" | "invalid_content_type" | "invalid_query" | "invalid_idempotency_key" | "unauthorized" | "method_not_allowed" | "payload_too_large" | "invalid_username" | "invalid_display_name" | "domain_not_allowed" | "provider_not_available" | "idempotency_key_reused" | "address_taken" | "address_reserved" | "address_lookalike" | "request_in_progress" | "forbidden" | "credentials_rotated" | "rate_limited" | "provider_error" | "provider_unavailable" | "service_unavailable" | "account_not_found" | "account_deleted" | "account_disabled" | "already_owner" | "route_not_found" | "insufficient_scope" | "invalid_key" | "key_not_found" | "invalid_signature" | "internal_error";
+                code: "malformed_json" | "invalid_body" | "invalid_content_type" | "invalid_query" | "invalid_idempotency_key" | "unauthorized" | "method_not_allowed" | "payload_too_large" | "invalid_username" | "invalid_display_name" | "domain_not_allowed" | "provider_not_available" | "idempotency_key_reused" | "address_taken" | "address_reserved" | "address_lookalike" | "request_in_progress" | "forbidden" | "credentials_rotated" | "rate_limited" | "provider_error" | "provider_unavailable" | "service_unavailable" | "account_not_found" | "account_deleted" | "account_disabled" | "already_owner" | "route_not_found" | "insufficient_scope" | "mfa_required" | "invalid_key" | "key_not_found" | "invalid_signature" | "internal_error";
                 message: string;
                 request_id: string;
                 suggestions?: string[];
@@ -638,7 +638,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `forbidden`: the caller is not in an administrators' group (`ADMIN_GROUPS`); `insufficient_scope`: an API key never administers. */
+        /** @description `forbidden`: the caller is not in an administrators' group (`ADMIN_GROUPS`); `insufficient_scope`: an API key never administers; `mfa_required`: `REQUIRE_MFA_FOR` names `admin` and the administrator signed in without a second factor. */
         AdminsOnly: {
             headers: {
                 [name: string]: unknown;
@@ -647,7 +647,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `insufficient_scope`: an API key cannot make, list or revoke keys. */
+        /** @description `insufficient_scope`: an API key cannot make, list or revoke keys; `mfa_required`: `REQUIRE_MFA_FOR` names `keys` and the caller signed in without a second factor. */
         PersonOnly: {
             headers: {
                 [name: string]: unknown;
@@ -658,6 +658,15 @@ export interface components {
         };
         /** @description `key_not_found`: no such key of the caller's (or anyone's, for an administrator). */
         KeyNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `insufficient_scope`: the API key's scopes do not include `manage`; `mfa_required`: `REQUIRE_MFA_FOR` names this action (`rotate`, `delete`) and the caller signed in without a second factor, or is an API key. */
+        ScopeOrSecondFactor: {
             headers: {
                 [name: string]: unknown;
             };
@@ -751,7 +760,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            /** @description `forbidden`: the caller is not in a group that may create (`CREATOR_GROUPS`), or asked for a provider offered to administrators only (SendGrid with `SENDGRID_SELF_SERVICE=false`); `insufficient_scope`: an API key without the `create` scope. */
+            /** @description `forbidden`: the caller is not in a group that may create (`CREATOR_GROUPS`), or asked for a provider offered to administrators only (SendGrid with `SENDGRID_SELF_SERVICE=false`); `insufficient_scope`: an API key without the `create` scope; `mfa_required`: `REQUIRE_MFA_FOR` names `create` and the caller signed in without a second factor (or is an API key). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -888,7 +897,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["ScopeRefused"];
+            403: components["responses"]["ScopeOrSecondFactor"];
             /** @description `account_not_found`: not one of the caller's addresses (whether it is someone else's or nobody's). */
             404: {
                 headers: {
@@ -958,7 +967,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["ScopeRefused"];
+            403: components["responses"]["ScopeOrSecondFactor"];
             /** @description `account_not_found`: not one of the caller's addresses (whether it is someone else's or nobody's). */
             404: {
                 headers: {

@@ -358,6 +358,37 @@ class TemplateTest(unittest.TestCase):
             problems.append(f"AuthorizerFunction may do {sorted(grants)}: it needs only to read a key and note its use")
         self.fail_with(problems)
 
+    def test_lifecycle_events_go_to_the_stacks_bus_and_the_optional_webhook(self):
+        problems = []
+        publishers = {"CreateFunction", "ManageFunction", "AdminFunction", "ReconcileFunction"}
+        bus = {"Fn::GetAtt": ["LifecycleBus", "Arn"]}
+        for name, function in resources_of_type(self.template, "AWS::Serverless::Function").items():
+            grants = [
+                statement
+                for _, statement in statements(function.get("Properties", {}).get("Policies", []), name)
+                if any(action.lower().startswith("events:") for action in actions_of(statement))
+            ]
+            if name not in publishers:
+                if grants:
+                    problems.append(f"{name} may publish events, but it changes no address")
+                continue
+            if not grants:
+                problems.append(f"{name} commits changes but may not publish their events")
+            for statement in grants:
+                if actions_of(statement) != ["events:PutEvents"] or statement.get("Resource") != bus:
+                    problems.append(f"{name}: {statement} is not events:PutEvents on LifecycleBus alone")
+        env = environment(self.template, "CreateFunction")
+        if env.get("EVENT_BUS_NAME") != {"Ref": "LifecycleBus"}:
+            problems.append(f"the functions are not told the bus: EVENT_BUS_NAME is {env.get('EVENT_BUS_NAME')}")
+        resources = self.template["Resources"]
+        for name in ("WebhookConnection", "WebhookDestination", "WebhookRole", "WebhookRule", "WebhookDeadLetters"):
+            if resources.get(name, {}).get("Condition") != "HasWebhook":
+                problems.append(f"{name} should exist only with a WebhookUrl (Condition HasWebhook)")
+        targets = resources.get("WebhookRule", {}).get("Properties", {}).get("Targets", [])
+        if not targets or any("DeadLetterConfig" not in target for target in targets):
+            problems.append("the webhook rule's target keeps no dead letters")
+        self.fail_with(problems)
+
     def test_check_and_create_may_read_the_lookalike_items(self):
         problems = []
         for function in LOOKALIKE_FUNCTIONS:

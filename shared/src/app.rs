@@ -11,9 +11,12 @@ use tokio::sync::OnceCell;
 
 use crate::aws::AwsSetupError;
 use crate::clock::SystemClock;
-use crate::config::{AuthMode, Backend, Config, ConfigError, MfaPolicy, DEFAULT_GROUPS_CLAIM};
+use crate::config::{
+    AuthMode, Backend, Config, ConfigError, EventsTarget, MfaPolicy, DEFAULT_GROUPS_CLAIM,
+};
 use crate::domain::ProviderKind;
 use crate::events::SendGridWebhookKey;
+use crate::lifecycle::{EventBridgeSink, EventSink, JsonLinesSink};
 use crate::providers::http::{ProviderHttp, RetryPolicy};
 use crate::providers::{
     CompanyDirectory, GoogleProvider, MailProvider, Microsoft365Provider, Providers,
@@ -177,11 +180,28 @@ impl App {
         let providers = adapters.providers().await?;
         let directory = directory(&config, store)?
             .with_company_directories(adapters.company_directories().await?);
-        let service = Provisioning::new(directory, providers, vault);
+        let mut service = Provisioning::new(directory, providers, vault);
+        if let Some(sink) = event_sink(&config, &aws).await? {
+            service = service.with_events(sink);
+        }
         Ok(Self::new(service, config.auth_mode)
             .with_groups_claim(&config.groups_claim)
             .with_mfa(config.mfa.clone()))
     }
+}
+
+async fn event_sink(
+    config: &Config,
+    aws: &Aws,
+) -> Result<Option<Arc<dyn EventSink>>, StartupError> {
+    Ok(match &config.events {
+        Some(EventsTarget::Bus(bus)) => Some(Arc::new(EventBridgeSink::new(
+            aws_sdk_eventbridge::Client::new(aws.config().await?),
+            bus,
+        ))),
+        Some(EventsTarget::File(path)) => Some(Arc::new(JsonLinesSink::new(path))),
+        None => None,
+    })
 }
 
 fn warn_if_local_auth(config: &Config) {

@@ -85,6 +85,18 @@ impl MfaPolicy {
     }
 }
 
+/// Where lifecycle events go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventsTarget {
+    /// `EVENT_BUS_NAME`: an EventBridge bus.
+    Bus(String),
+    /// `EVENTS_FILE`: JSON lines appended to a file (locally).
+    File(PathBuf),
+}
+
+/// The events file's name beside the local database, unless `EVENTS_FILE` says.
+pub const EVENTS_FILE_NAME: &str = "events.jsonl";
+
 /// Where state and secrets live.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Backend {
@@ -165,6 +177,10 @@ pub struct Config {
     pub jwt_issuer: Option<String>,
     /// `JWT_AUDIENCE`: the client ids its tokens may be for (the authorizer's).
     pub jwt_audiences: Vec<String>,
+    /// Where lifecycle events go: `EVENT_BUS_NAME`, else `EVENTS_FILE`
+    /// (by default `events.jsonl` beside the local store's database, so
+    /// `.data/events.jsonl`); `None`, they wait in the outbox.
+    pub events: Option<EventsTarget>,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -449,6 +465,16 @@ impl Config {
             })
             .collect::<Result<Vec<_>, _>>()?;
 
+        let events = match (get("EVENT_BUS_NAME"), get("EVENTS_FILE"), &backend) {
+            (Some(bus), _, _) => Some(EventsTarget::Bus(bus)),
+            (None, Some(file), _) => Some(EventsTarget::File(file.into())),
+            // Beside the database: `.data/events.jsonl` by default.
+            (None, None, Backend::Local { database_path }) => Some(EventsTarget::File(
+                database_path.with_file_name(EVENTS_FILE_NAME),
+            )),
+            (None, None, Backend::Aws { .. }) => None,
+        };
+
         Ok(Self {
             domains,
             providers,
@@ -483,6 +509,7 @@ impl Config {
             mfa: MfaPolicy::new(mfa_required, list("MFA_AMR_VALUES")),
             jwt_issuer: get("JWT_ISSUER"),
             jwt_audiences: list("JWT_AUDIENCE"),
+            events,
         })
     }
 }

@@ -10,6 +10,7 @@ pub mod deadline;
 pub mod domain;
 pub mod events;
 pub mod http;
+pub mod lifecycle;
 pub mod providers;
 pub mod scheduled;
 pub mod secrets;

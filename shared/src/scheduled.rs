@@ -55,18 +55,23 @@ impl Job {
 }
 
 /// Every few minutes: clean up the creates that died (see
-/// `Provisioning::recover_abandoned`). Answers how many it recovered.
+/// `Provisioning::recover_abandoned`), then publish the lifecycle events
+/// still in the outbox. Answers how many of each.
 pub async fn reconcile(app: &App, event: LambdaEvent<Value>) -> Result<Value, lambda_http::Error> {
     let cold_start = telemetry::invocation_started();
     let recovered = app.service.recover_abandoned().await?;
+    // After the recovery, whose changes it may have committed: every
+    // change still waiting in the outbox is published.
+    let published = app.service.announcer().drain().await?;
     tracing::info!(
         request_id = event.context.request_id,
         function = telemetry::function_name(),
         cold_start,
         recovered,
-        "reconciled abandoned creates"
+        published,
+        "reconciled abandoned creates and published waiting lifecycle events"
     );
-    Ok(json!({ "recovered": recovered }))
+    Ok(json!({ "recovered": recovered, "published": published }))
 }
 
 /// For each SES event the configuration set publishes: counted against the

@@ -15,6 +15,7 @@ mod domains;
 mod handlers;
 mod hostile_input;
 mod lifecycle;
+mod lifecycle_events;
 mod mfa;
 mod provider_changes;
 mod provider_marks;

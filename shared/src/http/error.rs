@@ -138,7 +138,10 @@ impl ApiError {
                 S::Store(StoreError::Corrupt(_) | StoreError::Backend(_)) => {
                     (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
                 }
-                S::Secrets(_) => (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"),
+                // Only the reconcile job publishes and fails with it; no route does.
+                S::Secrets(_) | S::Publish(_) => {
+                    (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable")
+                }
             },
         };
         let message = match self {

@@ -54,6 +54,7 @@ impl Provisioning {
             .changes
             .finish_removal(&hold, available_again_at)
             .await?;
+        self.announce().await;
         Ok(Deleted {
             address: hold.request.address,
             available_again_at,
@@ -224,6 +225,7 @@ impl Provisioning {
             }
             return Err(self.let_go(&hold, error.into()).await);
         }
+        self.announce().await;
         Ok(Account {
             status,
             ..owned.account
@@ -279,7 +281,10 @@ impl Provisioning {
             .finish_change(hold, change)
             .await
         {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.announce().await;
+                Ok(())
+            }
             Err(error) => Err(self.let_go(hold, error.into()).await),
         }
     }

@@ -4,6 +4,7 @@
 //! it) that builds on it.
 
 mod administration;
+mod announcements;
 mod changes;
 mod company;
 mod directory;
@@ -16,6 +17,7 @@ pub use administration::{
     OffboardCommand, OffboardOutcome, OffboardReport, OffboardStatus, Report, ReportGrouping,
     ReportRow, TransferCommand, Transferred, MAX_REPORT_DAYS,
 };
+pub use announcements::Announcer;
 pub use changes::{AccountCommand, Deleted};
 pub use company::CompanyDirectories;
 pub use directory::{stats_coverage, Directory, StatsCoverage};
@@ -26,6 +28,7 @@ pub use statistics::Tally;
 use chrono::Duration;
 
 use crate::domain::{DomainError, DomainName, EmailAddress, ProviderKind, ReservedNames};
+use crate::lifecycle::PublishError;
 use crate::providers::ProviderError;
 use crate::secrets::SecretsError;
 use crate::store::StoreError;
@@ -250,6 +253,8 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Secrets(#[from] SecretsError),
+    #[error(transparent)]
+    Publish(#[from] PublishError),
     /// The same answer whether the address is someone else's or nobody's.
     #[error("you have no account {0}")]
     AccountNotFound(String),

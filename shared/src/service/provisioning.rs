@@ -12,6 +12,7 @@ use crate::domain::{
     Account, AccountStatus, DisplayName, DomainName, EmailAddress, IdempotencyKey, ProviderKind,
     SendStats, SmtpPassword, SmtpSettings, UserId, Username,
 };
+use crate::lifecycle::EventSink;
 use crate::providers::{MailProvider, Mark, ProviderError, Providers};
 use crate::secrets::SecretVault;
 use crate::store::{
@@ -141,6 +142,8 @@ pub struct Provisioning {
     pub(super) directory: Directory,
     pub(super) providers: Providers,
     pub(super) vault: Arc<dyn SecretVault>,
+    /// Where committed changes are published (`announcements.rs`).
+    pub(super) events: Option<Arc<dyn EventSink>>,
 }
 
 impl Provisioning {
@@ -149,6 +152,7 @@ impl Provisioning {
             directory,
             providers,
             vault,
+            events: None,
         }
     }
 
@@ -314,6 +318,7 @@ impl Provisioning {
             undo.run(&error.to_string()).await;
             return Err(error.into());
         }
+        self.announce().await;
 
         Ok(Created {
             account: Account {

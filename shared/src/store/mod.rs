@@ -277,6 +277,26 @@ pub trait ApiKeys: Send + Sync {
     async fn key_used(&self, hash: &KeyHash, at: DateTime<Utc>) -> Result<(), StoreError>;
 }
 
+/// Committed changes waiting to be published as lifecycle events. Each
+/// backend puts a change there in the transaction that writes its audit
+/// entry, so a change that rolled back has none and one that committed
+/// cannot lose it.
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Up to `limit` waiting changes, oldest first, each leased to the
+    /// caller until `until`; those another caller holds past `now` are
+    /// left out, so two publishers rarely send one change twice.
+    async fn lease_unpublished(
+        &self,
+        limit: usize,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<OutboxEntry>, StoreError>;
+
+    /// These were published: they leave the outbox.
+    async fn published(&self, positions: &[String]) -> Result<(), StoreError>;
+}
+
 /// One handle per role. A backend serves them all (`Store::of`); a test
 /// swaps the one role it wants to break.
 #[derive(Clone)]
@@ -290,6 +310,7 @@ pub struct Store {
     pub audit: Arc<dyn AuditTrail>,
     pub oversight: Arc<dyn Oversight>,
     pub keys: Arc<dyn ApiKeys>,
+    pub outbox: Arc<dyn Outbox>,
 }
 
 impl Store {
@@ -305,6 +326,7 @@ impl Store {
             + AuditTrail
             + Oversight
             + ApiKeys
+            + Outbox
             + 'static,
     {
         let backend = Arc::new(backend);
@@ -317,7 +339,8 @@ impl Store {
             send_counters: backend.clone(),
             audit: backend.clone(),
             oversight: backend.clone(),
-            keys: backend,
+            keys: backend.clone(),
+            outbox: backend,
         }
     }
 }

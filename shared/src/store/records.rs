@@ -188,6 +188,7 @@ impl Reservation {
 
 /// The fields of an audit entry that come from the create or the change
 /// writing it.
+#[derive(Clone, Copy)]
 pub(crate) struct AuditSubject<'a> {
     pub owner: &'a UserId,
     pub actor: &'a UserId,
@@ -272,6 +273,15 @@ pub enum AuditAction {
     TransferFailed,
 }
 
+/// A committed change waiting in the outbox to be published as a
+/// lifecycle event: its audit entry, and that entry's position (unique,
+/// the event's id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub position: String,
+    pub entry: AuditEntry,
+}
+
 const AUDIT_ACTIONS: [AuditAction; 15] = [
     AuditAction::CreateStarted,
     AuditAction::Created,
@@ -291,6 +301,22 @@ const AUDIT_ACTIONS: [AuditAction; 15] = [
 ];
 
 impl AuditAction {
+    /// A change the rest of the company hears of (a lifecycle event): what
+    /// succeeded and changed an address. Its audit entry goes to the outbox
+    /// in the same transaction.
+    pub fn announced(self) -> bool {
+        matches!(
+            self,
+            Self::Created
+                | Self::Deleted
+                | Self::CredentialsRotated
+                | Self::Disabled
+                | Self::Enabled
+                | Self::Transferred
+                | Self::TransferredAndRotated
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::CreateStarted => "create_started",

@@ -1,21 +1,13 @@
 //! The audit trail each write leaves.
 
-use chrono::Duration;
 use provisioning::domain::ProviderKind;
 use provisioning::store::AuditAction;
 
-use super::{create, reservation, start, user, StoreHarness};
+use super::{created_and_failed, user, StoreHarness};
 
 pub async fn the_audit_trail_records_each_step(harness: &dyn StoreHarness) {
     let store = harness.handle().await;
-    let created = create(&store, "alice", "support").await;
-    let failed = reservation("alice", "sales", start() + Duration::seconds(5), 10);
-    store.reservations.reserve(&failed).await.unwrap();
-    store
-        .reservations
-        .release(&failed, "provider is down", start() + Duration::seconds(6))
-        .await
-        .unwrap();
+    let (created, failed) = created_and_failed(&store).await;
 
     let trail = store.audit.audit_trail(&user("alice")).await.unwrap();
     let actions: Vec<(AuditAction, String, String)> = trail

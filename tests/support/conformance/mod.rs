@@ -10,6 +10,7 @@ pub mod changes;
 pub mod claims;
 pub mod idempotency;
 pub mod keys;
+pub mod outbox;
 pub mod oversight;
 pub mod reservations;
 pub mod send_counters;
@@ -40,6 +41,7 @@ macro_rules! store_conformance_tests {
         $crate::store_conformance_tests!(@role $harness; send_counters: send_events_count_once_and_roll_over_by_period, concurrent_send_events_are_all_counted_once);
         $crate::store_conformance_tests!(@role $harness; audit: the_audit_trail_records_each_step);
         $crate::store_conformance_tests!(@role $harness; keys: keys_are_found_by_hash_listed_by_owner_and_revoked, an_owner_holds_at_most_the_limit, a_keys_use_is_noted_to_the_minute);
+        $crate::store_conformance_tests!(@role $harness; outbox: announced_changes_wait_until_published, two_publishers_never_lease_one_change);
         $crate::store_conformance_tests!(@role $harness; oversight: every_account_is_listed_by_domain_then_address_and_filtered, a_transfer_moves_the_account_and_its_claim_to_the_new_owner, a_transfer_under_a_lost_hold_changes_nothing, audit_entries_are_read_newest_first_with_filters_and_pages, sends_are_kept_per_address_and_day_under_their_owner);
     };
     (@role $harness:expr; $role:ident: $($case:ident),*) => {
@@ -104,6 +106,20 @@ pub async fn create(store: &Store, owner: &str, username: &str) -> Reservation {
     let reserved = reservation(owner, username, start(), 100);
     reserve_and_activate(store, &reserved).await;
     reserved
+}
+
+/// alice's support@ made, then her sales@ reserved and released (the
+/// provider down): the one create that succeeded, and the one that failed.
+pub async fn created_and_failed(store: &Store) -> (Reservation, Reservation) {
+    let created = create(store, "alice", "support").await;
+    let failed = reservation("alice", "sales", start() + Duration::seconds(5), 10);
+    store.reservations.reserve(&failed).await.unwrap();
+    store
+        .reservations
+        .release(&failed, "provider is down", start() + Duration::seconds(6))
+        .await
+        .unwrap();
+    (created, failed)
 }
 
 /// `reserved` made: reserved, then activated.

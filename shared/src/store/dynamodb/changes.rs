@@ -97,17 +97,14 @@ impl Changes for DynamoStore {
                 .expect("table and key are set");
             TransactWriteItem::builder().delete(free).build()
         };
-        let items = vec![
+        let mut items = vec![
             (
                 TransactWriteItem::builder().delete(account).build(),
                 Guard::Claim,
             ),
             (claim, Guard::Unconditional),
-            (
-                self.audit_put(hold, AuditAction::Deleted, hold.request.started_at, None),
-                Guard::Unconditional,
-            ),
         ];
+        items.extend(self.audit_writes(hold, AuditAction::Deleted, hold.request.started_at));
         self.transact_under_token(items).await
     }
 
@@ -157,21 +154,15 @@ impl Changes for DynamoStore {
         }
         .build()
         .expect("table, key and expression are set");
-        let items = vec![
-            (
-                TransactWriteItem::builder().update(update).build(),
-                Guard::Claim,
-            ),
-            (
-                self.audit_put(
-                    hold,
-                    hold.request.operation.done(),
-                    hold.request.started_at,
-                    None,
-                ),
-                Guard::Unconditional,
-            ),
-        ];
+        let mut items = vec![(
+            TransactWriteItem::builder().update(update).build(),
+            Guard::Claim,
+        )];
+        items.extend(self.audit_writes(
+            hold,
+            hold.request.operation.done(),
+            hold.request.started_at,
+        ));
         self.transact_under_token(items).await
     }
 
@@ -334,7 +325,7 @@ impl DynamoStore {
                 .expect("table, key and expression are set");
             let mut subject = AuditSubject::from(hold);
             subject.new_owner = Some(to);
-            let items = vec![
+            let mut items = vec![
                 (
                     TransactWriteItem::builder()
                         .delete(delete.build().expect("table and key are set"))
@@ -346,11 +337,8 @@ impl DynamoStore {
                     TransactWriteItem::builder().update(claim).build(),
                     Guard::Claim,
                 ),
-                (
-                    self.audit_put(subject, request.operation.done(), request.started_at, None),
-                    Guard::Unconditional,
-                ),
             ];
+            items.extend(self.audit_writes(subject, request.operation.done(), request.started_at));
             if let TransactionOutcome::Committed = self.transact(items).await? {
                 return Ok(());
             }

@@ -294,6 +294,35 @@ pub(super) fn audit_item(
     item
 }
 
+/// Where the outbox's items live (`OUTBOX` / position): one partition, read
+/// consistently right after a change commits.
+pub(super) const OUTBOX_PARTITION: &str = "OUTBOX";
+
+/// A change's place in the outbox: a copy of its audit entry that never
+/// expires, out of the admin index, until it is published.
+pub(super) fn outbox_item(
+    subject: AuditSubject<'_>,
+    action: AuditAction,
+    at: DateTime<Utc>,
+) -> Item {
+    let position = subject.position(action, at);
+    let mut item = audit_item(subject, action, at, None, Duration::zero());
+    for name in ["admin_pk", "admin_sk", "ttl"] {
+        item.remove(name);
+    }
+    item.insert("pk".into(), s(OUTBOX_PARTITION));
+    item.insert("sk".into(), s(position));
+    item.insert("leased_until_ms".into(), n(0));
+    item
+}
+
+pub(super) fn outbox_key(position: &str) -> Item {
+    HashMap::from([
+        ("pk".into(), s(OUTBOX_PARTITION)),
+        ("sk".into(), s(position)),
+    ])
+}
+
 /// The admin index partition of the audit entries written at `at`: one per
 /// UTC month, read newest first.
 pub(super) fn audit_partition(at: DateTime<Utc>) -> String {

@@ -31,7 +31,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::store::encoding::backend;
 use crate::store::{AuditAction, AuditSubject, StoreError, DEFAULT_AUDIT_RETENTION};
-use items::{audit_item, contended_wait, Item, CONTENDED_TRIES};
+use items::{audit_item, contended_wait, outbox_item, Item, CONTENDED_TRIES};
 
 mod accounts;
 mod audit;
@@ -40,6 +40,7 @@ mod claims;
 mod idempotency;
 mod items;
 mod keys;
+mod outbox;
 mod oversight;
 mod reservations;
 mod send_counters;
@@ -114,6 +115,31 @@ impl DynamoStore {
                 self.audit_retention,
             )))
             .build()
+    }
+
+    /// The audit entry of a change that succeeded, and when it is announced
+    /// (`AuditAction::announced`) its place in the outbox: `OUTBOX` /
+    /// position, a copy of the entry, until published.
+    fn audit_writes<'a>(
+        &self,
+        subject: impl Into<AuditSubject<'a>>,
+        action: AuditAction,
+        at: DateTime<Utc>,
+    ) -> Vec<(TransactWriteItem, Guard)> {
+        let subject = subject.into();
+        let mut writes = vec![(
+            self.audit_put(subject, action, at, None),
+            Guard::Unconditional,
+        )];
+        if action.announced() {
+            writes.push((
+                TransactWriteItem::builder()
+                    .put(self.put(outbox_item(subject, action, at)))
+                    .build(),
+                Guard::Unconditional,
+            ));
+        }
+        writes
     }
 
     /// Writes `items` in one transaction. When only optional conditions

@@ -158,7 +158,7 @@ impl Reservations for DynamoStore {
         }
         .build()
         .expect("table, key and expression are set");
-        let items = vec![
+        let mut items = vec![
             (
                 TransactWriteItem::builder().update(claim).build(),
                 Guard::Claim,
@@ -167,16 +167,8 @@ impl Reservations for DynamoStore {
                 TransactWriteItem::builder().update(account).build(),
                 Guard::Claim,
             ),
-            (
-                self.audit_put(
-                    reservation,
-                    AuditAction::Created,
-                    activation.activated_at,
-                    None,
-                ),
-                Guard::Unconditional,
-            ),
         ];
+        items.extend(self.audit_writes(reservation, AuditAction::Created, activation.activated_at));
         self.transact_under_token(items).await
     }
 

@@ -18,6 +18,7 @@ mod changes;
 mod claims;
 mod idempotency;
 mod keys;
+mod outbox;
 mod oversight;
 mod reservations;
 mod rows;
@@ -117,6 +118,13 @@ CREATE TABLE IF NOT EXISTS api_keys (
     last_used_at TEXT
 );
 CREATE INDEX IF NOT EXISTS api_keys_by_owner ON api_keys (owner, id);
+-- Committed changes not yet published as lifecycle events (the outbox):
+-- written in the change's transaction, beside its audit entry; removed
+-- once published. A publisher leases a row until leased_until_ms.
+CREATE TABLE IF NOT EXISTS outbox (
+    position        TEXT PRIMARY KEY REFERENCES audit_log (position),
+    leased_until_ms INTEGER NOT NULL DEFAULT 0
+);
 CREATE TABLE IF NOT EXISTS idempotency (
     owner                TEXT NOT NULL,
     key                  TEXT NOT NULL,
@@ -130,7 +138,9 @@ CREATE TABLE IF NOT EXISTS idempotency (
 ";
 
 /// Bumped whenever SCHEMA changes; an older file is refused with a clear message.
-const SCHEMA_VERSION: i64 = 9;
+const SCHEMA_VERSION: i64 = 10;
+/// Older schemas that SCHEMA completes by adding tables alone.
+const UPGRADED_IN_PLACE: [i64; 1] = [9];
 
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
@@ -165,7 +175,7 @@ impl SqliteStore {
                 |row| row.get(0),
             )
             .map_err(backend)?;
-        if has_tables && version != SCHEMA_VERSION {
+        if has_tables && version != SCHEMA_VERSION && !UPGRADED_IN_PLACE.contains(&version) {
             return Err(StoreError::Corrupt(format!(
                 "{} was written by an older version (schema {version}, now {SCHEMA_VERSION}); \
                  it holds local test data only: delete it and start again",

@@ -26,12 +26,13 @@ pub(super) fn audit<'a>(
     error: Option<&str>,
 ) -> Result<(), StoreError> {
     let subject = subject.into();
+    let position = subject.position(action, at);
     tx.execute(
         "INSERT INTO audit_log
            (position, owner, actor, new_owner, at, request_id, action, address, provider, error)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
-            subject.position(action, at),
+            position,
             subject.owner.as_str(),
             subject.actor.as_str(),
             subject.new_owner.map(UserId::as_str),
@@ -44,6 +45,10 @@ pub(super) fn audit<'a>(
         ],
     )
     .map_err(backend)?;
+    if action.announced() {
+        tx.execute("INSERT INTO outbox (position) VALUES (?1)", [&position])
+            .map_err(backend)?;
+    }
     Ok(())
 }
 

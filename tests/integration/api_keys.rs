@@ -210,6 +210,62 @@ async fn a_key_acts_as_its_owner_within_its_scopes(world: &impl World) {
     );
 }
 
+/// A route a key may call: the scope it needs, and its `n`th request.
+type KeyRoute = (&'static str, Route, fn(usize) -> Event);
+
+/// Every scope boundary: a key holding one scope, on every route a key
+/// may call. Allowed exactly where the route's scope is the key's.
+async fn each_scope_opens_its_routes_and_no_other(world: &impl World) {
+    let app = local_app(world, 50);
+    let routes: [KeyRoute; 8] = [
+        ("check", Route::Check, |_| {
+            Event::load("check-availability").json(json!({ "username": "sales" }))
+        }),
+        ("create", Route::Create, |n| {
+            Event::load("create").json(json!({ "username": format!("made{n}") }))
+        }),
+        ("list", Route::List, |_| Event::load("my-accounts")),
+        ("list", Route::List, |_| Event::load("policy")),
+        ("manage", Route::Manage, |n| {
+            Event::load("rotate-credentials")
+                .header("idempotency-key", &format!("rotate-{n}-0123456789"))
+                .account_action(&format!("box{n}@example.com"), "rotate-credentials")
+        }),
+        ("manage", Route::Manage, |n| {
+            Event::load("rotate-credentials")
+                .without_header("idempotency-key")
+                .account_action(&format!("box{n}@example.com"), "disable")
+        }),
+        ("manage", Route::Manage, |n| {
+            Event::load("rotate-credentials")
+                .without_header("idempotency-key")
+                .account_action(&format!("box{n}@example.com"), "enable")
+        }),
+        ("manage", Route::Manage, |n| {
+            Event::load("delete-account").account(&format!("box{n}@example.com"))
+        }),
+    ];
+    let mut n = 0;
+    for scope in ["check", "create", "list", "manage"] {
+        let (_, issued) = make_key(&app, "alice", &[scope]).await;
+        let key = issued["key"].as_str().unwrap();
+        for (needed, route, event) in &routes {
+            n += 1;
+            let made = create_as(&app, "alice", json!({ "username": format!("box{n}") })).await;
+            assert_eq!(made.0, 201, "{}", made.1);
+            let answer = send(&app, *route, &with_key(event(n), key)).await;
+            if scope == *needed {
+                assert!(
+                    matches!(answer.0, 200 | 201),
+                    "a {scope} key on a {needed} route: {answer:?}"
+                );
+            } else {
+                assert_error(&answer, 403, "insufficient_scope");
+            }
+        }
+    }
+}
+
 async fn revoked_expired_and_unknown_keys_are_401(world: &impl World) {
     let app = local_app(world, 10);
     let (_, issued) = make_key(&app, "alice", &["list"]).await;
@@ -292,6 +348,7 @@ mod sqlite {
     world_tests!(SqliteWorld::new();
         a_person_makes_lists_and_revokes_keys,
         a_key_acts_as_its_owner_within_its_scopes,
+        each_scope_opens_its_routes_and_no_other,
         revoked_expired_and_unknown_keys_are_401,
         creates_with_a_key_count_against_the_owners_limit,
         administrators_list_and_revoke_anyones_keys,
@@ -303,6 +360,7 @@ mod dynamodb {
     world_tests!(AwsWorld::new().await;
         a_person_makes_lists_and_revokes_keys,
         a_key_acts_as_its_owner_within_its_scopes,
+        each_scope_opens_its_routes_and_no_other,
         revoked_expired_and_unknown_keys_are_401,
         creates_with_a_key_count_against_the_owners_limit,
         administrators_list_and_revoke_anyones_keys,

@@ -36,3 +36,31 @@ start_functions() {
 stop_functions() {
   if [ -n "${functions_pid:-}" ]; then kill -- "-$functions_pid" 2>/dev/null || true; fi
 }
+
+# store_backend STORE WORK: sets `backend` to the watch arguments of STORE
+# (sqlite: a throw-away file in WORK; dynamodb: a fresh table and secret
+# prefix on the moto_server MOTO_ENDPOINT names, else one it starts, with
+# lifecycle events to WORK/events.jsonl). Needs scripts/emulator.sh.
+store_backend() {
+  case "$1" in
+    sqlite)
+      backend=(--env-var "DATABASE_PATH=$2/store.sqlite3")
+      ;;
+    dynamodb)
+      if [ -n "${MOTO_ENDPOINT:-}" ]; then
+        export AWS_ENDPOINT_URL="$MOTO_ENDPOINT" AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+        export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+      else
+        start_emulator
+      fi
+      local table
+      table="run-$(date +%s%N)"
+      python3 "$repo_root/scripts/emulator-setup.py" "$table" >/dev/null
+      backend=(--env-var STORE=dynamodb --env-var "TABLE_NAME=$table"
+        --env-var "ACCOUNT_SECRET_PREFIX=$table/smtp/"
+        --env-var PROVIDER_SECRET_ID=email-provisioning/providers
+        --env-var "EVENTS_FILE=$2/events.jsonl")
+      ;;
+    *) echo "unknown store $1: sqlite or dynamodb" >&2; return 2 ;;
+  esac
+}

@@ -132,7 +132,9 @@ class RuntimeApi:
         kind, request_id, at, body = self.responses.get(timeout=timeout)
         if kind != "response":
             raise RuntimeError(f"{kind}: {body[:300]!r}")
-        status = json.loads(body).get("statusCode")
+        answer = json.loads(body)
+        # An HTTP function's status, or an authorizer's verdict.
+        status = answer.get("statusCode", answer.get("isAuthorized"))
         return at, self.handed_out.pop(request_id, at), status
 
     def close(self):
@@ -265,6 +267,7 @@ def run_subject(subject, args, proxy):
         "RUST_LOG": "warn",
         "AWS_LAMBDA_LOG_LEVEL": "WARN",
     })
+    env.update(subject.get("env", {}))
     if args.ca_bundle:
         env["AWS_CA_BUNDLE"] = args.ca_bundle
     env.pop("AUTH_MODE", None)
@@ -314,6 +317,7 @@ def subjects(args):
     check = load_event("check-availability")
     listing = load_event("my-accounts")
     create = load_event("create")
+    authorizing = load_event("authorizer")
 
     def creating(n):
         # Its own user: list's partition must not grow with the creates.
@@ -333,6 +337,11 @@ def subjects(args):
         # transactions copy the whole table: fewer warm creates keep it quick.
         {"name": "create", "command": [os.path.join(release, "create")], "event": creating,
          "binary": os.path.join(release, "create"), "warm": args.create_warm},
+        # In front of every route: an API key looked up by its hash (one
+        # GetItem; this one is unknown, so no last-use write).
+        {"name": "authorizer", "command": [os.path.join(release, "authorizer")],
+         "event": lambda n: authorizing, "binary": os.path.join(release, "authorizer"),
+         "env": {"JWT_ISSUER": "https://issuer.invalid", "JWT_AUDIENCE": "bench"}},
         {"name": "python-boto3", "command": [args.python, "-m", "awslambdaric", "handler.handle"],
          "cwd": os.path.join(ROOT, "bench", "peer"), "event": lambda n: check, "binary": None},
     ]

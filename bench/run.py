@@ -261,6 +261,9 @@ def run_subject(subject, args, proxy):
         "AWS_ENDPOINT_URL": proxy.url,
         "STORE": "dynamodb",
         "TABLE_NAME": args.table,
+        # emulator-setup.py makes a bus of the table's name: a create
+        # publishes its event as in AWS.
+        "EVENT_BUS_NAME": args.table,
         "ACCOUNT_SECRET_PREFIX": "bench/smtp/",
         "DAILY_CREATE_LIMIT": "1000000",
         "EMAIL_PROVIDER": "sandbox",

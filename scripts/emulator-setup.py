@@ -1,7 +1,8 @@
 """Creates, on the emulator AWS_ENDPOINT_URL points at, what template.yaml
 creates in AWS: the table (string pk/sk, on-demand, TTL on `ttl`, the
-`admin` index) and the
-provider-keys secret. Prints the settings to run the functions against it."""
+`admin` index), the provider-keys secret and an EventBridge bus for the
+lifecycle events (named as the table). Prints the settings to run the
+functions against it."""
 
 import json
 import os
@@ -13,6 +14,7 @@ table = sys.argv[1] if len(sys.argv) > 1 else "email-provisioning"
 secret_id = "email-provisioning/providers"
 dynamodb = boto3.client("dynamodb")
 secrets = boto3.client("secretsmanager")
+events = boto3.client("events")
 
 attributes = [
     {"AttributeName": name, "AttributeType": "S"}
@@ -58,5 +60,10 @@ try:
 except secrets.exceptions.ResourceExistsException:
     pass
 
-print(f"STORE=dynamodb TABLE_NAME={table} PROVIDER_SECRET_ID={secret_id} "
+try:
+    events.create_event_bus(Name=table)
+except events.exceptions.ResourceAlreadyExistsException:
+    pass
+
+print(f"STORE=dynamodb TABLE_NAME={table} PROVIDER_SECRET_ID={secret_id} EVENT_BUS_NAME={table} "
       f"AWS_ENDPOINT_URL={os.environ['AWS_ENDPOINT_URL']}")

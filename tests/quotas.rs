@@ -1,7 +1,8 @@
 //! Provider quotas: SES v2 `GetAccount` (against a fake of its REST API:
 //! moto_server does not serve it) and SendGrid's credits (against a fake of
-//! `GET /v3/user/credits`), then the hourly job that publishes them and the
-//! account count as metrics, read back through the telemetry capture.
+//! `GET /v3/user/credits`), then the hourly job that publishes them, each
+//! provider's capacity and the account count as metrics, read back through
+//! the telemetry capture.
 
 use std::sync::Arc;
 
@@ -125,7 +126,12 @@ async fn the_hourly_job_publishes_each_quota_and_the_account_count() {
     let (_refusing_server, refusing) = sendgrid_fake("SG.revoked").await;
     captured_metrics();
 
-    let app = app_offering(&world, vec![Arc::new(ses), Arc::new(sendgrid)]);
+    // The two addresses are the sandbox's, which holds 8.
+    let sandbox = SandboxProvider::default().with_capacity(Some(8));
+    let app = app_offering(
+        &world,
+        vec![Arc::new(ses), Arc::new(sendgrid), Arc::new(sandbox)],
+    );
     let answer = publish_quotas(&app, LambdaEvent::new(json!({}), Context::default()))
         .await
         .unwrap();
@@ -146,6 +152,39 @@ async fn the_hourly_job_publishes_each_quota_and_the_account_count() {
     assert_eq!(
         metric(&records, "Accounts", ("Service", "email-provisioning")),
         Some(2.0)
+    );
+    // Capacity: the sandbox's by the store's count; the fullest provider's
+    // share for the one alarm; SES's IAM (not faked here) counted as a failure.
+    assert_eq!(
+        metric(&records, "CapacityUsedPercent", ("Provider", "sandbox")),
+        Some(25.0)
+    );
+    assert_eq!(
+        metric(&records, "CapacityLimit", ("Provider", "sandbox")),
+        Some(8.0)
+    );
+    assert_eq!(
+        metric(
+            &records,
+            "CapacityUsedPercent",
+            ("Service", "email-provisioning")
+        ),
+        Some(25.0)
+    );
+    assert_eq!(
+        metric(&records, "CapacityReadFailures", ("Provider", "ses")),
+        Some(1.0)
+    );
+    assert_eq!(
+        answer["capacity"],
+        json!([{ "provider": "sandbox", "used": 2, "limit": 8 }])
+    );
+    let kept = world.store().usage.recorded_usage().await.unwrap();
+    assert_eq!(
+        kept.iter()
+            .map(|reading| (reading.provider.as_str(), reading.usage.used))
+            .collect::<Vec<_>>(),
+        [("sandbox", 2)]
     );
 
     // A provider that refuses is counted as a failure; the job still answers.

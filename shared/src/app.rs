@@ -321,11 +321,13 @@ impl<'a> Adapters<'a> {
     }
 
     fn sandbox(&mut self) -> Arc<SandboxProvider> {
-        let existing = &self.config.sandbox_existing;
-        Arc::clone(
-            self.sandbox
-                .get_or_insert_with(|| Arc::new(SandboxProvider::with_existing(existing.clone()))),
-        )
+        let config = self.config;
+        Arc::clone(self.sandbox.get_or_insert_with(|| {
+            Arc::new(
+                SandboxProvider::with_existing(config.sandbox_existing.clone())
+                    .with_capacity(config.sandbox_capacity),
+            )
+        }))
     }
 
     async fn microsoft365(&mut self) -> Result<Arc<Microsoft365Provider>, StartupError> {

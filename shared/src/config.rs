@@ -169,6 +169,8 @@ pub struct Config {
     pub directory_check_budget: std::time::Duration,
     /// `SANDBOX_EXISTING`: local parts the sandbox's directory already has.
     pub sandbox_existing: Vec<Username>,
+    /// `SANDBOX_CAPACITY`: how many addresses the sandbox holds at most.
+    pub sandbox_capacity: Option<u64>,
     /// `SES_PERMISSIONS_BOUNDARY`: the managed policy every SES user is made with.
     pub ses_permissions_boundary: Option<String>,
     /// `REQUIRE_MFA_FOR` and `MFA_AMR_VALUES`.
@@ -408,6 +410,11 @@ impl Config {
                 ))
             }
         };
+        let sandbox_capacity = get("SANDBOX_CAPACITY")
+            .is_some()
+            .then(|| whole_number("SANDBOX_CAPACITY", 0, 1..=u32::MAX))
+            .transpose()?
+            .map(u64::from);
         let sandbox_existing = list("SANDBOX_EXISTING")
             .iter()
             .map(|name| {
@@ -505,6 +512,7 @@ impl Config {
                 directory_check_budget,
             )),
             sandbox_existing,
+            sandbox_capacity,
             ses_permissions_boundary: get("SES_PERMISSIONS_BOUNDARY"),
             mfa: MfaPolicy::new(mfa_required, list("MFA_AMR_VALUES")),
             jwt_issuer: get("JWT_ISSUER"),
@@ -612,6 +620,8 @@ mod tests {
             ("SENDGRID_SELF_SERVICE", "maybe"),
             ("DAILY_ROTATION_LIMIT", "0"),
             ("SANDBOX_EXISTING", "not ok"),
+            ("SANDBOX_CAPACITY", "0"),
+            ("SANDBOX_CAPACITY", "many"),
             ("DIRECTORY_CHECK_BUDGET_MS", "10"),
             ("REQUIRE_MFA_FOR", "create,everything"),
         ] {

@@ -132,9 +132,11 @@ pub async fn count_ses_event(
 }
 
 /// Every hour: each offered provider's sending quota and its use (where its
-/// API says), and how many accounts exist, as metrics for the dashboard and
-/// the 80% alarms. A provider that cannot be read is logged and counted
-/// (`QuotaReadFailures`); the others are still published.
+/// API says), its slots (keys, users, licences) and their use, kept for the
+/// policy route too, and how many accounts exist, as metrics for the
+/// dashboard and the 80% alarms. A provider that cannot be read is logged
+/// and counted (`QuotaReadFailures`, `CapacityReadFailures`); the others
+/// are still published.
 pub async fn publish_quotas(
     app: &App,
     event: LambdaEvent<Value>,
@@ -142,6 +144,8 @@ pub async fn publish_quotas(
     let cold_start = telemetry::invocation_started();
     let now = chrono::Utc::now();
     let mut published = Vec::new();
+    let mut capacities = Vec::new();
+    let mut fullest: f64 = 0.0;
     for provider in app.service.providers().offered() {
         let name = provider.kind().as_str();
         match provider.sending_quota().await {
@@ -163,6 +167,39 @@ pub async fn publish_quotas(
                 telemetry::emit_metrics(now, &[("Provider", name)], &[("QuotaReadFailures", 1.0)]);
             }
         }
+        match app.service.usage_of(provider.as_ref()).await {
+            Ok(Some(usage)) => {
+                telemetry::emit_metrics(
+                    now,
+                    &[("Provider", name)],
+                    &[
+                        ("CapacityUsed", usage.used as f64),
+                        ("CapacityLimit", usage.limit as f64),
+                        ("CapacityUsedPercent", usage.used_percent()),
+                    ],
+                );
+                fullest = fullest.max(usage.used_percent());
+                capacities
+                    .push(json!({ "provider": name, "used": usage.used, "limit": usage.limit }));
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::error!(provider = name, %error, "could not read a provider's capacity");
+                telemetry::emit_metrics(
+                    now,
+                    &[("Provider", name)],
+                    &[("CapacityReadFailures", 1.0)],
+                );
+            }
+        }
+    }
+    // One figure for one alarm: the fullest provider's share.
+    if !capacities.is_empty() {
+        telemetry::emit_metrics(
+            now,
+            &[("Service", "email-provisioning")],
+            &[("CapacityUsedPercent", fullest)],
+        );
     }
     let accounts = app.read().directory.count_created_accounts().await?;
     telemetry::emit_metrics(
@@ -177,7 +214,7 @@ pub async fn publish_quotas(
         accounts,
         "published provider quotas"
     );
-    Ok(json!({ "quotas": published, "accounts": accounts }))
+    Ok(json!({ "quotas": published, "capacity": capacities, "accounts": accounts }))
 }
 
 /// The days a usage-reports run reads, back from today: Microsoft publishes

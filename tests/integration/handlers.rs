@@ -44,7 +44,7 @@ async fn the_event_files_drive_the_handlers_as_written() {
                 { "domain": "support.example.com", "provider": "sandbox" }
             ],
             "providers": ["sandbox"],
-            "provider_details": [{ "name": "sandbox", "least_privilege": true, "note": null }],
+            "provider_details": [{ "name": "sandbox", "least_privilege": true, "note": null, "capacity": null }],
             "daily_create_limit": 10,
             "address_quarantine_days": 30,
             "administrator": false

@@ -9,6 +9,7 @@ mod api_keys;
 mod authorizer;
 mod aws_backends;
 mod aws_tls;
+mod capacity;
 mod crash_recovery;
 mod create_reliability;
 mod domains;

@@ -3,7 +3,7 @@
 //! rotation (a second key, then the old one deleted), sending stopped by an
 //! explicit deny and restarted, and a removal that leaves nothing.
 
-use aws_sdk_iam::types::Tag;
+use aws_sdk_iam::types::{SummaryKeyType, Tag};
 use aws_sdk_iam::Client as Iam;
 use aws_sdk_sesv2::Client as Ses;
 use integration_tests::moto;
@@ -838,4 +838,29 @@ async fn an_address_identity_the_service_made_goes_with_the_account() {
         .unwrap();
     assert!(!identity_exists(&ses, &address.to_string()).await);
     assert!(iam.get_user().user_name(&user).send().await.is_err());
+}
+
+#[tokio::test]
+async fn counts_the_accounts_iam_users_against_its_quota() {
+    let (ses, iam) = clients().await;
+    let provider = provider(&ses, &iam);
+    let address = address();
+    provider
+        .provision(
+            &address,
+            &DisplayName::default_for(address.username()),
+            &mark(),
+        )
+        .await
+        .unwrap();
+    let capacity = provider
+        .capacity()
+        .await
+        .unwrap()
+        .expect("IAM has a user quota");
+    let summary = iam.get_account_summary().send().await.unwrap();
+    let quota = summary.summary_map().unwrap()[&SummaryKeyType::UsersQuota];
+    assert_eq!(capacity.limit, u64::try_from(quota).unwrap());
+    // Other tests make users on the same emulator meanwhile: at least ours.
+    assert!(capacity.used.is_some_and(|used| used >= 1), "{capacity:?}");
 }

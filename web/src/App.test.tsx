@@ -19,7 +19,7 @@ const json = (body: unknown, status = 200) => new Response(JSON.stringify(body),
 const policy = {
   domains: [{ domain: "example.com", provider: "sandbox" }],
   providers: ["sandbox"],
-  provider_details: [{ name: "sandbox", least_privilege: true, note: null }],
+  provider_details: [{ name: "sandbox", least_privilege: true, note: null, capacity: null }],
   daily_create_limit: 10,
   address_quarantine_days: 30,
 };

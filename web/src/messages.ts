@@ -88,6 +88,8 @@ export function describeError(error: unknown, attempt: Attempt = "read"): string
       return `The service is busy. Try again in a few seconds.${aftermath}`;
     case "provider_error":
       return `The mail provider refused: ${clause(error.message)}.${aftermath}`;
+    case "provider_capacity_reached":
+      return `The mail provider has no room for another address (its keys, users or licences are all in use). An administrator can delete unused addresses or raise the provider's limit.${aftermath}`;
     case "provider_unavailable":
       return `The mail provider cannot be reached right now. Try again in a few minutes.${aftermath}`;
     case "service_unavailable":

@@ -14,6 +14,7 @@ mod reserved;
 mod secret;
 mod send_stats;
 mod suggestions;
+mod usage;
 mod user_id;
 mod username;
 
@@ -28,6 +29,7 @@ pub use reserved::ReservedNames;
 pub use secret::SmtpPassword;
 pub use send_stats::{utc_day, utc_month, PeriodCounts, SendCounts, SendEventKind, SendStats};
 pub use suggestions::{suggestion_candidates, MAX_SUGGESTIONS};
+pub use usage::{RecordedUsage, Usage, SLOTS_KEPT_FOR_ROTATIONS};
 pub use user_id::UserId;
 pub use username::Username;
 

@@ -111,6 +111,9 @@ impl ApiError {
                     (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
                 }
                 S::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+                S::ProviderCapacityReached { .. } => {
+                    (StatusCode::SERVICE_UNAVAILABLE, "provider_capacity_reached")
+                }
                 S::CredentialsRotated(_) => (StatusCode::CONFLICT, "credentials_rotated"),
                 S::Provider(ProviderError::Rejected { .. }) => {
                     (StatusCode::BAD_GATEWAY, "provider_error")

@@ -296,7 +296,8 @@ pub async fn list_routes(app: &ReadApp, req: Request) -> Result<Response<Body>, 
         let caller = caller(&req, app).await?;
         caller.may(KeyScope::List)?;
         if path.ends_with("/policy") {
-            let policy = PolicyView::for_caller(app.directory.policy(), &caller.groups);
+            let readings = app.directory.recorded_usage().await?;
+            let policy = PolicyView::for_caller(app.directory.policy(), &caller.groups, &readings);
             return Ok(json_response(StatusCode::OK, &policy));
         }
         let owner = caller.user;

@@ -7,7 +7,9 @@ use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
-use crate::domain::{Account, EmailAddress, ProviderKind, SmtpPassword, SmtpSettings};
+use crate::domain::{
+    Account, EmailAddress, ProviderKind, RecordedUsage, SmtpPassword, SmtpSettings,
+};
 use crate::service::{
     least_privilege, stats_coverage, Availability, Created, Deleted, Policy, Tally,
 };
@@ -257,6 +259,17 @@ struct ProviderDetailView {
     /// `false` when its credentials can do more than send as their own address.
     least_privilege: bool,
     note: Option<&'static str>,
+    /// Its slots (API keys, IAM users, licences) as last read; `null` where
+    /// they are not bounded, or not read yet.
+    capacity: Option<CapacityView>,
+}
+
+#[derive(Serialize)]
+struct CapacityView {
+    used: u64,
+    limit: u64,
+    /// When they were read (by a create, or the hourly job).
+    as_of: String,
 }
 
 #[derive(Serialize)]
@@ -267,8 +280,9 @@ struct DomainView {
 }
 
 impl PolicyView {
-    /// The policy as a caller in `groups` meets it: the providers they may use.
-    pub fn for_caller(policy: &Policy, groups: &[String]) -> Self {
+    /// The policy as a caller in `groups` meets it: the providers they may
+    /// use, each with its usage as last read (`readings`).
+    pub fn for_caller(policy: &Policy, groups: &[String], readings: &[RecordedUsage]) -> Self {
         let providers: Vec<ProviderKind> = policy
             .providers
             .names()
@@ -294,6 +308,14 @@ impl PolicyView {
                         name: kind.as_str(),
                         least_privilege,
                         note,
+                        capacity: readings
+                            .iter()
+                            .find(|reading| reading.provider == kind)
+                            .map(|reading| CapacityView {
+                                used: reading.usage.used,
+                                limit: reading.usage.limit,
+                                as_of: reading.at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                            }),
                     }
                 })
                 .collect(),

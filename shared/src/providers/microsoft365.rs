@@ -20,8 +20,8 @@ use serde_json::json;
 use super::http::ProviderHttp;
 use super::oauth::{CachedToken, TokenResponse};
 use super::{
-    new_password, optional, required, CompanyDirectory, Credential, IssuedCredential, MailProvider,
-    MailboxSends, Mark, ProviderError, ProvisionedAccount,
+    new_password, optional, required, Capacity, CompanyDirectory, Credential, IssuedCredential,
+    MailProvider, MailboxSends, Mark, ProviderError, ProvisionedAccount,
 };
 use crate::domain::{DisplayName, EmailAddress, ProviderKind, SmtpAuthentication, SmtpSettings};
 use crate::secrets::ProviderSettings;
@@ -36,6 +36,25 @@ pub struct Microsoft365Provider {
     graph_url: String,
     settings: Arc<ProviderSettings>,
     token: CachedToken,
+}
+
+/// A licence the tenant bought (`subscribedSkus`): how many, how many given.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SubscribedSku {
+    sku_id: String,
+    consumed_units: u64,
+    prepaid_units: PrepaidUnits,
+}
+
+#[derive(Deserialize)]
+struct PrepaidUnits {
+    enabled: u64,
+}
+
+#[derive(Deserialize)]
+struct SkuList {
+    value: Vec<SubscribedSku>,
 }
 
 #[derive(Deserialize)]
@@ -307,6 +326,38 @@ impl MailProvider for Microsoft365Provider {
             credential: current.clone(),
             password,
         })
+    }
+
+    /// With `MICROSOFT_LICENSE_SKU_ID`, each address takes one of its
+    /// licences: bought (`prepaidUnits.enabled`) against given
+    /// (`consumedUnits`). Needs `Organization.Read.All`.
+    async fn capacity(&self) -> Result<Option<Capacity>, ProviderError> {
+        let Some(sku) = optional(&self.settings, NAME, "MICROSOFT_LICENSE_SKU_ID").await? else {
+            return Ok(None);
+        };
+        let token = self.access_token().await?;
+        let response = self
+            .http
+            .send(NAME, &[], || {
+                self.http
+                    .client()
+                    .get(format!("{}/v1.0/subscribedSkus", self.graph_url))
+                    .bearer_auth(&token)
+            })
+            .await?;
+        let skus: SkuList = ProviderHttp::json(NAME, response).await?;
+        let bought = skus
+            .value
+            .into_iter()
+            .find(|listed| listed.sku_id.eq_ignore_ascii_case(&sku))
+            .ok_or_else(|| ProviderError::Rejected {
+                provider: NAME,
+                message: format!("the tenant has no licence {sku} (MICROSOFT_LICENSE_SKU_ID)"),
+            })?;
+        Ok(Some(Capacity {
+            used: Some(bought.consumed_units),
+            limit: bought.prepaid_units.enabled,
+        }))
     }
 
     /// Sign-in blocked (`accountEnabled: false`): no SMTP, no Outlook.

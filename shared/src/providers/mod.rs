@@ -97,6 +97,16 @@ pub struct MailboxSends {
     pub sends: u32,
 }
 
+/// A provider account's slots (API keys, IAM users, licences), each address
+/// taking one: how many it has, and how many are taken where the provider
+/// counts them (`None`, as for the sandbox: the service counts its own
+/// addresses there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capacity {
+    pub used: Option<u64>,
+    pub limit: u64,
+}
+
 /// How much of its sending allowance a provider account has used.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SendingQuota {
@@ -204,6 +214,12 @@ pub trait MailProvider: Send + Sync {
     /// The provider account's sending allowance and use, where its API says
     /// (`None` where it has no such API).
     async fn sending_quota(&self) -> Result<Option<SendingQuota>, ProviderError> {
+        Ok(None)
+    }
+
+    /// The provider account's slots, where they are bounded and known
+    /// (`None` elsewhere): what a create would take one of.
+    async fn capacity(&self) -> Result<Option<Capacity>, ProviderError> {
         Ok(None)
     }
 

@@ -5,7 +5,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 
 use super::{
-    new_password, CompanyDirectory, Credential, IssuedCredential, MailProvider, Mark,
+    new_password, Capacity, CompanyDirectory, Credential, IssuedCredential, MailProvider, Mark,
     ProviderError, ProvisionedAccount,
 };
 use crate::domain::{
@@ -26,6 +26,8 @@ pub struct SandboxProvider {
     /// Each resource gets its own ref, as a real provider's ids differ.
     made: AtomicU64,
     existing: HashSet<Username>,
+    /// `SANDBOX_CAPACITY`: how many addresses it holds at most.
+    capacity: Option<u64>,
 }
 
 struct SandboxLogin {
@@ -44,6 +46,15 @@ impl SandboxProvider {
         Self {
             existing: existing.into_iter().collect(),
             ..Self::default()
+        }
+    }
+
+    /// A sandbox that holds at most `limit` addresses, as a provider
+    /// account holds so many keys, users or licences.
+    pub fn with_capacity(self, limit: Option<u64>) -> Self {
+        Self {
+            capacity: limit,
+            ..self
         }
     }
 
@@ -95,6 +106,12 @@ impl SandboxProvider {
 impl MailProvider for SandboxProvider {
     fn kind(&self) -> ProviderKind {
         ProviderKind::Sandbox
+    }
+
+    /// Its state lives in one process, and `cargo lambda watch` runs a
+    /// process per function: the service counts the sandbox's addresses.
+    async fn capacity(&self) -> Result<Option<Capacity>, ProviderError> {
+        Ok(self.capacity.map(|limit| Capacity { used: None, limit }))
     }
 
     async fn provision(

@@ -19,8 +19,8 @@ use serde_json::json;
 
 use super::http::{Created, ProviderHttp};
 use super::{
-    required, Credential, IssuedCredential, MailProvider, Mark, ProviderError, ProvisionedAccount,
-    SendingQuota,
+    required, Capacity, Credential, IssuedCredential, MailProvider, Mark, ProviderError,
+    ProvisionedAccount, SendingQuota,
 };
 use crate::domain::{
     DisplayName, EmailAddress, ProviderKind, SmtpAuthentication, SmtpPassword, SmtpSettings,
@@ -45,6 +45,9 @@ struct AuthenticatedDomain {
     domain: String,
     valid: bool,
 }
+
+/// SendGrid keeps at most this many API keys per account (or subuser).
+const MAX_KEYS: u64 = 100;
 
 #[derive(Deserialize)]
 struct KeyList {
@@ -229,6 +232,17 @@ impl MailProvider for SendGridProvider {
         }))
     }
 
+    /// One API key per address (two during a rotation), of the 100 an
+    /// account may hold, the admin key among them.
+    async fn capacity(&self) -> Result<Option<Capacity>, ProviderError> {
+        let key = self.admin_key().await?;
+        let keys = self.all_keys(&key).await?;
+        Ok(Some(Capacity {
+            used: Some(keys.len() as u64),
+            limit: MAX_KEYS,
+        }))
+    }
+
     async fn revoke_credential(
         &self,
         _address: &EmailAddress,
@@ -323,13 +337,8 @@ impl SendGridProvider {
             .collect())
     }
 
-    /// The keys named for `address` (of `mark` only, if given).
-    async fn keys_of(
-        &self,
-        key: &str,
-        address: &EmailAddress,
-        mark: Option<&Mark>,
-    ) -> Result<Vec<ListedKey>, ProviderError> {
+    /// Every key of the account, the admin key included.
+    async fn all_keys(&self, key: &str) -> Result<Vec<ListedKey>, ProviderError> {
         let response = self
             .http
             .send(NAME, &[], || {
@@ -342,9 +351,20 @@ impl SendGridProvider {
             })
             .await?;
         let keys: KeyList = ProviderHttp::json(NAME, response).await?;
+        Ok(keys.result)
+    }
+
+    /// The keys named for `address` (of `mark` only, if given).
+    async fn keys_of(
+        &self,
+        key: &str,
+        address: &EmailAddress,
+        mark: Option<&Mark>,
+    ) -> Result<Vec<ListedKey>, ProviderError> {
         let address = address.to_string();
-        Ok(keys
-            .result
+        Ok(self
+            .all_keys(key)
+            .await?
             .into_iter()
             .filter(|listed| match key_owner(&listed.name) {
                 Some((owner, token)) => {

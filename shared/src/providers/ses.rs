@@ -18,8 +18,10 @@ use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use aws_sdk_iam::types::SummaryKeyType;
+
 use super::{
-    Credential, IssuedCredential, MailProvider, Mark, ProviderError, ProvisionedAccount,
+    Capacity, Credential, IssuedCredential, MailProvider, Mark, ProviderError, ProvisionedAccount,
     SendingQuota,
 };
 use crate::domain::{
@@ -390,6 +392,27 @@ impl MailProvider for SesProvider {
             limit: quota.max24_hour_send(),
             used: quota.sent_last24_hours(),
             period: "24h".into(),
+        }))
+    }
+
+    /// One IAM user per address, against the AWS account's IAM user quota
+    /// (every user of the account counts, not only this service's).
+    async fn capacity(&self) -> Result<Option<Capacity>, ProviderError> {
+        let summary = self
+            .iam
+            .get_account_summary()
+            .send()
+            .await
+            .map_err(aws_error)?;
+        let count = |key: SummaryKeyType| {
+            summary
+                .summary_map()
+                .and_then(|map| map.get(&key))
+                .and_then(|value| u64::try_from(*value).ok())
+        };
+        Ok(count(SummaryKeyType::UsersQuota).map(|limit| Capacity {
+            used: Some(count(SummaryKeyType::Users).unwrap_or(0)),
+            limit,
         }))
     }
 

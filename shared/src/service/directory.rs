@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;
 use crate::domain::{
-    suggestion_candidates, DomainName, EmailAddress, ProviderKind, UserId, Username,
+    suggestion_candidates, DomainName, EmailAddress, ProviderKind, RecordedUsage, UserId, Username,
     MAX_SUGGESTIONS,
 };
 use crate::store::{ClaimState, Page, Store, StoreError};
@@ -73,8 +73,13 @@ pub fn stats_coverage(provider: ProviderKind) -> StatsCoverage {
 
 impl Directory {
     /// How many created accounts exist, all users'.
+    /// Each provider's slots as last read, for the policy route.
+    pub async fn recorded_usage(&self) -> Result<Vec<RecordedUsage>, ServiceError> {
+        Ok(self.store.usage.recorded_usage().await?)
+    }
+
     pub async fn count_created_accounts(&self) -> Result<u64, ServiceError> {
-        Ok(self.store.accounts.count_created_accounts().await?)
+        Ok(self.store.accounts.count_created_accounts(None).await?)
     }
 
     /// The time the read side answers as of (statistics roll over by it).

@@ -5,6 +5,7 @@
 
 mod administration;
 mod announcements;
+mod capacity;
 mod changes;
 mod company;
 mod directory;
@@ -247,6 +248,12 @@ pub enum ServiceError {
     },
     #[error("{0}")]
     Forbidden(String),
+    #[error("{provider} has {used} of its {limit} slots (API keys, users or licences) in use, and the last one is kept for rotations: delete an address there, or raise the provider's limit")]
+    ProviderCapacityReached {
+        provider: ProviderKind,
+        used: u64,
+        limit: u64,
+    },
     #[error(transparent)]
     Provider(#[from] ProviderError),
     #[error(transparent)]

@@ -214,6 +214,7 @@ impl Provisioning {
             )));
         }
         self.refuse_unavailable(&email, kind).await?;
+        self.refuse_at_capacity(provider.as_ref()).await?;
 
         let now = self.directory.clock.now();
         let reservation = Reservation {

@@ -16,7 +16,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::domain::{EmailAddress, IdempotencyKey, KeyHash, KeyId, UserId};
+use crate::domain::{
+    EmailAddress, IdempotencyKey, KeyHash, KeyId, ProviderKind, RecordedUsage, UserId,
+};
 
 pub use dynamodb::DynamoStore;
 pub use keys::*;
@@ -126,8 +128,13 @@ pub trait Accounts: Send + Sync {
         after: Option<&EmailAddress>,
     ) -> Result<Page, StoreError>;
 
-    /// How many created (active or disabled) accounts there are, all users'.
-    async fn count_created_accounts(&self) -> Result<u64, StoreError>;
+    /// How many created (active or disabled) accounts there are, all users',
+    /// at `provider` only if given. On DynamoDB a scan: for the hourly
+    /// metric, and a sandbox's capacity.
+    async fn count_created_accounts(
+        &self,
+        provider: Option<ProviderKind>,
+    ) -> Result<u64, StoreError>;
 }
 
 /// An account's changes after its create, one at a time (the hold), and the daily rotation allowance.
@@ -297,6 +304,17 @@ pub trait Outbox: Send + Sync {
     async fn published(&self, positions: &[String]) -> Result<(), StoreError>;
 }
 
+/// Each provider's slots as last read (by a create, or the hourly quotas
+/// job): what the policy route shows without asking the providers.
+#[async_trait]
+pub trait UsageReadings: Send + Sync {
+    /// Keeps `reading` unless a newer one of the same provider is kept.
+    async fn record_usage(&self, reading: &RecordedUsage) -> Result<(), StoreError>;
+
+    /// The latest reading of each provider, by provider name.
+    async fn recorded_usage(&self) -> Result<Vec<RecordedUsage>, StoreError>;
+}
+
 /// One handle per role. A backend serves them all (`Store::of`); a test
 /// swaps the one role it wants to break.
 #[derive(Clone)]
@@ -311,6 +329,7 @@ pub struct Store {
     pub oversight: Arc<dyn Oversight>,
     pub keys: Arc<dyn ApiKeys>,
     pub outbox: Arc<dyn Outbox>,
+    pub usage: Arc<dyn UsageReadings>,
 }
 
 impl Store {
@@ -327,6 +346,7 @@ impl Store {
             + Oversight
             + ApiKeys
             + Outbox
+            + UsageReadings
             + 'static,
     {
         let backend = Arc::new(backend);
@@ -340,7 +360,8 @@ impl Store {
             audit: backend.clone(),
             oversight: backend.clone(),
             keys: backend.clone(),
-            outbox: backend,
+            outbox: backend.clone(),
+            usage: backend,
         }
     }
 }

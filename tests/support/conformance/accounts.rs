@@ -97,10 +97,19 @@ pub async fn an_activated_account_is_listed_with_its_settings(harness: &dyn Stor
 
 pub async fn created_accounts_are_counted_and_pending_ones_not(harness: &dyn StoreHarness) {
     let store = harness.handle().await;
-    assert_eq!(store.accounts.count_created_accounts().await.unwrap(), 0);
+    assert_eq!(
+        store.accounts.count_created_accounts(None).await.unwrap(),
+        0
+    );
     create(&store, "alice", "support").await;
     create(&store, "bob", "sales").await;
     let pending = reservation("carol", "contact", start(), 10);
     store.reservations.reserve(&pending).await.unwrap();
-    assert_eq!(store.accounts.count_created_accounts().await.unwrap(), 2);
+    assert_eq!(
+        store.accounts.count_created_accounts(None).await.unwrap(),
+        2
+    );
+    let at = |kind| store.accounts.count_created_accounts(Some(kind));
+    assert_eq!(at(ProviderKind::Sandbox).await.unwrap(), 2);
+    assert_eq!(at(ProviderKind::Sendgrid).await.unwrap(), 0);
 }

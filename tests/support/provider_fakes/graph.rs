@@ -48,6 +48,8 @@ struct Tenant {
     deleted: Vec<String>,
     /// `(collection, $filter)` of every directory query.
     queries: Vec<(String, String)>,
+    /// The licences the tenant bought (`subscribedSkus`): sku id, bought, given.
+    skus: Vec<(String, u64, u64)>,
 }
 
 #[derive(Clone, Debug)]
@@ -193,6 +195,15 @@ impl Graph {
         let id = format!("00000000-0000-4000-8000-{:012}", tenant.made);
         tenant.users.insert(id.clone(), user);
         id
+    }
+
+    /// A licence the tenant bought: `bought` of them, `given` in use.
+    pub fn add_sku(&self, sku_id: &str, bought: u64, given: u64) {
+        self.0
+            .lock()
+            .unwrap()
+            .skus
+            .push((sku_id.into(), bought, given));
     }
 
     pub fn add_group(&self, mail: &str, proxy_addresses: &[&str]) {
@@ -458,6 +469,22 @@ impl Respond for Graph {
             ("POST", "/v1.0/users", _) => tenant.create(&body(request)),
             ("GET", "/v1.0/users", _) => tenant.search(request, "users"),
             ("GET", "/v1.0/groups", _) => tenant.search(request, "groups"),
+            // subscribedSku, as Graph answers it (the fields the adapter reads, and a few more).
+            ("GET", "/v1.0/subscribedSkus", _) => {
+                let value: Vec<Value> = tenant
+                    .skus
+                    .iter()
+                    .map(|(sku, bought, given)| {
+                        json!({
+                            "skuId": sku, "skuPartNumber": "O365_BUSINESS_ESSENTIALS",
+                            "capabilityStatus": "Enabled", "appliesTo": "User",
+                            "consumedUnits": given,
+                            "prepaidUnits": { "enabled": bought, "suspended": 0, "warning": 0 },
+                        })
+                    })
+                    .collect();
+                ResponseTemplate::new(200).set_body_json(json!({ "value": value }))
+            }
             ("GET", _, Some(key)) => tenant.get(key, query(request, "$select").as_deref()),
             ("PATCH", _, Some(key)) => tenant.update(key, &body(request)),
             ("DELETE", _, Some(key)) => tenant.delete(key),

@@ -432,6 +432,13 @@ export interface components {
             /** @description What to know of each provider in `providers`, in the same order. */
             provider_details: {
                 name: components["schemas"]["ProviderName"];
+                /** @description The provider account's slots for addresses (SendGrid API keys, the IAM users SES's count against, Microsoft 365 licences of MICROSOFT_LICENSE_SKU_ID, the sandbox's SANDBOX_CAPACITY) as last read by a create or the hourly job; null where they are not bounded, or not read yet. A create is refused (503 `provider_capacity_reached`) once only one slot, kept for rotations, is left. */
+                capacity: null | {
+                    used: number;
+                    limit: number;
+                    /** Format: date-time */
+                    as_of: string;
+                };
                 /** @description false when the credentials it hands out can do more than send as their own address (a SendGrid key can send as any address of the domain, and its API cannot narrow that). */
                 least_privilege: boolean;
                 /** @description A sentence to show before a create with it, when there is something to say. */
@@ -584,7 +591,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "malformed_json" | "invalid_body" | "invalid_content_type" | "invalid_query" | "invalid_idempotency_key" | "unauthorized" | "method_not_allowed" | "payload_too_large" | "invalid_username" | "invalid_display_name" | "domain_not_allowed" | "provider_not_available" | "idempotency_key_reused" | "address_taken" | "address_reserved" | "address_lookalike" | "request_in_progress" | "forbidden" | "credentials_rotated" | "rate_limited" | "provider_error" | "provider_unavailable" | "service_unavailable" | "account_not_found" | "account_deleted" | "account_disabled" | "already_owner" | "route_not_found" | "insufficient_scope" | "mfa_required" | "invalid_key" | "key_not_found" | "invalid_signature" | "internal_error";
+                code: "malformed_json" | "invalid_body" | "invalid_content_type" | "invalid_query" | "invalid_idempotency_key" | "unauthorized" | "method_not_allowed" | "payload_too_large" | "invalid_username" | "invalid_display_name" | "domain_not_allowed" | "provider_not_available" | "idempotency_key_reused" | "address_taken" | "address_reserved" | "address_lookalike" | "request_in_progress" | "forbidden" | "credentials_rotated" | "rate_limited" | "provider_error" | "provider_unavailable" | "service_unavailable" | "account_not_found" | "account_deleted" | "account_disabled" | "already_owner" | "route_not_found" | "insufficient_scope" | "mfa_required" | "invalid_key" | "key_not_found" | "provider_capacity_reached" | "invalid_signature" | "internal_error";
                 message: string;
                 request_id: string;
                 suggestions?: string[];
@@ -811,7 +818,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `provider_unavailable` or `service_unavailable`: try again later; nothing was left behind. */
+            /** @description `provider_unavailable` or `service_unavailable`: try again later; nothing was left behind. `provider_capacity_reached`: the provider account has no slot left for another address (the last one is kept for rotations); the message says how many are used. */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -153,7 +153,7 @@ export function policy(overrides: Partial<Policy> = {}): Policy {
   return {
     domains: [{ domain: "example.com", provider: "sandbox" }],
     providers,
-    provider_details: providers.map((name) => ({ name, least_privilege: name !== "sendgrid", note: null })),
+    provider_details: providers.map((name) => ({ name, least_privilege: name !== "sendgrid", note: null, capacity: null })),
     daily_create_limit: 10,
     address_quarantine_days: 30,
     administrator: false,

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::items::{account_from_item, account_key, owned_from_item, s};
 use super::DynamoStore;
-use crate::domain::{EmailAddress, UserId};
+use crate::domain::{EmailAddress, ProviderKind, UserId};
 use crate::store::encoding::{backend, corrupt};
 use crate::store::{Accounts, OwnedAccount, Page, StoreError};
 use aws_sdk_dynamodb::types::Select;
@@ -74,19 +74,27 @@ impl Accounts for DynamoStore {
     }
 
     /// A counting scan (run by the hourly quotas job, not by a request).
-    async fn count_created_accounts(&self) -> Result<u64, StoreError> {
-        let mut pages = self
+    async fn count_created_accounts(
+        &self,
+        provider: Option<ProviderKind>,
+    ) -> Result<u64, StoreError> {
+        let accounts = "begins_with(sk, :account) AND #status IN (:active, :disabled)";
+        let scan = self
             .client
             .scan()
             .table_name(&self.table)
             .select(Select::Count)
-            .filter_expression("begins_with(sk, :account) AND #status IN (:active, :disabled)")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":account", s("ACCOUNT#"))
             .expression_attribute_values(":active", s("active"))
-            .expression_attribute_values(":disabled", s("disabled"))
-            .into_paginator()
-            .send();
+            .expression_attribute_values(":disabled", s("disabled"));
+        let scan = match provider {
+            None => scan.filter_expression(accounts),
+            Some(kind) => scan
+                .filter_expression(format!("{accounts} AND provider = :provider"))
+                .expression_attribute_values(":provider", s(kind.as_str())),
+        };
+        let mut pages = scan.into_paginator().send();
         let mut count = 0;
         while let Some(page) = pages.next().await {
             count += u64::try_from(page.map_err(backend)?.count()).unwrap_or_default();

@@ -44,6 +44,7 @@ mod outbox;
 mod oversight;
 mod reservations;
 mod send_counters;
+mod usage;
 
 pub struct DynamoStore {
     client: Client,

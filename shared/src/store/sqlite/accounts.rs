@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use super::rows::{created_account, AccountRow, ACCOUNT_COLUMNS};
 use super::select;
 use super::SqliteStore;
-use crate::domain::{EmailAddress, UserId};
+use crate::domain::{EmailAddress, ProviderKind, UserId};
 use crate::store::encoding::backend;
 use crate::store::{Accounts, OwnedAccount, Page, StoreError};
 use rusqlite::params;
@@ -53,12 +53,16 @@ impl Accounts for SqliteStore {
         Ok(Page::cut(accounts, limit))
     }
 
-    async fn count_created_accounts(&self) -> Result<u64, StoreError> {
-        self.with_connection(|connection| {
+    async fn count_created_accounts(
+        &self,
+        provider: Option<ProviderKind>,
+    ) -> Result<u64, StoreError> {
+        self.with_connection(move |connection| {
             connection
                 .query_row(
-                    "SELECT COUNT(*) FROM accounts WHERE status IN ('active', 'disabled')",
-                    [],
+                    "SELECT COUNT(*) FROM accounts WHERE status IN ('active', 'disabled')
+                       AND (?1 IS NULL OR provider = ?1)",
+                    [provider.map(ProviderKind::as_str)],
                     |row| row.get::<_, i64>(0),
                 )
                 .map(|count| count.unsigned_abs())

@@ -23,6 +23,7 @@ mod oversight;
 mod reservations;
 mod rows;
 mod send_counters;
+mod usage;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS claims (
@@ -125,6 +126,13 @@ CREATE TABLE IF NOT EXISTS outbox (
     position        TEXT PRIMARY KEY REFERENCES audit_log (position),
     leased_until_ms INTEGER NOT NULL DEFAULT 0
 );
+-- Each provider's slots as last read (store::UsageReadings), for the policy.
+CREATE TABLE IF NOT EXISTS provider_usage (
+    provider TEXT PRIMARY KEY,
+    used     INTEGER NOT NULL,
+    slots    INTEGER NOT NULL,
+    at       TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS idempotency (
     owner                TEXT NOT NULL,
     key                  TEXT NOT NULL,
@@ -138,9 +146,9 @@ CREATE TABLE IF NOT EXISTS idempotency (
 ";
 
 /// Bumped whenever SCHEMA changes; an older file is refused with a clear message.
-const SCHEMA_VERSION: i64 = 10;
+const SCHEMA_VERSION: i64 = 11;
 /// Older schemas that SCHEMA completes by adding tables alone.
-const UPGRADED_IN_PLACE: [i64; 1] = [9];
+const UPGRADED_IN_PLACE: [i64; 2] = [9, 10];
 
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,

@@ -1,0 +1,140 @@
+//! A provider account's slots, on SQLite and on DynamoDB alike: a create
+//! that would take the last one (kept for rotations) is 503
+//! `provider_capacity_reached` and never reaches the provider; a delete
+//! frees one; a rotation still goes through at capacity; the policy shows
+//! the usage as last read. Then each adapter's count: SendGrid's keys (its
+//! fake), Microsoft 365's licences (its fake); SES's IAM users are counted
+//! in `provider_ses.rs` (moto).
+
+use std::sync::Arc;
+
+use integration_tests::calls::{
+    account_action_as, assert_error, check, create_as, delete_as, send, Route,
+};
+use integration_tests::events::Event;
+use integration_tests::provider_fakes::graph::{microsoft_at, Graph};
+use integration_tests::provider_fakes::sendgrid::SendGrid;
+use integration_tests::world_tests;
+use integration_tests::worlds::{AwsWorld, SqliteWorld, World};
+use provisioning::config::AuthMode;
+use provisioning::providers::{Capacity, MailProvider, ProviderError, SandboxProvider};
+use serde_json::json;
+
+/// A sandbox that holds three addresses: two creates, and one slot kept.
+async fn a_create_past_the_capacity_is_refused_until_a_delete_frees_a_slot(world: &impl World) {
+    let sandbox = Arc::new(SandboxProvider::default().with_capacity(Some(3)));
+    let app = world.app_with(sandbox.clone(), 10, AuthMode::Jwt);
+    for name in ["one", "two"] {
+        let made = create_as(&app, "alice", json!({ "username": name })).await;
+        assert_eq!(made.0, 201, "{}", made.1);
+    }
+    let refused = create_as(&app, "bob", json!({ "username": "three" })).await;
+    assert_error(&refused, 503, "provider_capacity_reached");
+    let message = refused.1["error"]["message"].as_str().unwrap();
+    assert!(message.contains("2 of its 3"), "{message}");
+    assert_eq!(
+        sandbox.provisioned().len(),
+        2,
+        "the provider was not called"
+    );
+    assert_eq!(
+        check(&app, "bob", "three").await.1["available"],
+        true,
+        "nothing was claimed"
+    );
+
+    // At capacity, a rotation still has its slot.
+    let rotated = account_action_as(
+        &app,
+        "alice",
+        "one@example.com",
+        "rotate-credentials",
+        Some("rotate-at-capacity-1"),
+    )
+    .await;
+    assert_eq!(rotated.0, 200, "{}", rotated.1);
+
+    // The policy shows the usage as the refused create read it.
+    let (status, policy) = send(&app, Route::List, &Event::load("policy").user("bob")).await;
+    assert_eq!(status, 200);
+    let capacity = &policy["provider_details"][0]["capacity"];
+    assert_eq!(
+        (capacity["used"].clone(), capacity["limit"].clone()),
+        (json!(2), json!(3))
+    );
+    assert!(capacity["as_of"].is_string(), "{policy}");
+
+    assert_eq!(delete_as(&app, "alice", "two@example.com").await.0, 200);
+    let made = create_as(&app, "bob", json!({ "username": "three" })).await;
+    assert_eq!(made.0, 201, "{}", made.1);
+}
+
+/// Without `SANDBOX_CAPACITY` nothing is bounded, and the policy says null.
+async fn an_unbounded_provider_shows_no_capacity(world: &impl World) {
+    let app = world.app();
+    assert_eq!(
+        create_as(&app, "alice", json!({ "username": "one" }))
+            .await
+            .0,
+        201
+    );
+    let (_, policy) = send(&app, Route::List, &Event::load("policy").user("alice")).await;
+    assert_eq!(policy["provider_details"][0]["capacity"], json!(null));
+}
+
+mod sqlite {
+    use super::*;
+    world_tests!(SqliteWorld::new();
+        a_create_past_the_capacity_is_refused_until_a_delete_frees_a_slot,
+        an_unbounded_provider_shows_no_capacity,
+    );
+}
+
+mod dynamodb {
+    use super::*;
+    world_tests!(AwsWorld::new().await;
+        a_create_past_the_capacity_is_refused_until_a_delete_frees_a_slot,
+        an_unbounded_provider_shows_no_capacity,
+    );
+}
+
+#[tokio::test]
+async fn sendgrid_counts_every_key_of_the_account() {
+    let (_server, fake, provider) = SendGrid::start().await;
+    for name in ["ci pipeline", "marketing tool", "another app"] {
+        fake.add_key(name);
+    }
+    assert_eq!(
+        provider.capacity().await.unwrap(),
+        Some(Capacity {
+            used: Some(3),
+            limit: 100
+        })
+    );
+}
+
+#[tokio::test]
+async fn microsoft365_counts_the_licence_it_assigns() {
+    let (server, fake, unlicensed) = Graph::start().await;
+    fake.add_sku("6fd2c87f-b296-42f0-b197-1e91e994b900", 25, 24);
+    assert_eq!(unlicensed.capacity().await.unwrap(), None);
+    let licensed = microsoft_at(
+        &server.uri(),
+        &[(
+            "MICROSOFT_LICENSE_SKU_ID",
+            "6FD2C87F-B296-42F0-B197-1E91E994B900",
+        )],
+    );
+    assert_eq!(
+        licensed.capacity().await.unwrap(),
+        Some(Capacity {
+            used: Some(24),
+            limit: 25
+        })
+    );
+    let unknown = microsoft_at(&server.uri(), &[("MICROSOFT_LICENSE_SKU_ID", "not-bought")]);
+    assert!(matches!(
+        unknown.capacity().await,
+        Err(ProviderError::Rejected { .. })
+    ));
+}

@@ -13,11 +13,15 @@ use integration_tests::calls::{
 };
 use integration_tests::events::Event;
 use integration_tests::provider_fakes::graph::{microsoft_at, Graph};
-use integration_tests::provider_fakes::sendgrid::SendGrid;
+use integration_tests::provider_fakes::sendgrid::{SendGrid, ADMIN_KEY};
+use integration_tests::provider_fakes::{self, mark};
 use integration_tests::world_tests;
 use integration_tests::worlds::{AwsWorld, SqliteWorld, World};
 use provisioning::config::AuthMode;
-use provisioning::providers::{Capacity, MailProvider, ProviderError, SandboxProvider};
+use provisioning::domain::{DisplayName, EmailAddress};
+use provisioning::providers::{
+    Capacity, Credential, MailProvider, ProviderError, SandboxProvider, SendGridProvider,
+};
 use serde_json::json;
 
 /// A sandbox that holds three addresses: two creates, and one slot kept.
@@ -104,10 +108,11 @@ async fn sendgrid_counts_every_key_of_the_account() {
     for name in ["ci pipeline", "marketing tool", "another app"] {
         fake.add_key(name);
     }
+    // Three keys of other software, and the admin key.
     assert_eq!(
         provider.capacity().await.unwrap(),
         Some(Capacity {
-            used: Some(3),
+            used: Some(4),
             limit: 100
         })
     );
@@ -137,4 +142,132 @@ async fn microsoft365_counts_the_licence_it_assigns() {
         unknown.capacity().await,
         Err(ProviderError::Rejected { .. })
     ));
+}
+
+/// The SendGrid adapter at `server` with `SENDGRID_SUBUSERS`.
+fn sendgrid_with_subusers(server: &str, subusers: &str) -> SendGridProvider {
+    SendGridProvider::new(
+        provider_fakes::http(),
+        server,
+        provider_fakes::settings(&[
+            ("SENDGRID_API_KEY", ADMIN_KEY),
+            ("SENDGRID_SUBUSERS", subusers),
+        ]),
+    )
+}
+
+fn sendgrid_address(name: &str) -> EmailAddress {
+    EmailAddress::parse(&format!("{name}@example.com")).unwrap()
+}
+
+/// Past 100 keys: each new address's key goes to the subuser with the most
+/// free slots; its rotation, stop and removal act there; capacity sums the
+/// subusers; when none has room for a key and a spare, nothing is made.
+#[tokio::test]
+async fn sendgrid_spreads_keys_over_its_subusers() {
+    let (server, fake, _) = SendGrid::start().await;
+    fake.add_subuser("team-a", 97);
+    fake.add_subuser("team-b", 95);
+    let provider = sendgrid_with_subusers(&server.uri(), "team-a, team-b");
+    assert_eq!(
+        provider.capacity().await.unwrap(),
+        Some(Capacity {
+            used: Some(192),
+            limit: 200
+        })
+    );
+    let mut refs = Vec::new();
+    for name in ["one", "two", "three"] {
+        let address = sendgrid_address(name);
+        let made = provider
+            .provision(
+                &address,
+                &DisplayName::default_for(address.username()),
+                &mark(),
+            )
+            .await
+            .unwrap();
+        refs.push(made.provider_ref);
+    }
+    let holders: Vec<&str> = refs.iter().map(|r| r.split_once('/').unwrap().0).collect();
+    // team-b has 5 free, then 4 (team-a 3); then a tie at 3, to the first listed.
+    assert_eq!(holders, ["team-b", "team-b", "team-a"]);
+    for made in &refs {
+        let id = made.split_once('/').unwrap().1;
+        assert_eq!(
+            Some(made.split_once('/').unwrap().0.to_string()),
+            fake.holder_of(id)
+        );
+    }
+    assert_eq!(fake.held_by(""), 1, "the account holds only its admin key");
+
+    // Rotated, stopped and removed where its key is.
+    let first = sendgrid_address("one");
+    let current = Credential {
+        provider_ref: refs[0].clone(),
+        smtp_username: "apikey".into(),
+    };
+    let issued = provider
+        .issue_credential(&first, &current, &mark())
+        .await
+        .unwrap();
+    assert!(
+        issued.credential.provider_ref.starts_with("team-b/"),
+        "{issued:?}"
+    );
+    provider.revoke_credential(&first, &current).await.unwrap();
+    provider
+        .set_sending(&first, &issued.credential, false)
+        .await
+        .unwrap();
+    let new_id = issued.credential.provider_ref.split_once('/').unwrap().1;
+    assert_eq!(fake.key(new_id).unwrap().1, ["user.profile.read"]);
+    provider
+        .deprovision(&first, &issued.credential.provider_ref)
+        .await
+        .unwrap();
+    assert!(fake.ids_for("one@example.com").is_empty());
+    assert_eq!((fake.held_by("team-a"), fake.held_by("team-b")), (98, 96));
+
+    // No subuser has room for a key and a rotation's spare: nothing is made.
+    fake.add_subuser("team-c", 99);
+    fake.add_subuser("team-d", 99);
+    let full = sendgrid_with_subusers(&server.uri(), "team-c,team-d");
+    let before = fake.count("POST /v3/api_keys");
+    let address = sendgrid_address("four");
+    let refused = full
+        .provision(
+            &address,
+            &DisplayName::default_for(address.username()),
+            &mark(),
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(ProviderError::Rejected { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(fake.count("POST /v3/api_keys"), before);
+}
+
+/// The account alone at its 100 keys (the admin key among them): SendGrid
+/// refuses the 101st, and the adapter says so.
+#[tokio::test]
+async fn sendgrid_refuses_a_key_past_its_limit() {
+    let (_server, fake, provider) = SendGrid::start().await;
+    fake.fill_account_to(100);
+    let address = sendgrid_address("support");
+    let refused = provider
+        .provision(
+            &address,
+            &DisplayName::default_for(address.username()),
+            &mark(),
+        )
+        .await;
+    match refused {
+        Err(ProviderError::Rejected { message, .. }) => {
+            assert!(message.contains("Maximum number of API keys"), "{message}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(fake.held_by(""), 100);
 }

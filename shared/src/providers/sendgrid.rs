@@ -8,18 +8,24 @@
 //! token of the create or rotation that made it. Removing an account
 //! removes every key named for its address; a crash's clean-up only the
 //! keys of the dead create's token.
+//!
+//! An account (and each subuser) holds at most 100 keys. With
+//! `SENDGRID_SUBUSERS`, keys are made on behalf of the subuser with the
+//! most free slots (`on-behalf-of`, through the parent's admin key), and a
+//! key's ref names its holder (`<subuser>/<key id>`), so rotation, disable
+//! and delete act there; a ref without one is the parent's.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use reqwest::StatusCode;
+use reqwest::{RequestBuilder, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::http::{Created, ProviderHttp};
 use super::{
-    required, Capacity, Credential, IssuedCredential, MailProvider, Mark, ProviderError,
+    optional, required, Capacity, Credential, IssuedCredential, MailProvider, Mark, ProviderError,
     ProvisionedAccount, SendingQuota,
 };
 use crate::domain::{
@@ -87,6 +93,39 @@ struct CreatedKey {
     api_key_id: String,
 }
 
+/// Whose keys a call handles: the account's own, or a subuser's through
+/// the parent's admin key and `on-behalf-of`.
+struct Holder {
+    admin_key: String,
+    subuser: Option<String>,
+}
+
+impl Holder {
+    fn authorize(&self, request: RequestBuilder) -> RequestBuilder {
+        let request = request.bearer_auth(&self.admin_key);
+        match &self.subuser {
+            Some(subuser) => request.header("on-behalf-of", subuser),
+            None => request,
+        }
+    }
+
+    /// A key's ref: its id, after its subuser's name and `/` where one holds it.
+    fn key_ref(&self, id: &str) -> String {
+        match &self.subuser {
+            Some(subuser) => format!("{subuser}/{id}"),
+            None => id.to_string(),
+        }
+    }
+}
+
+/// The subuser a key's ref names (none: the parent's), and the key's id.
+fn split_ref(provider_ref: &str) -> (Option<&str>, &str) {
+    match provider_ref.split_once('/') {
+        Some((subuser, id)) => (Some(subuser), id),
+        None => (None, provider_ref),
+    }
+}
+
 impl SendGridProvider {
     pub fn new(http: ProviderHttp, api_url: &str, settings: Arc<ProviderSettings>) -> Self {
         Self {
@@ -100,20 +139,93 @@ impl SendGridProvider {
         required(&self.settings, NAME, "SENDGRID_API_KEY").await
     }
 
+    async fn holder(&self, subuser: Option<&str>) -> Result<Holder, ProviderError> {
+        Ok(Holder {
+            admin_key: self.admin_key().await?,
+            subuser: subuser.map(str::to_string),
+        })
+    }
+
+    /// Who makes the keys of new addresses: the subusers of
+    /// `SENDGRID_SUBUSERS`, or else the account itself.
+    async fn key_makers(&self) -> Result<Vec<Holder>, ProviderError> {
+        let admin_key = self.admin_key().await?;
+        let subusers: Vec<String> = optional(&self.settings, NAME, "SENDGRID_SUBUSERS")
+            .await?
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(str::to_string)
+            .collect();
+        if subusers.is_empty() {
+            return Ok(vec![Holder {
+                admin_key,
+                subuser: None,
+            }]);
+        }
+        Ok(subusers
+            .into_iter()
+            .map(|subuser| Holder {
+                admin_key: admin_key.clone(),
+                subuser: Some(subuser),
+            })
+            .collect())
+    }
+
+    /// Every holder a key of this service may be at: the makers, and the
+    /// account itself (keys made before subusers were configured).
+    async fn every_holder(&self) -> Result<Vec<Holder>, ProviderError> {
+        let mut holders = self.key_makers().await?;
+        if holders.iter().all(|holder| holder.subuser.is_some()) {
+            holders.push(self.holder(None).await?);
+        }
+        Ok(holders)
+    }
+
+    /// The maker with the most free slots, if it has room for a key and a
+    /// rotation's spare. A lone maker is not counted here: the service
+    /// read its capacity before the create.
+    async fn roomiest_maker(&self) -> Result<Holder, ProviderError> {
+        let mut makers = self.key_makers().await?;
+        if makers.len() == 1 {
+            return Ok(makers.remove(0));
+        }
+        let mut roomiest: Option<(u64, Holder)> = None;
+        for holder in makers {
+            let used = self.all_keys(&holder).await?.len() as u64;
+            let free = MAX_KEYS.saturating_sub(used);
+            if roomiest.as_ref().is_none_or(|(most, _)| free > *most) {
+                roomiest = Some((free, holder));
+            }
+        }
+        match roomiest {
+            Some((free, holder)) if free >= 2 => Ok(holder),
+            _ => Err(ProviderError::Rejected {
+                provider: NAME,
+                message: format!(
+                    "every key holder (the account, or each of SENDGRID_SUBUSERS) has its {MAX_KEYS} API keys or all but one"
+                ),
+            }),
+        }
+    }
+
     /// A key made now could not send: SendGrid drops mail from a domain it
     /// has not authenticated. Refuse before creating anything.
     async fn ensure_domain_authenticated(
         &self,
-        key: &str,
+        holder: &Holder,
         domain: &str,
     ) -> Result<(), ProviderError> {
         let response = self
             .http
             .send(NAME, &[], || {
-                self.http
-                    .client()
-                    .get(format!("{}/v3/whitelabel/domains", self.api_url))
-                    .bearer_auth(key)
+                holder
+                    .authorize(
+                        self.http
+                            .client()
+                            .get(format!("{}/v3/whitelabel/domains", self.api_url)),
+                    )
                     .query(&[("domain", domain)])
             })
             .await?;
@@ -146,10 +258,10 @@ impl MailProvider for SendGridProvider {
         _display_name: &DisplayName,
         mark: &Mark,
     ) -> Result<ProvisionedAccount, ProviderError> {
-        let key = self.admin_key().await?;
-        self.ensure_domain_authenticated(&key, address.domain().as_str())
+        let holder = self.roomiest_maker().await?;
+        self.ensure_domain_authenticated(&holder, address.domain().as_str())
             .await?;
-        let created = self.create_key(&key, address, mark).await?;
+        let created = self.create_key(&holder, address, mark).await?;
         Ok(ProvisionedAccount {
             smtp: SmtpSettings {
                 server: "smtp.sendgrid.net".into(),
@@ -159,7 +271,7 @@ impl MailProvider for SendGridProvider {
             },
             password: SmtpPassword::new(created.api_key),
             webmail: None,
-            provider_ref: created.api_key_id,
+            provider_ref: holder.key_ref(&created.api_key_id),
         })
     }
 
@@ -170,10 +282,11 @@ impl MailProvider for SendGridProvider {
         address: &EmailAddress,
         provider_ref: &str,
     ) -> Result<(), ProviderError> {
-        let key = self.admin_key().await?;
-        self.delete_key(&key, provider_ref).await?;
-        for id in self.key_ids(&key, address, None).await? {
-            self.delete_key(&key, &id).await?;
+        let (subuser, id) = split_ref(provider_ref);
+        let holder = self.holder(subuser).await?;
+        self.delete_key(&holder, id).await?;
+        for id in self.key_ids(&holder, address, None).await? {
+            self.delete_key(&holder, &id).await?;
         }
         Ok(())
     }
@@ -183,9 +296,11 @@ impl MailProvider for SendGridProvider {
         address: &EmailAddress,
         mark: &Mark,
     ) -> Result<(), ProviderError> {
-        let key = self.admin_key().await?;
-        for id in self.key_ids(&key, address, Some(mark)).await? {
-            self.delete_key(&key, &id).await?;
+        // The dead create never kept its ref: look at every holder.
+        for holder in self.every_holder().await? {
+            for id in self.key_ids(&holder, address, Some(mark)).await? {
+                self.delete_key(&holder, &id).await?;
+            }
         }
         Ok(())
     }
@@ -196,16 +311,17 @@ impl MailProvider for SendGridProvider {
         current: &Credential,
         mark: &Mark,
     ) -> Result<IssuedCredential, ProviderError> {
-        let key = self.admin_key().await?;
-        for id in self.key_ids(&key, address, None).await? {
-            if id != current.provider_ref {
-                self.delete_key(&key, &id).await?;
+        let (subuser, current_id) = split_ref(&current.provider_ref);
+        let holder = self.holder(subuser).await?;
+        for id in self.key_ids(&holder, address, None).await? {
+            if id != current_id {
+                self.delete_key(&holder, &id).await?;
             }
         }
-        let created = self.create_key(&key, address, mark).await?;
+        let created = self.create_key(&holder, address, mark).await?;
         Ok(IssuedCredential {
             credential: Credential {
-                provider_ref: created.api_key_id,
+                provider_ref: holder.key_ref(&created.api_key_id),
                 smtp_username: current.smtp_username.clone(),
             },
             password: SmtpPassword::new(created.api_key),
@@ -232,14 +348,18 @@ impl MailProvider for SendGridProvider {
         }))
     }
 
-    /// One API key per address (two during a rotation), of the 100 an
-    /// account may hold, the admin key among them.
+    /// One API key per address (two during a rotation), of the 100 each
+    /// key maker may hold (the account's admin key among its own), summed
+    /// over the makers.
     async fn capacity(&self) -> Result<Option<Capacity>, ProviderError> {
-        let key = self.admin_key().await?;
-        let keys = self.all_keys(&key).await?;
+        let makers = self.key_makers().await?;
+        let mut used = 0;
+        for holder in &makers {
+            used += self.all_keys(holder).await?.len() as u64;
+        }
         Ok(Some(Capacity {
-            used: Some(keys.len() as u64),
-            limit: MAX_KEYS,
+            used: Some(used),
+            limit: MAX_KEYS * makers.len() as u64,
         }))
     }
 
@@ -248,8 +368,8 @@ impl MailProvider for SendGridProvider {
         _address: &EmailAddress,
         replaced: &Credential,
     ) -> Result<(), ProviderError> {
-        let key = self.admin_key().await?;
-        self.delete_key(&key, &replaced.provider_ref).await
+        let (subuser, id) = split_ref(&replaced.provider_ref);
+        self.delete_key(&self.holder(subuser).await?, id).await
     }
 
     /// The key stays (the user keeps their password); only its scopes
@@ -258,23 +378,21 @@ impl MailProvider for SendGridProvider {
     async fn set_sending(
         &self,
         address: &EmailAddress,
-        _current: &Credential,
+        current: &Credential,
         allowed: bool,
     ) -> Result<(), ProviderError> {
-        let key = self.admin_key().await?;
+        let holder = self.holder(split_ref(&current.provider_ref).0).await?;
         let scope = if allowed { SEND_SCOPE } else { STOPPED_SCOPE };
-        for listed in self.keys_of(&key, address, None).await? {
+        for listed in self.keys_of(&holder, address, None).await? {
             // The name goes with the scopes in a PUT: it keeps its mark.
             let body = json!({ "name": listed.name, "scopes": [scope] });
             self.http
                 .send(NAME, &[], || {
-                    self.http
-                        .client()
-                        .put(format!(
+                    holder
+                        .authorize(self.http.client().put(format!(
                             "{}/v3/api_keys/{}",
                             self.api_url, listed.api_key_id
-                        ))
-                        .bearer_auth(&key)
+                        )))
                         .json(&body)
                 })
                 .await?;
@@ -289,7 +407,7 @@ impl SendGridProvider {
     /// no use, so it is deleted before the create is tried again.
     async fn create_key(
         &self,
-        key: &str,
+        holder: &Holder,
         address: &EmailAddress,
         mark: &Mark,
     ) -> Result<CreatedKey, ProviderError> {
@@ -302,15 +420,17 @@ impl SendGridProvider {
             .create(
                 NAME,
                 || {
-                    self.http
-                        .client()
-                        .post(format!("{}/v3/api_keys", self.api_url))
-                        .bearer_auth(key)
+                    holder
+                        .authorize(
+                            self.http
+                                .client()
+                                .post(format!("{}/v3/api_keys", self.api_url)),
+                        )
                         .json(&body)
                 },
                 || async {
-                    for id in self.key_ids(key, address, Some(mark)).await? {
-                        self.delete_key(key, &id).await?;
+                    for id in self.key_ids(holder, address, Some(mark)).await? {
+                        self.delete_key(holder, &id).await?;
                     }
                     Ok(None::<Infallible>)
                 },
@@ -325,28 +445,30 @@ impl SendGridProvider {
     /// The ids of the keys named for `address` (of `mark` only, if given).
     async fn key_ids(
         &self,
-        key: &str,
+        holder: &Holder,
         address: &EmailAddress,
         mark: Option<&Mark>,
     ) -> Result<Vec<String>, ProviderError> {
         Ok(self
-            .keys_of(key, address, mark)
+            .keys_of(holder, address, mark)
             .await?
             .into_iter()
             .map(|listed| listed.api_key_id)
             .collect())
     }
 
-    /// Every key of the account, the admin key included.
-    async fn all_keys(&self, key: &str) -> Result<Vec<ListedKey>, ProviderError> {
+    /// Every key of the holder (of the account: its admin key included).
+    async fn all_keys(&self, holder: &Holder) -> Result<Vec<ListedKey>, ProviderError> {
         let response = self
             .http
             .send(NAME, &[], || {
-                self.http
-                    .client()
-                    .get(format!("{}/v3/api_keys", self.api_url))
-                    .bearer_auth(key)
-                    // An account holds at most 100 keys: one page has them all.
+                holder
+                    .authorize(
+                        self.http
+                            .client()
+                            .get(format!("{}/v3/api_keys", self.api_url)),
+                    )
+                    // A holder has at most 100 keys: one page has them all.
                     .query(&[("limit", "100")])
             })
             .await?;
@@ -357,13 +479,13 @@ impl SendGridProvider {
     /// The keys named for `address` (of `mark` only, if given).
     async fn keys_of(
         &self,
-        key: &str,
+        holder: &Holder,
         address: &EmailAddress,
         mark: Option<&Mark>,
     ) -> Result<Vec<ListedKey>, ProviderError> {
         let address = address.to_string();
         Ok(self
-            .all_keys(key)
+            .all_keys(holder)
             .await?
             .into_iter()
             .filter(|listed| match key_owner(&listed.name) {
@@ -375,13 +497,14 @@ impl SendGridProvider {
             .collect())
     }
 
-    async fn delete_key(&self, key: &str, id: &str) -> Result<(), ProviderError> {
+    async fn delete_key(&self, holder: &Holder, id: &str) -> Result<(), ProviderError> {
         self.http
             .send(NAME, &[StatusCode::NOT_FOUND], || {
-                self.http
-                    .client()
-                    .delete(format!("{}/v3/api_keys/{id}", self.api_url))
-                    .bearer_auth(key)
+                holder.authorize(
+                    self.http
+                        .client()
+                        .delete(format!("{}/v3/api_keys/{id}", self.api_url)),
+                )
             })
             .await?;
         Ok(())

@@ -9,6 +9,13 @@
 //! not know, 403 for one without `mail.send`. A create's answer can be lost
 //! (`lose_next_answer`): the key is made, the answer comes too late. Every
 //! request is logged as `METHOD /path`.
+//!
+//! Each key has a holder: the account, or a subuser (`add_subuser`) the
+//! admin key acts for with `on-behalf-of`, as SendGrid's parent accounts
+//! do; an unknown subuser is 403. A holder lists, changes and deletes only
+//! its own keys, and holds at most 100, the account's admin key among its
+//! own: SendGrid documents the limit, not its refusal's status, so the
+//! fake answers 400 with its error body.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -40,6 +47,8 @@ pub struct SendGrid(Arc<Mutex<Keys>>);
 #[derive(Default)]
 struct Keys {
     by_id: BTreeMap<String, ApiKey>,
+    /// The account's subusers, whose keys the admin key manages.
+    subusers: Vec<String>,
     made: u32,
     lost: LostAnswers,
     /// Every request, as `METHOD /path`.
@@ -47,6 +56,8 @@ struct Keys {
 }
 
 struct ApiKey {
+    /// `""` for the account's own; else the subuser's name.
+    holder: String,
     name: String,
     secret: String,
     scopes: Vec<String>,
@@ -97,8 +108,37 @@ impl SendGrid {
     /// As `add_key`; its id and its secret, to send mail with.
     pub fn add_key_with_secret(&self, name: &str) -> (String, SmtpPassword) {
         let mut keys = self.0.lock().unwrap();
-        let (id, secret) = keys.create(name, vec!["mail.send".into()]);
+        let (id, secret) = keys.create("", name, vec!["mail.send".into()]);
         (id, SmtpPassword::new(secret))
+    }
+
+    /// A subuser of the account, holding `keys` keys already (other software's).
+    pub fn add_subuser(&self, name: &str, keys: usize) {
+        let mut held = self.0.lock().unwrap();
+        held.subusers.push(name.into());
+        for n in 0..keys {
+            held.create(name, &format!("another app {n}"), vec!["mail.send".into()]);
+        }
+    }
+
+    /// The account's own keys up to `count`, the admin key counted.
+    pub fn fill_account_to(&self, count: usize) {
+        let mut held = self.0.lock().unwrap();
+        while held.held_by("") < count {
+            let n = held.made;
+            held.create("", &format!("another app {n}"), vec!["mail.send".into()]);
+        }
+    }
+
+    /// How many keys `holder` has (`""`: the account, its admin key counted).
+    pub fn held_by(&self, holder: &str) -> usize {
+        self.0.lock().unwrap().held_by(holder)
+    }
+
+    /// The holder of the key `id`.
+    pub fn holder_of(&self, id: &str) -> Option<String> {
+        let keys = self.0.lock().unwrap();
+        keys.by_id.get(id).map(|key| key.holder.clone())
     }
 
     pub fn lose_next_answer(&self) {
@@ -144,12 +184,30 @@ impl SendGrid {
     }
 }
 
+/// Keys a holder may have.
+const MAX_KEYS: usize = 100;
+
 impl Keys {
-    fn create(&mut self, name: &str, scopes: Vec<String>) -> (String, String) {
+    /// The account's admin key is one of its own.
+    fn held_by(&self, holder: &str) -> usize {
+        let own = self
+            .by_id
+            .values()
+            .filter(|key| key.holder == holder)
+            .count();
+        if holder.is_empty() {
+            own + 1
+        } else {
+            own
+        }
+    }
+
+    fn create(&mut self, holder: &str, name: &str, scopes: Vec<String>) -> (String, String) {
         self.made += 1;
         let id = format!("key-id-{}", self.made);
         let secret = format!("SG.{id}.secret-{}", self.made);
         let key = ApiKey {
+            holder: holder.into(),
             name: name.into(),
             secret: secret.clone(),
             scopes,
@@ -190,6 +248,15 @@ impl Respond for SendGrid {
         if bearer(request) != Some(ADMIN_KEY) {
             return sendgrid_error(401, "authorization required");
         }
+        let holder = request
+            .headers
+            .get("on-behalf-of")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        if !holder.is_empty() && !keys.subusers.contains(&holder) {
+            return sendgrid_error(403, "access forbidden");
+        }
         let body = body(request);
         match (method, path) {
             ("GET", "/v3/whitelabel/domains") => {
@@ -202,10 +269,18 @@ impl Respond for SendGrid {
                 ResponseTemplate::new(200).set_body_json(domains)
             }
             ("GET", "/v3/api_keys") => {
-                let result: Vec<Value> = keys
-                    .by_id
-                    .iter()
-                    .map(|(id, key)| json!({ "api_key_id": id, "name": key.name }))
+                // The account's own list has its admin key too.
+                let admin = holder
+                    .is_empty()
+                    .then(|| json!({ "api_key_id": "admin-key-id", "name": "admin" }));
+                let result: Vec<Value> = admin
+                    .into_iter()
+                    .chain(
+                        keys.by_id
+                            .iter()
+                            .filter(|(_, key)| key.holder == holder)
+                            .map(|(id, key)| json!({ "api_key_id": id, "name": key.name })),
+                    )
                     .collect();
                 ResponseTemplate::new(200).set_body_json(json!({ "result": result }))
             }
@@ -213,22 +288,29 @@ impl Respond for SendGrid {
                 let Some(name) = body["name"].as_str() else {
                     return sendgrid_error(400, "missing required argument: name");
                 };
+                if keys.held_by(&holder) >= MAX_KEYS {
+                    return sendgrid_error(400, "Maximum number of API keys reached");
+                }
                 let scopes = requested_scopes(&body);
-                let (id, secret) = keys.create(name, scopes.clone());
+                let (id, secret) = keys.create(&holder, name, scopes.clone());
                 keys.lost.answer(ResponseTemplate::new(201).set_body_json(
                     json!({ "api_key": secret, "api_key_id": id, "name": name, "scopes": scopes }),
                 ))
             }
             (method, path) => match (method, path.strip_prefix("/v3/api_keys/")) {
-                ("DELETE", Some(id)) => match keys.by_id.remove(id) {
-                    Some(_) => ResponseTemplate::new(204),
-                    None => sendgrid_error(404, "unable to find API Key"),
-                },
+                ("DELETE", Some(id))
+                    if keys.by_id.get(id).is_some_and(|key| key.holder == holder) =>
+                {
+                    keys.by_id.remove(id);
+                    ResponseTemplate::new(204)
+                }
+                ("DELETE", Some(_)) => sendgrid_error(404, "unable to find API Key"),
                 ("PUT", Some(id)) => {
                     let Some(name) = body["name"].as_str() else {
                         return sendgrid_error(400, "missing required argument: name");
                     };
-                    let Some(key) = keys.by_id.get_mut(id) else {
+                    let Some(key) = keys.by_id.get_mut(id).filter(|key| key.holder == holder)
+                    else {
                         return sendgrid_error(404, "unable to find API Key");
                     };
                     key.name = name.into();

@@ -12,9 +12,10 @@ use integration_tests::calls::{
     account_action_as, assert_error, check, create_as, delete_as, send, Route,
 };
 use integration_tests::events::Event;
+use integration_tests::provider_fakes::google::{Google, CUSTOMER_ID};
 use integration_tests::provider_fakes::graph::{microsoft_at, Graph};
 use integration_tests::provider_fakes::sendgrid::{SendGrid, ADMIN_KEY};
-use integration_tests::provider_fakes::{self, mark};
+use integration_tests::provider_fakes::{self, google_with, mark};
 use integration_tests::world_tests;
 use integration_tests::worlds::{AwsWorld, SqliteWorld, World};
 use provisioning::config::AuthMode;
@@ -270,4 +271,45 @@ async fn sendgrid_refuses_a_key_past_its_limit() {
         other => panic!("expected a refusal, got {other:?}"),
     }
     assert_eq!(fake.held_by(""), 100);
+}
+
+/// With a SKU configured, Google Workspace's licences of it: the Licensing
+/// API's assignments, page by page, against the count bought.
+#[tokio::test]
+async fn google_counts_the_licences_of_its_sku() {
+    let (server, fake, unlicensed) = Google::start().await;
+    assert_eq!(unlicensed.capacity().await.unwrap(), None);
+    fake.license(
+        "Google-Apps",
+        "1010020027",
+        &[
+            "a@example.com",
+            "b@example.com",
+            "c@example.com",
+            "d@example.com",
+            "e@example.com",
+        ],
+    );
+    fake.license("Google-Apps", "1010020028", &["f@example.com"]);
+    let uri = server.uri();
+    let licensed = |count: &'static str| {
+        google_with(
+            &uri,
+            &[
+                ("GOOGLE_LICENSE_PRODUCT_ID", "Google-Apps"),
+                ("GOOGLE_LICENSE_SKU_ID", "1010020027"),
+                ("GOOGLE_CUSTOMER_ID", CUSTOMER_ID),
+                ("GOOGLE_LICENSE_COUNT", count),
+                ("GOOGLE_LICENSING_URL", uri.as_str()),
+            ],
+        )
+    };
+    assert_eq!(
+        licensed("20").capacity().await.unwrap(),
+        Some(Capacity {
+            used: Some(5),
+            limit: 20
+        })
+    );
+    assert!(licensed("twenty").capacity().await.is_err());
 }

@@ -22,8 +22,8 @@ use serde_json::json;
 use super::http::ProviderHttp;
 use super::oauth::{CachedToken, TokenResponse};
 use super::{
-    new_password, required, CompanyDirectory, Credential, IssuedCredential, MailProvider,
-    MailboxSends, Mark, ProviderError, ProvisionedAccount,
+    new_password, optional, required, Capacity, CompanyDirectory, Credential, IssuedCredential,
+    MailProvider, MailboxSends, Mark, ProviderError, ProvisionedAccount,
 };
 use crate::domain::{DisplayName, EmailAddress, ProviderKind, SmtpAuthentication, SmtpSettings};
 use crate::secrets::ProviderSettings;
@@ -36,6 +36,9 @@ const DIRECTORY_USER_SCOPE: &str = "https://www.googleapis.com/auth/admin.direct
 /// does not grant it never stops creates.
 const USAGE_REPORTS_SCOPE: &str = "https://www.googleapis.com/auth/admin.reports.usage.readonly";
 /// For the look-ups of addresses the directory already has: users and groups, read only.
+/// For the count of licences of `GOOGLE_LICENSE_SKU_ID` only.
+const LICENSING_SCOPE: &str = "https://www.googleapis.com/auth/apps.licensing";
+pub const DEFAULT_GOOGLE_LICENSING_URL: &str = "https://licensing.googleapis.com";
 const DIRECTORY_READ_SCOPES: &str =
     "https://www.googleapis.com/auth/admin.directory.user.readonly \
     https://www.googleapis.com/auth/admin.directory.group.readonly";
@@ -48,6 +51,7 @@ pub struct GoogleProvider {
     token: CachedToken,
     reports_token: CachedToken,
     directory_token: CachedToken,
+    licensing_token: CachedToken,
 }
 
 /// The fields of a service account key file this adapter uses.
@@ -66,6 +70,15 @@ struct Assertion<'a> {
     aud: &'a str,
     iat: i64,
     exp: i64,
+}
+
+/// A page of the Licensing API's assignments of a SKU.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LicencePage {
+    #[serde(default)]
+    items: Vec<serde_json::Value>,
+    next_page_token: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -166,6 +179,7 @@ impl GoogleProvider {
             token: CachedToken::default(),
             reports_token: CachedToken::default(),
             directory_token: CachedToken::default(),
+            licensing_token: CachedToken::default(),
         }
     }
 
@@ -184,6 +198,35 @@ impl GoogleProvider {
         serde_json::from_str(&json).map_err(|_| {
             unavailable("GOOGLE_SERVICE_ACCOUNT_JSON is not a service account key".into())
         })
+    }
+
+    /// Every page of a Google list (`pageToken`, `nextPageToken`), each
+    /// handed to `each`, which answers the next page's token.
+    async fn every_page<P: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        url: &str,
+        query: &[(&str, &str)],
+        mut each: impl FnMut(P) -> Option<String>,
+    ) -> Result<(), ProviderError> {
+        let mut page_token: Option<String> = None;
+        loop {
+            let response = self
+                .http
+                .send(NAME, &[], || {
+                    let request = self.http.client().get(url).bearer_auth(token).query(query);
+                    match &page_token {
+                        Some(page) => request.query(&[("pageToken", page)]),
+                        None => request,
+                    }
+                })
+                .await?;
+            let page: P = ProviderHttp::json(NAME, response).await?;
+            match each(page) {
+                Some(next) if !next.is_empty() => page_token = Some(next),
+                _ => return Ok(()),
+            }
+        }
     }
 
     /// The Directory API's token.
@@ -338,40 +381,63 @@ impl MailProvider for GoogleProvider {
             .token_for(&self.reports_token, USAGE_REPORTS_SCOPE)
             .await?;
         let mut rows = Vec::new();
-        let mut page_token: Option<String> = None;
-        loop {
-            let response = self
-                .http
-                .send(NAME, &[], || {
-                    let request = self
-                        .http
-                        .client()
-                        .get(format!(
-                            "{}/admin/reports/v1/usage/users/all/dates/{day}",
-                            self.admin_url
-                        ))
-                        .bearer_auth(&token)
-                        .query(&[
-                            ("parameters", "gmail:num_emails_sent"),
-                            ("maxResults", "1000"),
-                        ]);
-                    match &page_token {
-                        Some(page) => request.query(&[("pageToken", page)]),
-                        None => request,
-                    }
-                })
-                .await?;
-            let page: UsagePage = ProviderHttp::json(NAME, response).await?;
+        let url = format!(
+            "{}/admin/reports/v1/usage/users/all/dates/{day}",
+            self.admin_url
+        );
+        let query = [
+            ("parameters", "gmail:num_emails_sent"),
+            ("maxResults", "1000"),
+        ];
+        self.every_page(&token, &url, &query, |page: UsagePage| {
             rows.extend(
                 page.usage_reports
                     .into_iter()
                     .filter_map(UsageReport::sends),
             );
-            match page.next_page_token {
-                Some(next) if !next.is_empty() => page_token = Some(next),
-                _ => return Ok(Some(rows)),
-            }
-        }
+            page.next_page_token
+        })
+        .await?;
+        Ok(Some(rows))
+    }
+
+    /// With `GOOGLE_LICENSE_SKU_ID` (of `GOOGLE_LICENSE_PRODUCT_ID`, for
+    /// `GOOGLE_CUSTOMER_ID`) and `GOOGLE_LICENSE_COUNT` (how many were
+    /// bought: the Licensing API does not say), each address takes one of
+    /// its licences, counted by the Licensing API's assignments.
+    async fn capacity(&self) -> Result<Option<Capacity>, ProviderError> {
+        let setting = |key| optional(&self.settings, NAME, key);
+        let Some(sku) = setting("GOOGLE_LICENSE_SKU_ID").await? else {
+            return Ok(None);
+        };
+        let product = required(&self.settings, NAME, "GOOGLE_LICENSE_PRODUCT_ID").await?;
+        let customer = required(&self.settings, NAME, "GOOGLE_CUSTOMER_ID").await?;
+        let limit = required(&self.settings, NAME, "GOOGLE_LICENSE_COUNT")
+            .await?
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| unavailable("GOOGLE_LICENSE_COUNT is not a whole number".into()))?;
+        let base = setting("GOOGLE_LICENSING_URL")
+            .await?
+            .unwrap_or_else(|| DEFAULT_GOOGLE_LICENSING_URL.into());
+        let token = self
+            .token_for(&self.licensing_token, LICENSING_SCOPE)
+            .await?;
+        let url = format!(
+            "{}/apps/licensing/v1/product/{product}/sku/{sku}/users",
+            base.trim_end_matches('/')
+        );
+        let query = [("customerId", customer.as_str()), ("maxResults", "1000")];
+        let mut used = 0;
+        self.every_page(&token, &url, &query, |page: LicencePage| {
+            used += page.items.len() as u64;
+            page.next_page_token
+        })
+        .await?;
+        Ok(Some(Capacity {
+            used: Some(used),
+            limit,
+        }))
     }
 
     /// A suspended user can neither sign in nor send.

@@ -14,6 +14,10 @@
 //! state instead. A create's answer can be lost (`lose_next_answer`): the
 //! user is made, the answer comes too late. Every Directory API request is
 //! logged with the token it carried.
+//!
+//! The Licensing API lists a SKU's assignments for a customer
+//! (`licenseAssignments.listForProductAndSku`) on its own scope's token
+//! (`GOOGLE_LICENSING_TOKEN`), at most two a page, so paging is exercised.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -37,6 +41,11 @@ pub const GOOGLE_READ_SCOPES: &str = "https://www.googleapis.com/auth/admin.dire
 pub const GOOGLE_TOKEN: &str = "ya29.token";
 /// The token of the read-only directory scopes (`GOOGLE_READ_SCOPES`).
 pub const GOOGLE_READ_TOKEN: &str = "ya29.read-only";
+/// The scope of the Licensing API, and its token.
+pub const LICENSING_SCOPE: &str = "https://www.googleapis.com/auth/apps.licensing";
+pub const GOOGLE_LICENSING_TOKEN: &str = "ya29.licensing";
+/// The customer whose licences the fake keeps.
+pub const CUSTOMER_ID: &str = "C03az79cb";
 
 /// Google Workspace's users and groups, and the tokens it grants.
 #[derive(Clone)]
@@ -59,6 +68,8 @@ struct Workspace {
     deleted: Vec<String>,
     /// `METHOD /path` and the bearer token of every Directory API request.
     log: Vec<(String, String)>,
+    /// The users given a licence, by `(product, sku)`.
+    licences: BTreeMap<(String, String), Vec<String>>,
 }
 
 #[derive(Clone, Debug)]
@@ -120,9 +131,20 @@ impl Google {
             grants: Arc::new([
                 (signed_for(server, USER_SCOPE), GOOGLE_TOKEN),
                 (signed_for(server, GOOGLE_READ_SCOPES), GOOGLE_READ_TOKEN),
+                (signed_for(server, LICENSING_SCOPE), GOOGLE_LICENSING_TOKEN),
             ]),
             state: Arc::default(),
         }
+    }
+
+    /// `users` given a licence of `sku` of `product`.
+    pub fn license(&self, product: &str, sku: &str, users: &[&str]) {
+        let mut state = self.state.lock().unwrap();
+        state
+            .licences
+            .entry((product.into(), sku.into()))
+            .or_default()
+            .extend(users.iter().map(|user| user.to_string()));
     }
 
     /// A server that the fake answers (token endpoint and Directory API
@@ -289,6 +311,41 @@ impl Workspace {
         Self::resource(&id, user)
     }
 
+    /// `GET …/product/{product}/sku/{sku}/users?customerId=…`, two a page.
+    fn assignments(&self, request: &Request, rest: &str) -> ResponseTemplate {
+        let parts: Vec<&str> = rest.split('/').collect();
+        let [product, "sku", sku, "users"] = parts.as_slice() else {
+            return google_error(404, "Not Found");
+        };
+        let query = |name: &str| {
+            request
+                .url
+                .query_pairs()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.into_owned())
+        };
+        if query("customerId").as_deref() != Some(CUSTOMER_ID) {
+            return google_error(400, "Invalid customerId");
+        }
+        let users = self
+            .licences
+            .get(&(product.to_string(), sku.to_string()))
+            .cloned()
+            .unwrap_or_default();
+        let start: usize = query("pageToken").and_then(|t| t.parse().ok()).unwrap_or(0);
+        let items: Vec<Value> = users
+            .iter()
+            .skip(start)
+            .take(2)
+            .map(|user| json!({ "kind": "licensing#licenseAssignment", "productId": product, "skuId": sku, "userId": user }))
+            .collect();
+        let mut page = json!({ "kind": "licensing#licenseAssignmentList", "items": items });
+        if start + 2 < users.len() {
+            page["nextPageToken"] = json!((start + 2).to_string());
+        }
+        ResponseTemplate::new(200).set_body_json(page)
+    }
+
     fn delete(&mut self, key: &str) -> ResponseTemplate {
         self.deleted.push(key.into());
         let Some(id) = self.find(key).map(|(id, _)| id.clone()) else {
@@ -308,6 +365,12 @@ impl Respond for Google {
         let mut state = self.state.lock().unwrap();
         let token = bearer(request).unwrap_or_default().to_string();
         state.log.push((format!("{method} {path}"), token.clone()));
+        if let Some(rest) = path.strip_prefix("/apps/licensing/v1/product/") {
+            return match token.as_str() {
+                GOOGLE_LICENSING_TOKEN if method == "GET" => state.assignments(request, rest),
+                _ => google_error(403, "Request had insufficient authentication scopes."),
+            };
+        }
         match token.as_str() {
             GOOGLE_TOKEN => {}
             GOOGLE_READ_TOKEN if method == "GET" => {}

@@ -78,18 +78,18 @@ pub fn support() -> (EmailAddress, DisplayName) {
 /// The Google adapter at `server` (token endpoint `{server}/token`), with
 /// the fixture's service account acting as `admin@example.com`.
 pub fn google_at(server: &str) -> GoogleProvider {
-    GoogleProvider::new(
-        http(),
-        &format!("{server}/token"),
-        server,
-        settings(&[
-            (
-                "GOOGLE_SERVICE_ACCOUNT_JSON",
-                &fixture("google-service-account.json"),
-            ),
-            ("GOOGLE_ADMIN_EMAIL", "admin@example.com"),
-        ]),
-    )
+    google_with(server, &[])
+}
+
+/// The same, with `extra` settings.
+pub fn google_with(server: &str, extra: &[(&str, &str)]) -> GoogleProvider {
+    let account = fixture("google-service-account.json");
+    let mut pairs = vec![
+        ("GOOGLE_SERVICE_ACCOUNT_JSON", account.as_str()),
+        ("GOOGLE_ADMIN_EMAIL", "admin@example.com"),
+    ];
+    pairs.extend_from_slice(extra);
+    GoogleProvider::new(http(), &format!("{server}/token"), server, settings(&pairs))
 }
 
 /// A file of `tests/fixtures/`.

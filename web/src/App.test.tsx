@@ -1,4 +1,4 @@
-import { render, screen, within } from "@testing-library/react";
+import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { StrictMode } from "react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -184,14 +184,15 @@ describe("App", () => {
     render(<App settings={{ apiBaseUrl: "", localUser: "alice" }} />);
     await user.type(await screen.findByLabelText("Username"), "contact");
     await user.click(screen.getByRole("button", { name: "Create address" }));
-    expect(await screen.findByRole("heading", { name: "Credentials of contact@example.com" })).toHaveFocus();
+    // The focus moves once the card is shown: wait for the move, not only the card.
+    await waitFor(() => expect(screen.getByRole("heading", { name: "Credentials of contact@example.com" })).toHaveFocus());
     expect(screen.getByText("sandbox-First-1")).toBeInTheDocument();
     await user.click(screen.getByRole("button", { name: "Copy the password" }));
     expect(screen.getByText("Password copied.")).toBeInTheDocument();
 
     const rotate = await screen.findByRole("button", { name: "Rotate credentials of contact@example.com" });
     await user.click(rotate);
-    expect(await screen.findByRole("heading", { name: "New credentials of contact@example.com" })).toHaveFocus();
+    await waitFor(() => expect(screen.getByRole("heading", { name: "New credentials of contact@example.com" })).toHaveFocus());
     // The create's password, no longer valid, is gone from the page, and what was said of it.
     expect(screen.queryByText("sandbox-First-1")).not.toBeInTheDocument();
     expect(screen.queryByText("Password copied.")).not.toBeInTheDocument();
@@ -354,7 +355,7 @@ describe("App, for administrators", () => {
     await user.click(screen.getByRole("button", { name: "Yes, give contact@example.com to bob" }));
 
     const heading = await screen.findByRole("heading", { name: "New credentials of contact@example.com, now bob's" });
-    expect(heading).toHaveFocus();
+    await waitFor(() => expect(heading).toHaveFocus());
     expect(screen.getAllByText("sandbox-Handed-3")).toHaveLength(1);
     const card = await screen.findByRole("article", { name: "contact@example.com" });
     await vi.waitFor(() => expect(within(card).getByText("bob")).toBeInTheDocument());

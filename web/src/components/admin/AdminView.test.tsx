@@ -225,7 +225,7 @@ describe("AdminView: off-boarding", () => {
     await user.click(screen.getByRole("button", { name: "Yes, move every address of alice to bob" }));
 
     const heading = await screen.findByRole("heading", { name: "Off-boarding of alice to bob" });
-    expect(heading).toHaveFocus();
+    await vi.waitFor(() => expect(heading).toHaveFocus());
     expect(offboard).toHaveBeenCalledWith("alice", "bob", expect.stringMatching(/\S/));
     expect(onChanged).toHaveBeenCalledWith(expect.objectContaining({ user: "alice", to: "bob" }));
     expect(screen.getByText("2 transferred, 1 failed, 1 skipped.")).toBeInTheDocument();

@@ -62,19 +62,24 @@ impl Captured {
     }
 }
 
+/// A function process on the SQLite file at `path`, with the sandbox.
+fn sandbox_app(path: &std::path::Path, auth: AuthMode) -> provisioning::App {
+    Parts {
+        store: sqlite_at(path),
+        vault: local_vault_beside(path),
+        provider: Arc::new(SandboxProvider::default()),
+        clock: Arc::new(TestClock::default()),
+    }
+    .app(10, auth)
+}
+
 #[tokio::test]
 async fn a_create_and_a_rotation_log_no_password() {
     let (captured, _guard) = capture();
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.sqlite3");
-    let app = Parts {
-        store: sqlite_at(&path),
-        vault: local_vault_beside(&path),
-        provider: Arc::new(SandboxProvider::default()),
-        clock: Arc::new(TestClock::default()),
-    }
-    .app(10, AuthMode::Jwt);
+    let app = sandbox_app(&path, AuthMode::Jwt);
     let event = Event::load("create")
         .user("alice")
         .json(json!({ "username": "support" }));
@@ -189,13 +194,7 @@ async fn an_api_key_is_in_no_log_and_not_in_the_table() {
     let (captured, _guard) = capture();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.sqlite3");
-    let app = Parts {
-        store: sqlite_at(&path),
-        vault: local_vault_beside(&path),
-        provider: Arc::new(SandboxProvider::default()),
-        clock: Arc::new(TestClock::default()),
-    }
-    .app(10, AuthMode::Local);
+    let app = sandbox_app(&path, AuthMode::Local);
     let made = Event::load("keys-create").user("alice");
     let (status, issued) = read(key_routes(app.read(), made.request()).await.unwrap());
     assert_eq!(status, 201, "{issued}");

@@ -23,6 +23,7 @@ pub use jwt::{JwtVerifier, TokenError, VerifiedToken};
 
 use crate::config::{Config, ConfigError};
 use crate::domain::KEY_PREFIX;
+use crate::http::bearer_token;
 use crate::service::Directory;
 use crate::{ReadApp, StartupError};
 
@@ -113,7 +114,7 @@ fn refused(why: &str) -> Value {
 }
 
 fn bearer(request: &ApiGatewayV2CustomAuthorizerV2Request) -> Option<&str> {
-    let header = request
+    request
         .identity_source
         .as_ref()
         .and_then(|sources| sources.first().map(String::as_str))
@@ -122,10 +123,6 @@ fn bearer(request: &ApiGatewayV2CustomAuthorizerV2Request) -> Option<&str> {
                 .headers
                 .get("authorization")
                 .and_then(|value| value.to_str().ok())
-        })?;
-    let (scheme, token) = header.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|token| !token.is_empty())
+        })
+        .and_then(bearer_token)
 }

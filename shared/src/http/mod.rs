@@ -15,4 +15,4 @@ pub use admin_views::neutralized;
 pub use error::ApiError;
 pub use handlers::{check_availability, create, list_routes, manage_account, sendgrid_events};
 pub use keys::key_routes;
-pub use request::MAX_BODY_BYTES;
+pub use request::{bearer_token, MAX_BODY_BYTES};

@@ -153,6 +153,15 @@ fn from_authorizer_context(
     Some((sub, list("groups"), list("amr"), key))
 }
 
+/// The token of an `Authorization: Bearer …` value (the scheme in any case).
+pub fn bearer_token(authorization: &str) -> Option<&str> {
+    let (scheme, token) = authorization.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|token| !token.is_empty())
+}
+
 async fn local_caller(req: &Request, app: &ReadApp) -> Result<Option<Found>, ApiError> {
     let header = |name: &str| {
         req.headers()
@@ -162,12 +171,12 @@ async fn local_caller(req: &Request, app: &ReadApp) -> Result<Option<Found>, Api
     };
     if let Some(presented) = header("authorization")
         .as_deref()
-        .and_then(|value| value.strip_prefix("Bearer "))
+        .and_then(bearer_token)
         .filter(|token| token.starts_with(KEY_PREFIX))
     {
         let grant = app
             .directory
-            .verify_key(presented.trim())
+            .verify_key(presented)
             .await?
             .ok_or(ApiError::Unauthorized)?;
         return Ok(Some((

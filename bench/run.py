@@ -264,7 +264,7 @@ def run_subject(subject, args, proxy):
         # emulator-setup.py makes a bus of the table's name: a create
         # publishes its event as in AWS.
         "EVENT_BUS_NAME": args.table,
-        "ACCOUNT_SECRET_PREFIX": "bench/smtp/",
+        "PASSWORD_KEY_ID": f"alias/{args.table}-passwords",
         "DAILY_CREATE_LIMIT": "1000000",
         "EMAIL_PROVIDER": "sandbox",
         "RUST_LOG": "warn",

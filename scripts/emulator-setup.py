@@ -1,7 +1,8 @@
 """Creates, on the emulator AWS_ENDPOINT_URL points at, what template.yaml
 creates in AWS: the table (string pk/sk, on-demand, TTL on `ttl`, the
-`admin` index), the provider-keys secret and an EventBridge bus for the
-lifecycle events (named as the table). Prints the settings to run the
+`admin` index), the provider-keys secret, an EventBridge bus for the
+lifecycle events (named as the table) and the KMS key that seals passwords
+for replays (alias/<table>-passwords). Prints the settings to run the
 functions against it."""
 
 import json
@@ -15,6 +16,8 @@ secret_id = "email-provisioning/providers"
 dynamodb = boto3.client("dynamodb")
 secrets = boto3.client("secretsmanager")
 events = boto3.client("events")
+kms = boto3.client("kms")
+password_key = f"alias/{table}-passwords"
 
 attributes = [
     {"AttributeName": name, "AttributeType": "S"}
@@ -65,5 +68,11 @@ try:
 except events.exceptions.ResourceAlreadyExistsException:
     pass
 
+aliases = {alias["AliasName"] for alias in kms.list_aliases()["Aliases"]}
+if password_key not in aliases:
+    key_id = kms.create_key(Description=f"{table}: SMTP passwords sealed for replays")["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName=password_key, TargetKeyId=key_id)
+
 print(f"STORE=dynamodb TABLE_NAME={table} PROVIDER_SECRET_ID={secret_id} EVENT_BUS_NAME={table} "
+      f"PASSWORD_KEY_ID={password_key} "
       f"AWS_ENDPOINT_URL={os.environ['AWS_ENDPOINT_URL']}")

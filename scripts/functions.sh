@@ -38,8 +38,8 @@ stop_functions() {
 }
 
 # store_backend STORE WORK: sets `backend` to the watch arguments of STORE
-# (sqlite: a throw-away file in WORK; dynamodb: a fresh table and secret
-# prefix on the moto_server MOTO_ENDPOINT names, else one it starts, with
+# (sqlite: a throw-away file in WORK; dynamodb: a fresh table and its
+# password key on the moto_server MOTO_ENDPOINT names, else one it starts, with
 # lifecycle events to WORK/events.jsonl). Needs scripts/emulator.sh.
 store_backend() {
   case "$1" in
@@ -57,7 +57,7 @@ store_backend() {
       table="run-$(date +%s%N)"
       python3 "$repo_root/scripts/emulator-setup.py" "$table" >/dev/null
       backend=(--env-var STORE=dynamodb --env-var "TABLE_NAME=$table"
-        --env-var "ACCOUNT_SECRET_PREFIX=$table/smtp/"
+        --env-var "PASSWORD_KEY_ID=alias/$table-passwords"
         --env-var PROVIDER_SECRET_ID=email-provisioning/providers
         --env-var "EVENTS_FILE=$2/events.jsonl")
       ;;

@@ -1,7 +1,8 @@
 """Rules template.yaml must keep that cfn-lint and sam validate do not know:
 no function can make an IAM user with more than the right to send mail, SES
 identities are created and deleted only for addresses, every API route is
-throttled, check and create can read the look-alike items.
+throttled, check and create can read the look-alike items, only create and
+manage may use the key that seals passwords, and no password has a secret.
 
 Reads TEMPLATE_PATH if set, else the repository's template.yaml. Run with
 `python3 -m unittest scripts/test_template.py` (after `source scripts/tools.sh`,
@@ -464,6 +465,44 @@ class TemplateTest(unittest.TestCase):
                         f"{function}: SES_PERMISSIONS_BOUNDARY refers to {name}, but IAM users may only "
                         f"be created under {sorted(used)}"
                     )
+        self.fail_with(problems)
+
+    def test_only_create_and_manage_use_the_password_key_for_its_purpose(self):
+        keys = resources_of_type(self.template, "AWS::KMS::Key")
+        self.assertIn("PasswordKey", keys)
+        policy = keys["PasswordKey"]["Properties"]["KeyPolicy"]
+        use = ("kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt", "kms:ReEncryptFrom", "kms:CreateGrant")
+        problems = []
+        users = set()
+        for where, statement in statements(policy, "PasswordKey.KeyPolicy"):
+            granted = [action for action in use if allows(statement, action)]
+            if not granted:
+                continue
+            principals = list(branches(statement.get("Principal", {}).get("AWS", [])))
+            for principal in principals:
+                role = principal.get("Fn::GetAtt", [None])[0] if isinstance(principal, dict) else None
+                if role not in ("CreateFunctionRole", "ManageFunctionRole"):
+                    problems.append(f"{where}: {principal!r} may {granted}")
+                users.add(role)
+            purpose = statement.get("Condition", {}).get("StringEquals", {})
+            if purpose.get("kms:EncryptionContext:purpose") != "smtp-password-replay":
+                problems.append(f"{where}: {granted} without the smtp-password-replay context")
+        if users != {"CreateFunctionRole", "ManageFunctionRole"}:
+            problems.append(f"the key is used by {sorted(map(str, users))}, not create and manage")
+        for where, statement in statements(self.template.get("Resources", {}), "Resources"):
+            if where.startswith("Resources.PasswordKey."):
+                continue
+            if any(allows(statement, action) for action in use):
+                problems.append(f"{where}: an IAM policy grants the use of a KMS key")
+        self.fail_with(problems)
+
+    def test_no_function_makes_or_reads_a_secret_but_the_provider_keys(self):
+        problems = []
+        for where, statement in all_statements(self.template):
+            if not any(allows(statement, a) for a in ("secretsmanager:GetSecretValue", "secretsmanager:CreateSecret")):
+                continue
+            if allows(statement, "secretsmanager:CreateSecret") or statement.get("Resource") != {"Ref": "ProviderSecret"}:
+                problems.append(f"{where}: secrets beyond the provider keys ({statement.get('Resource')!r})")
         self.fail_with(problems)
 
 

@@ -11,7 +11,7 @@ use integration_tests::calls::{account_action_as, create_as, read};
 use integration_tests::events::Event;
 use integration_tests::provider_fakes::sendgrid::sendgrid_error;
 use integration_tests::provider_fakes::settings;
-use integration_tests::{local_vault_beside, sqlite_at, Parts, TestClock};
+use integration_tests::{local_keys_beside, sqlite_at, Parts, TestClock};
 use lambda_http::lambda_runtime::{Context, LambdaEvent};
 use provisioning::authorizer::{authorize, AuthorizerApp, JwtVerifier};
 use provisioning::config::AuthMode;
@@ -66,7 +66,7 @@ impl Captured {
 fn sandbox_app(path: &std::path::Path, auth: AuthMode) -> provisioning::App {
     Parts {
         store: sqlite_at(path),
-        vault: local_vault_beside(path),
+        keys: local_keys_beside(path),
         provider: Arc::new(SandboxProvider::default()),
         clock: Arc::new(TestClock::default()),
     }
@@ -94,16 +94,24 @@ async fn a_create_and_a_rotation_log_no_password() {
         .user("bob")
         .json(json!({ "username": "support" }));
     assert_eq!(read(create(&app, conflict.request()).await.unwrap()).0, 409);
-    let rotated = account_action_as(
-        &app,
-        "alice",
-        "support@example.com",
-        "rotate-credentials",
-        Some("k-1"),
-    )
-    .await;
+    // The rotation with a key, then its replay, which unseals the password.
+    let rotate = || {
+        account_action_as(
+            &app,
+            "alice",
+            "support@example.com",
+            "rotate-credentials",
+            Some("k-1"),
+        )
+    };
+    let rotated = rotate().await;
     assert_eq!(rotated.0, 200, "{}", rotated.1);
     let new_password = rotated.1["credentials"]["password"].as_str().unwrap();
+    let replayed = rotate().await;
+    assert_eq!(
+        replayed.1["credentials"]["password"].as_str(),
+        Some(new_password)
+    );
 
     let logs = captured.text();
     assert!(
@@ -163,7 +171,7 @@ async fn provider_keys_stay_out_of_logs_and_error_answers() {
     let path = dir.path().join("store.sqlite3");
     let app = Parts {
         store: sqlite_at(&path),
-        vault: local_vault_beside(&path),
+        keys: local_keys_beside(&path),
         provider: Arc::new(SendGridProvider::new(
             ProviderHttp::new(RetryPolicy::default()),
             &sendgrid.uri(),

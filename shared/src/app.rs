@@ -23,12 +23,15 @@ use crate::providers::{
     SandboxProvider, SendGridProvider, SesProvider, SesSettings,
 };
 use crate::secrets::{
-    LocalVault, ProviderSettings, SecretVault, SecretsManagerVault, PROVIDER_SETTINGS_TTL,
+    DataKeys, KmsDataKeys, LocalDataKeys, ProviderSettings, Sealer, PROVIDER_SETTINGS_TTL,
 };
 use crate::service::{
     Access, CompanyDirectories, Directory, Domains, Policy, ProviderOffer, Provisioning,
 };
 use crate::store::{DynamoStore, SqliteStore, Store, StoreError};
+
+/// The local stand-in for the KMS key, beside the SQLite database.
+pub const LOCAL_PASSWORD_KEY_FILE: &str = "password.key";
 
 /// The read side: what `check` and `list` need.
 pub struct ReadApp {
@@ -167,26 +170,41 @@ impl App {
         warn_if_local_auth(&config);
         let aws = Aws::new(&config);
         let store = open_store(&config, &aws).await?;
-        let vault: Arc<dyn SecretVault> = match &config.backend {
+        let keys: Arc<dyn DataKeys> = match &config.backend {
             Backend::Local { database_path } => {
-                Arc::new(LocalVault::new(database_path.with_file_name("secrets")))
+                remove_password_files(&database_path.with_file_name("secrets"));
+                Arc::new(LocalDataKeys::new(
+                    database_path.with_file_name(LOCAL_PASSWORD_KEY_FILE),
+                ))
             }
-            Backend::Aws { secret_prefix, .. } => Arc::new(SecretsManagerVault::new(
-                aws_sdk_secretsmanager::Client::new(aws.config().await?),
-                secret_prefix,
+            Backend::Aws {
+                password_key_id, ..
+            } => Arc::new(KmsDataKeys::new(
+                aws_sdk_kms::Client::new(aws.config().await?),
+                password_key_id,
             )),
         };
         let mut adapters = Adapters::new(&config, &aws);
         let providers = adapters.providers().await?;
         let directory = directory(&config, store)?
             .with_company_directories(adapters.company_directories().await?);
-        let mut service = Provisioning::new(directory, providers, vault);
+        let mut service = Provisioning::new(directory, providers, Sealer::new(keys));
         if let Some(sink) = event_sink(&config, &aws).await? {
             service = service.with_events(sink);
         }
         Ok(Self::new(service, config.auth_mode)
             .with_groups_claim(&config.groups_claim)
             .with_mfa(config.mfa.clone()))
+    }
+}
+
+/// Versions before schema 12 kept each local password in a file of this
+/// folder: none is kept past its replay window now, so they go.
+fn remove_password_files(folder: &std::path::Path) {
+    if folder.is_dir() {
+        if let Err(error) = std::fs::remove_dir_all(folder) {
+            tracing::warn!(folder = %folder.display(), %error, "could not remove the password files an older version kept");
+        }
     }
 }
 

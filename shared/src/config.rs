@@ -100,12 +100,14 @@ pub const EVENTS_FILE_NAME: &str = "events.jsonl";
 /// Where state and secrets live.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Backend {
-    /// The embedded store: SQLite at `database_path`, passwords in files beside it.
+    /// The embedded store: SQLite at `database_path`, the key that seals
+    /// passwords for replays in a file beside it.
     Local { database_path: PathBuf },
-    /// DynamoDB table `table`, passwords in Secrets Manager under `secret_prefix`.
+    /// DynamoDB table `table`, passwords for replays sealed under the KMS
+    /// key `password_key_id`.
     Aws {
         table: String,
-        secret_prefix: String,
+        password_key_id: String,
     },
 }
 
@@ -199,7 +201,6 @@ fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
 }
 
 pub const DEFAULT_DATABASE_PATH: &str = ".data/email-provisioning.sqlite3";
-pub const DEFAULT_SECRET_PREFIX: &str = "email-provisioning/smtp/";
 pub const DEFAULT_DAILY_CREATE_LIMIT: u32 = 10;
 pub const DEFAULT_DAILY_ROTATION_LIMIT: u32 = 10;
 pub const DEFAULT_GROUPS_CLAIM: &str = "cognito:groups";
@@ -322,8 +323,8 @@ impl Config {
             Some("dynamodb") => Backend::Aws {
                 table: get("TABLE_NAME")
                     .ok_or_else(|| invalid("TABLE_NAME", "required when STORE=dynamodb"))?,
-                secret_prefix: get("ACCOUNT_SECRET_PREFIX")
-                    .unwrap_or_else(|| DEFAULT_SECRET_PREFIX.into()),
+                password_key_id: get("PASSWORD_KEY_ID")
+                    .ok_or_else(|| invalid("PASSWORD_KEY_ID", "required when STORE=dynamodb"))?,
             },
             Some(other) => {
                 return Err(invalid(
@@ -686,7 +687,7 @@ mod tests {
     }
 
     #[test]
-    fn dynamodb_needs_a_table_and_keeps_passwords_in_secrets_manager() {
+    fn dynamodb_needs_a_table_and_a_key_to_seal_passwords() {
         assert!(matches!(
             config(&[("STORE", "dynamodb")]),
             Err(ConfigError::Invalid {
@@ -694,12 +695,24 @@ mod tests {
                 ..
             })
         ));
-        let config = config(&[("STORE", "dynamodb"), ("TABLE_NAME", "accounts")]).unwrap();
+        assert!(matches!(
+            config(&[("STORE", "dynamodb"), ("TABLE_NAME", "accounts")]),
+            Err(ConfigError::Invalid {
+                name: "PASSWORD_KEY_ID",
+                ..
+            })
+        ));
+        let config = config(&[
+            ("STORE", "dynamodb"),
+            ("TABLE_NAME", "accounts"),
+            ("PASSWORD_KEY_ID", "alias/passwords"),
+        ])
+        .unwrap();
         assert_eq!(
             config.backend,
             Backend::Aws {
                 table: "accounts".into(),
-                secret_prefix: DEFAULT_SECRET_PREFIX.into()
+                password_key_id: "alias/passwords".into()
             }
         );
     }

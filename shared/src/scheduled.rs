@@ -55,11 +55,13 @@ impl Job {
 }
 
 /// Every few minutes: clean up the creates that died (see
-/// `Provisioning::recover_abandoned`), then publish the lifecycle events
-/// still in the outbox. Answers how many of each.
+/// `Provisioning::recover_abandoned`), drop the sealed passwords whose
+/// replay window is over, then publish the lifecycle events still in the
+/// outbox. Answers how many of each.
 pub async fn reconcile(app: &App, event: LambdaEvent<Value>) -> Result<Value, lambda_http::Error> {
     let cold_start = telemetry::invocation_started();
     let recovered = app.service.recover_abandoned().await?;
+    let passwords_dropped = app.service.drop_expired_passwords().await?;
     // After the recovery, whose changes it may have committed: every
     // change still waiting in the outbox is published.
     let published = app.service.announcer().drain().await?;
@@ -68,10 +70,15 @@ pub async fn reconcile(app: &App, event: LambdaEvent<Value>) -> Result<Value, la
         function = telemetry::function_name(),
         cold_start,
         recovered,
+        passwords_dropped,
         published,
-        "reconciled abandoned creates and published waiting lifecycle events"
+        "reconciled abandoned creates, dropped expired sealed passwords and published waiting lifecycle events"
     );
-    Ok(json!({ "recovered": recovered, "published": published }))
+    Ok(json!({
+        "recovered": recovered,
+        "passwords_dropped": passwords_dropped,
+        "published": published
+    }))
 }
 
 /// For each SES event the configuration set publishes: counted against the

@@ -110,55 +110,6 @@ async fn conflicts_and_the_quota_map_to_409_and_429() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn passwords_live_in_their_own_secrets_and_never_in_the_table() {
-    let world = AwsWorld::new().await;
-    let app = world.app();
-    let mut passwords = Vec::new();
-    for name in ["support", "contact", "invoices"] {
-        let (status, body) = create_as(&app, "alice", json!({ "username": name })).await;
-        assert_eq!(status, 201);
-        passwords.push((
-            name,
-            body["credentials"]["password"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        ));
-    }
-
-    let items = world.scan_table().await;
-    assert!(items.len() >= 3 * 2, "claims and accounts are in the table");
-    for (_, password) in &passwords {
-        let secret_part = password.trim_start_matches("sandbox-");
-        assert!(
-            items.iter().all(|item| !item.contains(secret_part)),
-            "a password is in the table"
-        );
-    }
-    let (_, listed) = list(&app, "alice", &[]).await;
-    assert!(passwords
-        .iter()
-        .all(|(_, p)| !listed.to_string().contains(p.as_str())));
-
-    let secrets = aws_sdk_secretsmanager::Client::new(&world.config);
-    for (name, password) in &passwords {
-        let secret_name = format!("{}{name}@example.com", world.secret_prefix);
-        let stored = secrets
-            .get_secret_value()
-            .secret_id(&secret_name)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(stored.secret_string(), Some(password.as_str()));
-        let arn = stored.arn().unwrap();
-        assert!(
-            items.iter().any(|item| item.contains(arn)),
-            "the account keeps the secret's ARN"
-        );
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_create_leaves_no_claim_no_secret_and_refunds_the_quota() {
     let world = AwsWorld::new().await;
     let broken = world.app_with(
@@ -171,7 +122,7 @@ async fn a_failed_create_leaves_no_claim_no_secret_and_refunds_the_quota() {
         (status, body["error"]["code"].as_str()),
         (502, Some("provider_error"))
     );
-    assert!(world.secrets().await.is_empty());
+    assert_eq!(world.kept_passwords().await, 0);
 
     let healthy = world.app_with(Arc::new(SandboxProvider::default()), 1, AuthMode::Jwt);
     assert_eq!(check(&healthy, "bob", "support").await.1["available"], true);
@@ -183,7 +134,6 @@ async fn a_failed_create_leaves_no_claim_no_secret_and_refunds_the_quota() {
         201,
         "the quota was refunded"
     );
-    assert_eq!(world.secrets().await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -191,7 +141,7 @@ async fn twenty_simultaneous_creates_of_one_address_give_one_201() {
     let world = Arc::new(AwsWorld::new().await);
     let racing = Arc::clone(&world);
     race_twenty_creates_of_one_address(move || racing.app()).await;
-    assert_eq!(world.secrets().await.len(), 1, "one secret, the winner's");
+    assert_eq!(world.kept_passwords().await, 0);
 }
 
 #[tokio::test]

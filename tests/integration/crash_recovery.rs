@@ -1,33 +1,35 @@
 //! A create that dies between its steps (its future dropped after the
-//! provider call, or after the secret was stored) leaves a pending claim
+//! provider call, or after its password was sealed) leaves a pending claim
 //! with a lease. After the lease, a new create of the address clears what
 //! it left and succeeds; the scheduled reconciler does the same on its own,
 //! and finishes the undo of a create whose own undo failed.
 
 use std::sync::Arc;
 
-use integration_tests::calls::{check, create_as, list};
+use integration_tests::calls::{check, create_as, create_with_key, list, reconcile};
 use integration_tests::fakes::{
-    BrokenProvider, DiesAfterProvisioning, DiesAfterStoring, FailingVault,
+    BrokenProvider, DiesAfterProvisioning, DiesAfterSealing, FailingKeys,
 };
 use integration_tests::world_tests;
 use integration_tests::worlds::{AwsWorld, SqliteWorld, World};
-use lambda_http::lambda_runtime::{Context, LambdaEvent};
 use provisioning::clock::Clock;
 use provisioning::config::AuthMode;
 use provisioning::domain::{EmailAddress, UserId};
 use provisioning::providers::SandboxProvider;
 use provisioning::service::CREATE_LEASE;
 use provisioning::store::AuditAction;
-use provisioning::{scheduled, App};
-use serde_json::{json, Value};
+use provisioning::App;
+use serde_json::json;
 use tokio::sync::Notify;
 
 #[derive(Clone, Copy, Debug)]
 enum Crash {
     AfterProvisioning,
-    AfterStoringTheSecret,
+    AfterSealing,
 }
+
+/// A create with a key seals its password for replays.
+const KEY: &str = "5b0e3bb4-2f4a-4c39-9c5e-7d1f1b6f2a10";
 
 /// Alice's create of support@ dies at `crash`; returns the sandbox it used.
 async fn crash_a_create(world: &dyn World, crash: Crash) -> Arc<SandboxProvider> {
@@ -42,19 +44,18 @@ async fn crash_a_create(world: &dyn World, crash: Crash) -> Arc<SandboxProvider>
             1,
             AuthMode::Jwt,
         ),
-        Crash::AfterStoringTheSecret => {
+        Crash::AfterSealing => {
             let mut parts = world.parts(sandbox.clone());
-            parts.vault = Arc::new(DiesAfterStoring {
-                inner: parts.vault,
-                stored: Arc::clone(&reached),
+            parts.keys = Arc::new(DiesAfterSealing {
+                inner: parts.keys,
+                sealed: Arc::clone(&reached),
             });
             parts.app(1, AuthMode::Jwt)
         }
     };
-    let create =
-        tokio::spawn(
-            async move { create_as(&app, "alice", json!({ "username": "support" })).await },
-        );
+    let create = tokio::spawn(async move {
+        create_with_key(&app, "alice", json!({ "username": "support" }), KEY).await
+    });
     reached.notified().await;
     create.abort();
     assert!(create.await.unwrap_err().is_cancelled());
@@ -71,14 +72,9 @@ async fn crash_a_create(world: &dyn World, crash: Crash) -> Arc<SandboxProvider>
     sandbox
 }
 
-/// The `reconcile` function's handler, fed the scheduled event from `events/`.
+/// The `reconcile` job: how many dead creates it recovered.
 async fn run_reconcile(app: &App) -> u64 {
-    let path = integration_tests::events::events_dir().join("reconcile-schedule.json");
-    let event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let answer = scheduled::reconcile(app, LambdaEvent::new(event, Context::default()))
-        .await
-        .unwrap();
-    answer["recovered"].as_u64().unwrap()
+    reconcile(app).await["recovered"].as_u64().unwrap()
 }
 
 fn audited_abandonment(trail: &[provisioning::store::AuditEntry]) -> bool {
@@ -114,11 +110,7 @@ async fn a_later_create_clears_a_dead_one(world: &dyn World, crash: Crash) {
         now_there.is_disjoint(&dead_resource),
         "the dead create's resource is gone"
     );
-    assert_eq!(
-        world.secrets().await,
-        ["support@example.com"],
-        "one secret, the new one"
-    );
+    assert_eq!(world.kept_passwords().await, 0, "no password kept");
     assert_eq!(
         list(&app, "bob", &[]).await.1["accounts"][0]["status"],
         "active"
@@ -148,13 +140,13 @@ async fn a_later_create_clears_a_create_dead_after_provisioning(world: &dyn Worl
     a_later_create_clears_a_dead_one(world, Crash::AfterProvisioning).await;
 }
 
-async fn a_later_create_clears_a_create_dead_after_storing_the_secret(world: &dyn World) {
-    a_later_create_clears_a_dead_one(world, Crash::AfterStoringTheSecret).await;
+async fn a_later_create_clears_a_create_dead_after_sealing(world: &dyn World) {
+    a_later_create_clears_a_dead_one(world, Crash::AfterSealing).await;
 }
 
 async fn the_reconciler_clears_dead_creates(world: &dyn World) {
     let mut sandboxes = Vec::new();
-    for crash in [Crash::AfterProvisioning, Crash::AfterStoringTheSecret] {
+    for crash in [Crash::AfterProvisioning, Crash::AfterSealing] {
         sandboxes.push(crash_a_create(world, crash).await);
         world.clock().advance(chrono::Duration::seconds(1));
         // Each crash point on its own address: clear this one before the next.
@@ -174,9 +166,10 @@ async fn the_reconciler_clears_dead_creates(world: &dyn World) {
             sandbox.provisioned().is_empty(),
             "{crash:?}: provider resource removed"
         );
-        assert!(
-            world.secrets().await.is_empty(),
-            "{crash:?}: secret removed"
+        assert_eq!(
+            world.kept_passwords().await,
+            0,
+            "{crash:?}: no sealed password"
         );
         let address = EmailAddress::parse("support@example.com").unwrap();
         assert!(
@@ -221,17 +214,18 @@ async fn the_reconciler_clears_dead_creates(world: &dyn World) {
     assert_eq!(status, 201);
 }
 
-/// A create fails at the vault, and its undo at the provider fails too:
+/// A create fails at the key service, and its undo at the provider fails too:
 /// the reservation is not released over a resource still there, it stays
 /// pending, and after its lease the reconciler removes what carries the
 /// create's mark and frees the address.
 async fn an_undo_that_fails_leaves_the_reservation_to_the_reconciler(world: &dyn World) {
     let sandbox = Arc::new(SandboxProvider::default());
     let mut parts = world.parts(Arc::new(BrokenProvider::creating(Arc::clone(&sandbox))));
-    parts.vault = Arc::new(FailingVault(parts.vault));
+    parts.keys = Arc::new(FailingKeys(parts.keys));
     let app = parts.app(1, AuthMode::Jwt);
-    let (status, _) = create_as(&app, "alice", json!({ "username": "support" })).await;
-    assert_eq!(status, 503, "the vault failed");
+    let (status, _, _) =
+        create_with_key(&app, "alice", json!({ "username": "support" }), KEY).await;
+    assert_eq!(status, 503, "the key service failed");
     assert_eq!(
         sandbox.provisioned().len(),
         1,
@@ -266,7 +260,7 @@ mod sqlite {
     use super::*;
     world_tests!(SqliteWorld::new();
         a_later_create_clears_a_create_dead_after_provisioning,
-        a_later_create_clears_a_create_dead_after_storing_the_secret,
+        a_later_create_clears_a_create_dead_after_sealing,
         the_reconciler_clears_dead_creates,
         an_undo_that_fails_leaves_the_reservation_to_the_reconciler,
     );
@@ -276,7 +270,7 @@ mod dynamodb {
     use super::*;
     world_tests!(AwsWorld::new().await;
         a_later_create_clears_a_create_dead_after_provisioning,
-        a_later_create_clears_a_create_dead_after_storing_the_secret,
+        a_later_create_clears_a_create_dead_after_sealing,
         the_reconciler_clears_dead_creates,
         an_undo_that_fails_leaves_the_reservation_to_the_reconciler,
     );

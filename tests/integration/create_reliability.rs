@@ -5,31 +5,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use integration_tests::calls::{assert_error, check, create_as, list, read};
-use integration_tests::events::Event;
+use integration_tests::calls::{assert_error, check, create_as, create_with_key, list};
 use integration_tests::fakes::{
-    FailingActivation, FailingVault, FailurePoint, Gate, ObservedProvider,
+    FailingActivation, FailingKeys, FailurePoint, Gate, ObservedProvider,
 };
 use integration_tests::world_tests;
 use integration_tests::worlds::{AwsWorld, SqliteWorld, World};
 use provisioning::config::AuthMode;
 use provisioning::domain::{EmailAddress, ProviderKind, UserId};
-use provisioning::http::create;
 use provisioning::providers::SandboxProvider;
 use provisioning::store::AuditAction;
 use provisioning::App;
-use serde_json::{json, Value};
-
-async fn create_with_key(app: &App, user: &str, body: Value, key: &str) -> (u16, Value, bool) {
-    let event = Event::load("create")
-        .user(user)
-        .json(body)
-        .header("idempotency-key", key);
-    let response = create(app, event.request()).await.unwrap();
-    let replayed = response.headers().get("idempotent-replayed").is_some();
-    let (status, body) = read(response);
-    (status, body, replayed)
-}
+use serde_json::json;
 
 const KEY: &str = "9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d";
 
@@ -128,7 +115,7 @@ async fn every_failure_point_leaves_nothing_behind(world: &dyn World) {
     let mut attempts = 0;
     for point in [
         FailurePoint::Provision,
-        FailurePoint::StoreSecret,
+        FailurePoint::Seal,
         FailurePoint::Activate,
     ] {
         let sandbox = Arc::new(SandboxProvider::default());
@@ -138,7 +125,7 @@ async fn every_failure_point_leaves_nothing_behind(world: &dyn World) {
         };
         let mut parts = world.parts(provider);
         match point {
-            FailurePoint::StoreSecret => parts.vault = Arc::new(FailingVault(parts.vault)),
+            FailurePoint::Seal => parts.keys = Arc::new(FailingKeys(parts.keys)),
             FailurePoint::Activate => {
                 parts.store.reservations =
                     Arc::new(FailingActivation(parts.store.reservations.clone()))
@@ -146,8 +133,10 @@ async fn every_failure_point_leaves_nothing_behind(world: &dyn World) {
             FailurePoint::Provision => {}
         }
         // A limit of one: the refund is what lets the next attempt run.
+        // The key makes the create seal its password for replays.
         let app = parts.app(1, AuthMode::Jwt);
-        let (status, body) = create_as(&app, "alice", json!({ "username": "support" })).await;
+        let (status, body, _) =
+            create_with_key(&app, "alice", json!({ "username": "support" }), KEY).await;
         attempts += 1;
         assert!(
             matches!(status, 500 | 502 | 503),
@@ -159,9 +148,10 @@ async fn every_failure_point_leaves_nothing_behind(world: &dyn World) {
             sandbox.provisioned().is_empty(),
             "{point:?}: a provider resource was left"
         );
-        assert!(
-            world.secrets().await.is_empty(),
-            "{point:?}: a secret was left"
+        assert_eq!(
+            world.kept_passwords().await,
+            0,
+            "{point:?}: a sealed password was left"
         );
         let address = EmailAddress::parse("support@example.com").unwrap();
         assert!(
@@ -333,9 +323,11 @@ async fn two_hundred_creates_through_a_flaky_provider_stay_consistent(world: &dy
         .map(|u| format!("sandbox:{u}@example.com"))
         .collect();
     assert_eq!(provisioned, expected, "the provider agrees with the 201s");
-    let secrets: BTreeSet<String> = world.secrets().await.into_iter().collect();
-    let expected: BTreeSet<String> = winners.keys().map(|u| format!("{u}@example.com")).collect();
-    assert_eq!(secrets, expected, "the secrets agree with the 201s");
+    assert_eq!(
+        world.kept_passwords().await,
+        0,
+        "no password is kept where no replay can ask for it"
+    );
     for username in winners.keys() {
         assert_eq!(
             check(&world.app(), "someone", username).await.1["reason"],

@@ -22,6 +22,7 @@ mod provider_changes;
 mod provider_marks;
 mod provider_ses;
 mod providers_http;
+mod sealed_passwords;
 mod security;
 mod send_statistics;
 mod sendgrid_webhook;

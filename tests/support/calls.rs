@@ -36,6 +36,33 @@ pub async fn create_as(app: &App, user: &str, body: Value) -> (u16, Value) {
     send(app, Route::Create, &event).await
 }
 
+/// `create` with an `Idempotency-Key`: status, body, and whether it was a replay.
+pub async fn create_with_key(app: &App, user: &str, body: Value, key: &str) -> (u16, Value, bool) {
+    let event = Event::load("create")
+        .user(user)
+        .json(body)
+        .header("idempotency-key", key);
+    let response = create(app, event.request()).await.unwrap();
+    let replayed = response.headers().get("idempotent-replayed").is_some();
+    let (status, body) = read(response);
+    (status, body, replayed)
+}
+
+/// The `reconcile` job's handler, fed the scheduled event from `events/`: its answer.
+pub async fn reconcile(app: &App) -> Value {
+    let path = crate::events::events_dir().join("reconcile-schedule.json");
+    let event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    provisioning::scheduled::reconcile(
+        app,
+        lambda_http::lambda_runtime::LambdaEvent::new(
+            event,
+            lambda_http::lambda_runtime::Context::default(),
+        ),
+    )
+    .await
+    .unwrap()
+}
+
 pub async fn list(app: &App, user: &str, query: &[(&str, &str)]) -> (u16, Value) {
     let event = Event::load("my-accounts").user(user).query(query);
     send(app, Route::List, &event).await

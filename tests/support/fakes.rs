@@ -4,13 +4,12 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use provisioning::clock::Clock;
-use provisioning::domain::SmtpPassword;
 use provisioning::domain::{DisplayName, EmailAddress, ProviderKind};
 use provisioning::providers::{
     CompanyDirectory, Credential, IssuedCredential, MailProvider, Mark, ProviderError,
     ProvisionedAccount, SandboxProvider,
 };
-use provisioning::secrets::{SecretVault, SecretsError};
+use provisioning::secrets::{DataKey, DataKeys, SealContext, SecretsError};
 use provisioning::store::{Activation, Reservation, Reservations, StoreError};
 use tokio::sync::Notify;
 
@@ -308,31 +307,27 @@ impl MailProvider for ObservedProvider {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailurePoint {
     Provision,
-    StoreSecret,
+    Seal,
     Activate,
 }
 
-/// A vault whose `store` fails.
-pub struct FailingVault(pub Arc<dyn SecretVault>);
+/// A master key that makes no data keys: the key service is down.
+pub struct FailingKeys(pub Arc<dyn DataKeys>);
 
 #[async_trait]
-impl SecretVault for FailingVault {
-    async fn store(&self, _: &EmailAddress, _: &SmtpPassword) -> Result<String, SecretsError> {
+impl DataKeys for FailingKeys {
+    async fn generate(&self, _: &SealContext) -> Result<DataKey, SecretsError> {
         Err(SecretsError::Backend(
-            "injected: the secret store is down".into(),
+            "injected: the key service is down".into(),
         ))
     }
 
-    async fn read(&self, secret_ref: &str) -> Result<SmtpPassword, SecretsError> {
-        self.0.read(secret_ref).await
-    }
-
-    async fn remove(&self, secret_ref: &str) -> Result<(), SecretsError> {
-        self.0.remove(secret_ref).await
-    }
-
-    async fn remove_for(&self, address: &EmailAddress) -> Result<(), SecretsError> {
-        self.0.remove_for(address).await
+    async fn unwrap(
+        &self,
+        wrapped: &[u8],
+        context: &SealContext,
+    ) -> Result<[u8; 32], SecretsError> {
+        self.0.unwrap(wrapped, context).await
     }
 }
 
@@ -452,34 +447,26 @@ impl MailProvider for DiesAfterProvisioning {
     }
 }
 
-/// A vault whose create dies right after the password was stored.
-pub struct DiesAfterStoring {
-    pub inner: Arc<dyn SecretVault>,
-    pub stored: Arc<Notify>,
+/// A master key whose create dies right after its password was sealed.
+pub struct DiesAfterSealing {
+    pub inner: Arc<dyn DataKeys>,
+    pub sealed: Arc<Notify>,
 }
 
 #[async_trait]
-impl SecretVault for DiesAfterStoring {
-    async fn store(
-        &self,
-        address: &EmailAddress,
-        password: &SmtpPassword,
-    ) -> Result<String, SecretsError> {
-        self.inner.store(address, password).await?;
-        self.stored.notify_one();
+impl DataKeys for DiesAfterSealing {
+    async fn generate(&self, context: &SealContext) -> Result<DataKey, SecretsError> {
+        self.inner.generate(context).await?;
+        self.sealed.notify_one();
         std::future::pending().await
     }
 
-    async fn read(&self, secret_ref: &str) -> Result<SmtpPassword, SecretsError> {
-        self.inner.read(secret_ref).await
-    }
-
-    async fn remove(&self, secret_ref: &str) -> Result<(), SecretsError> {
-        self.inner.remove(secret_ref).await
-    }
-
-    async fn remove_for(&self, address: &EmailAddress) -> Result<(), SecretsError> {
-        self.inner.remove_for(address).await
+    async fn unwrap(
+        &self,
+        wrapped: &[u8],
+        context: &SealContext,
+    ) -> Result<[u8; 32], SecretsError> {
+        self.inner.unwrap(wrapped, context).await
     }
 }
 

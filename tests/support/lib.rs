@@ -13,10 +13,11 @@ pub mod worlds;
 use std::path::Path;
 use std::sync::Arc;
 
+use provisioning::app::LOCAL_PASSWORD_KEY_FILE;
 use provisioning::config::AuthMode;
 use provisioning::domain::{DomainName, ProviderKind, ReservedNames, Username};
 use provisioning::providers::{MailProvider, Providers};
-use provisioning::secrets::{LocalVault, SecretVault};
+use provisioning::secrets::{DataKeys, LocalDataKeys, Sealer};
 use provisioning::service::{
     Access, CompanyDirectories, Directory, Domains, Policy, ProviderOffer, Provisioning,
 };
@@ -48,7 +49,8 @@ pub fn policy(daily_create_limit: u32) -> Policy {
 /// The parts of one function process, as `App::from_config` would wire them.
 pub struct Parts {
     pub store: Store,
-    pub vault: Arc<dyn SecretVault>,
+    /// The master key that seals passwords for replays.
+    pub keys: Arc<dyn DataKeys>,
     pub provider: Arc<dyn MailProvider>,
     pub clock: Arc<TestClock>,
 }
@@ -72,7 +74,11 @@ impl Parts {
         let directory =
             Directory::new(self.store, self.clock, policy).with_company_directories(company);
         App::new(
-            Provisioning::new(directory, Providers::single(self.provider), self.vault),
+            Provisioning::new(
+                directory,
+                Providers::single(self.provider),
+                Sealer::new(self.keys),
+            ),
             auth_mode,
         )
     }
@@ -83,7 +89,9 @@ pub fn sqlite_at(path: &Path) -> Store {
     Store::of(SqliteStore::open(path).expect("open the SQLite store"))
 }
 
-/// The local vault beside the SQLite file at `path`.
-pub fn local_vault_beside(path: &Path) -> Arc<dyn SecretVault> {
-    Arc::new(LocalVault::new(path.with_file_name("secrets")))
+/// The local master key beside the SQLite file at `path`.
+pub fn local_keys_beside(path: &Path) -> Arc<dyn DataKeys> {
+    Arc::new(LocalDataKeys::new(
+        path.with_file_name(LOCAL_PASSWORD_KEY_FILE),
+    ))
 }

@@ -110,6 +110,20 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// A new KMS key for sealing passwords; its id.
+pub async fn create_key(config: &SdkConfig) -> String {
+    let created = aws_sdk_kms::Client::new(config)
+        .create_key()
+        .description("email-provisioning test: sealed passwords")
+        .send()
+        .await
+        .expect("moto creates a KMS key");
+    created
+        .key_metadata()
+        .map(|metadata| metadata.key_id().to_string())
+        .expect("a created key has an id")
+}
+
 /// A new table with the layout `template.yaml` declares: string `pk`/`sk`,
 /// on-demand, TTL on `ttl`, the `admin` index.
 pub async fn create_table(client: &aws_sdk_dynamodb::Client) -> String {

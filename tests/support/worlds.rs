@@ -1,7 +1,7 @@
-//! A "world" is one backing store and secret store, as one deployment has;
+//! A "world" is one backing store and master key, as one deployment has;
 //! each `app_with` call is one more function process on it (its own
 //! connection or SDK clients). Tests written against `World` run on SQLite
-//! and on DynamoDB + Secrets Manager (moto_server) alike.
+//! and on DynamoDB + KMS (moto_server) alike.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,14 +10,14 @@ use async_trait::async_trait;
 use aws_config::SdkConfig;
 use provisioning::config::AuthMode;
 use provisioning::providers::{MailProvider, Providers, SandboxProvider};
-use provisioning::secrets::SecretsManagerVault;
+use provisioning::secrets::{KmsDataKeys, Sealer};
 use provisioning::service::Provisioning;
 use provisioning::store::{DynamoStore, Store};
 use provisioning::App;
 use tempfile::TempDir;
 
 use crate::moto::{self, CallLog};
-use crate::{local_vault_beside, sqlite_at, Parts, TestClock};
+use crate::{local_keys_beside, sqlite_at, Parts, TestClock};
 
 #[async_trait]
 pub trait World: Send + Sync {
@@ -38,11 +38,14 @@ pub trait World: Send + Sync {
     /// One more handle on the store, to look at what the functions left.
     fn store(&self) -> Store;
 
-    /// The names of the password secrets that exist in this world.
-    async fn secrets(&self) -> Vec<String>;
+    /// How many passwords the store keeps, sealed for replays.
+    async fn kept_passwords(&self) -> usize;
+
+    /// Everything the store holds, as text to search.
+    async fn dump(&self) -> String;
 }
 
-/// One SQLite file with its secrets folder beside it.
+/// One SQLite file with its master key file beside it.
 pub struct SqliteWorld {
     _dir: TempDir,
     path: PathBuf,
@@ -72,7 +75,7 @@ impl World for SqliteWorld {
     fn parts(&self, provider: Arc<dyn MailProvider>) -> Parts {
         Parts {
             store: sqlite_at(&self.path),
-            vault: local_vault_beside(&self.path),
+            keys: local_keys_beside(&self.path),
             provider,
             clock: Arc::clone(&self.clock),
         }
@@ -86,31 +89,32 @@ impl World for SqliteWorld {
         sqlite_at(&self.path)
     }
 
-    async fn secrets(&self) -> Vec<String> {
-        let folder = self.path.with_file_name("secrets");
-        let Ok(entries) = std::fs::read_dir(folder) else {
-            return Vec::new();
-        };
-        let mut names: Vec<String> = entries
-            .filter_map(|entry| entry.ok())
-            .map(|entry| {
-                entry
-                    .file_name()
-                    .to_string_lossy()
-                    .trim_end_matches(".secret")
-                    .to_string()
-            })
-            .collect();
-        names.sort();
-        names
+    async fn kept_passwords(&self) -> usize {
+        let connection = rusqlite::Connection::open(&self.path).unwrap();
+        connection
+            .query_row(
+                "SELECT count(*) FROM idempotency WHERE sealed_password IS NOT NULL",
+                [],
+                |row| row.get::<_, i64>(0),
+            )
+            .map(|count| count as usize)
+            .unwrap()
+    }
+
+    /// The database file and its write-ahead log, where recent writes sit.
+    async fn dump(&self) -> String {
+        let wal = self.path.with_extension("sqlite3-wal");
+        let mut bytes = std::fs::read(&self.path).unwrap_or_default();
+        bytes.extend(std::fs::read(wal).unwrap_or_default());
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 }
 
-/// One table and one secret prefix on the emulator.
+/// One table and one KMS key on the emulator.
 pub struct AwsWorld {
     pub config: SdkConfig,
     pub table: String,
-    pub secret_prefix: String,
+    pub password_key: String,
     clock: Arc<TestClock>,
     /// Every DynamoDB call the functions of this world made.
     pub calls: CallLog,
@@ -121,9 +125,9 @@ impl AwsWorld {
         let config = moto::sdk_config().await;
         let table = moto::create_table(&aws_sdk_dynamodb::Client::new(&config)).await;
         Self {
+            password_key: moto::create_key(&config).await,
             config,
             table,
-            secret_prefix: format!("{}/smtp/", moto::unique("test")),
             clock: Arc::new(TestClock::default()),
             calls: CallLog::default(),
         }
@@ -153,9 +157,9 @@ impl World for AwsWorld {
                 moto::logged_dynamodb(&self.config, &self.calls),
                 &self.table,
             )),
-            vault: Arc::new(SecretsManagerVault::new(
-                aws_sdk_secretsmanager::Client::new(&self.config),
-                &self.secret_prefix,
+            keys: Arc::new(KmsDataKeys::new(
+                aws_sdk_kms::Client::new(&self.config),
+                &self.password_key,
             )),
             provider,
             clock: Arc::clone(&self.clock),
@@ -173,22 +177,16 @@ impl World for AwsWorld {
         ))
     }
 
-    async fn secrets(&self) -> Vec<String> {
-        let client = aws_sdk_secretsmanager::Client::new(&self.config);
-        let mut names = Vec::new();
-        let mut pages = client.list_secrets().into_paginator().send();
-        while let Some(page) = pages.next().await {
-            for secret in page.unwrap().secret_list() {
-                if let Some(name) = secret
-                    .name()
-                    .and_then(|n| n.strip_prefix(&self.secret_prefix))
-                {
-                    names.push(name.to_string());
-                }
-            }
-        }
-        names.sort();
-        names
+    async fn kept_passwords(&self) -> usize {
+        self.scan_table()
+            .await
+            .iter()
+            .filter(|item| item.contains("\"sealed_password\""))
+            .count()
+    }
+
+    async fn dump(&self) -> String {
+        self.scan_table().await.join("\n")
     }
 }
 
@@ -196,13 +194,13 @@ impl World for AwsWorld {
 /// default), for the jobs that go through every offered provider.
 pub fn app_offering(world: &impl World, providers: Vec<Arc<dyn MailProvider>>) -> App {
     let directory = world.app().read().directory.clone();
-    let vault = world.parts(Arc::clone(&providers[0])).vault;
+    let keys = world.parts(Arc::clone(&providers[0])).keys;
     let (default, others) = providers.split_first().expect("at least one provider");
     App::new(
         Provisioning::new(
             directory,
             Providers::new(Arc::clone(default), others.to_vec()),
-            vault,
+            Sealer::new(keys),
         ),
         AuthMode::Jwt,
     )

@@ -76,6 +76,11 @@ describe("describeError", () => {
     expect(describeError(error, "rotate")).toMatch(/rotated again since .* no password is shown/);
   });
 
+  it("says to rotate when a retried request's password was not kept", () => {
+    const error = new ApiError(409, "password_not_kept", "no longer kept");
+    expect(describeError(error, "rotate")).toMatch(/cannot be shown again\. Rotate the credentials/);
+  });
+
   it("keeps the server's wording for a broken rule", () => {
     const error = new ApiError(422, "invalid_username", "a username may only contain a-z, 0-9, '.', '-' and '_'");
     expect(describeError(error)).toBe("a username may only contain a-z, 0-9, '.', '-' and '_'");

@@ -84,6 +84,9 @@ export function describeError(error: unknown, attempt: Attempt = "read"): string
       return attempt === "create"
         ? "That address exists (this request created it earlier), but its credentials have been rotated since, so no password is shown. If you lost the password, rotate its credentials from your list."
         : "These credentials have been rotated again since this request, so no password is shown. If you lost the password, rotate the credentials again.";
+    case "password_not_kept":
+      // A retry of a request answered before the upgrade that seals passwords for retries.
+      return "This request was answered before the service kept passwords for retries, so its password cannot be shown again. Rotate the credentials from your list to get a new one.";
     case "throttled":
       return `The service is busy. Try again in a few seconds.${aftermath}`;
     case "provider_error":

@@ -591,7 +591,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "malformed_json" | "invalid_body" | "invalid_content_type" | "invalid_query" | "invalid_idempotency_key" | "unauthorized" | "method_not_allowed" | "payload_too_large" | "invalid_username" | "invalid_display_name" | "domain_not_allowed" | "provider_not_available" | "idempotency_key_reused" | "address_taken" | "address_reserved" | "address_lookalike" | "request_in_progress" | "forbidden" | "credentials_rotated" | "rate_limited" | "provider_error" | "provider_unavailable" | "service_unavailable" | "account_not_found" | "account_deleted" | "account_disabled" | "already_owner" | "route_not_found" | "insufficient_scope" | "mfa_required" | "invalid_key" | "key_not_found" | "provider_capacity_reached" | "invalid_signature" | "internal_error";
+                code: "malformed_json" | "invalid_body" | "invalid_content_type" | "invalid_query" | "invalid_idempotency_key" | "unauthorized" | "method_not_allowed" | "payload_too_large" | "invalid_username" | "invalid_display_name" | "domain_not_allowed" | "provider_not_available" | "idempotency_key_reused" | "address_taken" | "address_reserved" | "address_lookalike" | "request_in_progress" | "forbidden" | "credentials_rotated" | "password_not_kept" | "rate_limited" | "provider_error" | "provider_unavailable" | "service_unavailable" | "account_not_found" | "account_deleted" | "account_disabled" | "already_owner" | "route_not_found" | "insufficient_scope" | "mfa_required" | "invalid_key" | "key_not_found" | "provider_capacity_reached" | "invalid_signature" | "internal_error";
                 message: string;
                 request_id: string;
                 suggestions?: string[];
@@ -777,7 +777,7 @@ export interface operations {
                 };
             };
             405: components["responses"]["MethodNotAllowed"];
-            /** @description `address_taken` (someone holds it here, or the company's directory already has a mailbox, alias or group at it), `address_reserved` or `address_lookalike` (it passes for a reserved or taken address, such as `supp0rt` for `support`), each with free `suggestions`; `request_in_progress` (the same Idempotency-Key is still running); `credentials_rotated`: a replay (same Idempotency-Key) of a create whose credentials have been rotated since, so no password is shown. */
+            /** @description `address_taken` (someone holds it here, or the company's directory already has a mailbox, alias or group at it), `address_reserved` or `address_lookalike` (it passes for a reserved or taken address, such as `supp0rt` for `support`), each with free `suggestions`; `request_in_progress` (the same Idempotency-Key is still running); `credentials_rotated`: a replay (same Idempotency-Key) of a create whose credentials have been rotated since, so no password is shown; `password_not_kept`: a replay of a create answered before this version kept passwords sealed for replays. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -985,7 +985,7 @@ export interface operations {
                 };
             };
             405: components["responses"]["MethodNotAllowed"];
-            /** @description `request_in_progress`: another change of this address (or a request with this key) is under way; `account_disabled`: enable it first; `credentials_rotated`: a replay (same Idempotency-Key) of a rotation whose credentials have been rotated again since, so no password is shown. */
+            /** @description `request_in_progress`: another change of this address (or a request with this key) is under way; `account_disabled`: enable it first; `credentials_rotated`: a replay (same Idempotency-Key) of a rotation whose credentials have been rotated again since, so no password is shown; `password_not_kept`: a replay of a rotation answered before this version kept passwords sealed for replays. */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -26,7 +26,7 @@ pub use idempotency_key::IdempotencyKey;
 pub use lookalike::{looks_like, skeleton};
 pub use provider::ProviderKind;
 pub use reserved::ReservedNames;
-pub use secret::SmtpPassword;
+pub use secret::{SealedPassword, SmtpPassword};
 pub use send_stats::{utc_day, utc_month, PeriodCounts, SendCounts, SendEventKind, SendStats};
 pub use suggestions::{suggestion_candidates, MAX_SUGGESTIONS};
 pub use usage::{RecordedUsage, Usage, SLOTS_KEPT_FOR_ROTATIONS};

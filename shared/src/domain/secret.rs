@@ -23,6 +23,21 @@ impl fmt::Debug for SmtpPassword {
     }
 }
 
+/// A password sealed under the service's key (`secrets::Sealer`): opaque
+/// text, safe to keep in a store for as long as a replay may need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedPassword(String);
+
+impl SealedPassword {
+    pub fn new(sealed: String) -> Self {
+        Self(sealed)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

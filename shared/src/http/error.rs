@@ -115,6 +115,7 @@ impl ApiError {
                     (StatusCode::SERVICE_UNAVAILABLE, "provider_capacity_reached")
                 }
                 S::CredentialsRotated(_) => (StatusCode::CONFLICT, "credentials_rotated"),
+                S::PasswordNotKept(_) => (StatusCode::CONFLICT, "password_not_kept"),
                 S::Provider(ProviderError::Rejected { .. }) => {
                     (StatusCode::BAD_GATEWAY, "provider_error")
                 }
@@ -152,7 +153,7 @@ impl ApiError {
                 "the request took too long and was undone; try again".to_string()
             }
             Self::Service(S::Secrets(_)) => {
-                "the secret store failed; nothing was created or changed, try again".to_string()
+                "the key service failed; nothing was created or changed, try again".to_string()
             }
             _ if status == StatusCode::INTERNAL_SERVER_ERROR => {
                 "an internal error occurred; quote the request id when reporting it".to_string()

@@ -2,66 +2,92 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
+use ring::aead::NONCE_LEN;
+use tokio::sync::OnceCell;
 
-use super::{backend, SecretVault, SecretsError};
-use crate::domain::EmailAddress;
-use crate::domain::SmtpPassword;
+use super::envelope::{open_bytes, seal_bytes};
+use super::{backend, DataKey, DataKeys, SealContext, SecretsError};
 
-/// The local stand-in for Secrets Manager: one file per address, readable
-/// by its owner only, in a folder beside the SQLite database (never in it).
-pub struct LocalVault {
-    folder: PathBuf,
+/// The local stand-in for KMS: a 256-bit master key in a file beside the
+/// SQLite database (never in it), readable by its owner only, made at its
+/// first use. Data keys are random and wrapped under it with AES-256-GCM.
+pub struct LocalDataKeys {
+    path: PathBuf,
+    master: OnceCell<[u8; 32]>,
 }
 
-impl LocalVault {
-    pub fn new(folder: impl Into<PathBuf>) -> Self {
+impl LocalDataKeys {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
-            folder: folder.into(),
+            path: path.into(),
+            master: OnceCell::new(),
         }
     }
 
-    /// Addresses are `[a-z0-9._-]+@[a-z0-9.-]+`: safe as file names.
-    fn path_for(&self, address: &EmailAddress) -> PathBuf {
-        self.folder.join(format!("{address}.secret"))
+    async fn master(&self) -> Result<&[u8; 32], SecretsError> {
+        self.master
+            .get_or_try_init(|| async { read_or_make_key(&self.path) })
+            .await
     }
+}
 
-    fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        options.open(path)?.write_all(contents.as_bytes())
+fn read_or_make_key(path: &Path) -> Result<[u8; 32], SecretsError> {
+    if let Ok(existing) = std::fs::read(path) {
+        return existing
+            .try_into()
+            .map_err(|_| SecretsError::Unsealable("the local key file is not 32 bytes"));
     }
+    let key = random_key()?;
+    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder).map_err(backend)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    // create_new: of two processes making it at once, one wins and the other reads it.
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(mut file) => {
+            file.write_all(&key).map_err(backend)?;
+            Ok(key)
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            read_or_make_key(path)
+        }
+        Err(error) => Err(backend(error)),
+    }
+}
+
+fn random_key() -> Result<[u8; 32], SecretsError> {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|_| SecretsError::Unsealable("no randomness"))?;
+    Ok(key)
 }
 
 #[async_trait]
-impl SecretVault for LocalVault {
-    async fn store(
+impl DataKeys for LocalDataKeys {
+    async fn generate(&self, context: &SealContext) -> Result<DataKey, SecretsError> {
+        let plaintext = random_key()?;
+        let (nonce, sealed) = seal_bytes(self.master().await?, &context.aad(), &plaintext)?;
+        Ok(DataKey {
+            plaintext,
+            wrapped: [nonce.as_slice(), &sealed].concat(),
+        })
+    }
+
+    async fn unwrap(
         &self,
-        address: &EmailAddress,
-        password: &SmtpPassword,
-    ) -> Result<String, SecretsError> {
-        std::fs::create_dir_all(&self.folder).map_err(backend)?;
-        let path = self.path_for(address);
-        Self::write_private(&path, password.expose()).map_err(backend)?;
-        Ok(path.display().to_string())
-    }
-
-    async fn read(&self, secret_ref: &str) -> Result<SmtpPassword, SecretsError> {
-        let password = std::fs::read_to_string(secret_ref).map_err(backend)?;
-        Ok(SmtpPassword::new(password))
-    }
-
-    async fn remove(&self, secret_ref: &str) -> Result<(), SecretsError> {
-        match std::fs::remove_file(secret_ref) {
-            Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(backend(error)),
-            _ => Ok(()),
+        wrapped: &[u8],
+        context: &SealContext,
+    ) -> Result<[u8; 32], SecretsError> {
+        if wrapped.len() < NONCE_LEN {
+            return Err(SecretsError::Unsealable("the wrapped key is too short"));
         }
-    }
-
-    async fn remove_for(&self, address: &EmailAddress) -> Result<(), SecretsError> {
-        self.remove(&self.path_for(address).display().to_string())
-            .await
+        let (nonce, sealed) = wrapped.split_at(NONCE_LEN);
+        open_bytes(self.master().await?, nonce, &context.aad(), sealed.to_vec())?
+            .try_into()
+            .map_err(|_| SecretsError::Unsealable("the wrapped key is not 32 bytes"))
     }
 }
 
@@ -69,28 +95,19 @@ impl SecretVault for LocalVault {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn keeps_one_private_file_per_address_and_removes_it() {
+    #[test]
+    fn makes_one_private_key_file_and_reads_it_back() {
         let dir = tempfile::tempdir().unwrap();
-        let vault = LocalVault::new(dir.path().join("secrets"));
-        let address = EmailAddress::parse("support@example.com").unwrap();
-        vault
-            .store(&address, &SmtpPassword::new("first".into()))
-            .await
-            .unwrap();
-        let reference = vault
-            .store(&address, &SmtpPassword::new("second".into()))
-            .await
-            .unwrap();
-        assert_eq!(vault.read(&reference).await.unwrap().expose(), "second");
+        let path = dir.path().join("nested/password.key");
+        let first = read_or_make_key(&path).unwrap();
+        assert_eq!(read_or_make_key(&path).unwrap(), first);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&reference).unwrap().permissions().mode();
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        vault.remove(&reference).await.unwrap();
-        vault.remove(&reference).await.unwrap();
-        assert!(!Path::new(&reference).exists());
+        std::fs::write(&path, b"short").unwrap();
+        assert!(read_or_make_key(&path).is_err());
     }
 }

@@ -13,7 +13,7 @@ use super::changes::{operation_hash, AccountCommand};
 use super::provisioning::Replayable;
 use super::{Created, Directory, Provisioning, ServiceError};
 use crate::deadline;
-use crate::domain::{Account, AccountStatus, EmailAddress, IdempotencyKey, UserId};
+use crate::domain::{Account, AccountStatus, EmailAddress, IdempotencyKey, SealedPassword, UserId};
 use crate::store::{
     AccountChange, AccountFilter, AuditAction, AuditCursor, AuditFilter, AuditPage, Operation,
     Page, StoreError,
@@ -97,6 +97,7 @@ impl Replayable for OffboardReport {
         _service: &Provisioning,
         _caller: &UserId,
         record: &str,
+        _sealed_password: Option<&SealedPassword>,
     ) -> Result<Self, ServiceError> {
         serde_json::from_str(record).map_err(|_| {
             StoreError::Corrupt("idempotency record: bad off-boarding report".into()).into()
@@ -153,13 +154,17 @@ impl Provisioning {
             return Err(self.let_go(&hold, refusal).await);
         }
         let new_owner = to.clone();
+        // A transfer has no Idempotency-Key: nothing replays its password.
         let mut created = self
-            .rotate_held(owned, &hold, move |credentials| {
-                AccountChange::Transferred {
+            .rotate_held(
+                owned,
+                &hold,
+                move |credentials| AccountChange::Transferred {
                     to: new_owner,
                     credentials: Some(credentials),
-                }
-            })
+                },
+                false,
+            )
             .await?;
         created.account.owner = to;
         Ok(Transferred {

@@ -41,7 +41,7 @@ pub struct Deleted {
 
 impl Provisioning {
     /// Deletes the owner's account: the provider resource first, then the
-    /// secret, then the account (its claim kept as quarantined). A failure
+    /// account (its claim kept as quarantined). A failure
     /// leaves the account in the table, as it was, never the other way round.
     pub async fn delete(&self, command: AccountCommand) -> Result<Deleted, ServiceError> {
         let (owned, hold) = self.hold(&command, Operation::Delete).await?;
@@ -61,14 +61,15 @@ impl Provisioning {
         })
     }
 
-    /// New SMTP credentials for the owner's account: issued at the provider,
-    /// kept in the account's secret, written to the table, and only then the
-    /// old credential revoked, so the account always has one that works.
-    /// Each counts against the caller's daily rotation limit (given back
-    /// when it fails).
-    pub async fn rotate_credentials(
+    /// New SMTP credentials for the owner's account: issued at the provider
+    /// (their password sealed when a replay may need it), written to the
+    /// table, and only then the old credential revoked, so the account
+    /// always has one that works. Each counts against the caller's daily
+    /// rotation limit (given back when it fails).
+    async fn rotate_credentials(
         &self,
         command: AccountCommand,
+        replayable: bool,
     ) -> Result<Created, ServiceError> {
         let (owned, hold) = self.hold(&command, Operation::RotateCredentials).await?;
         if owned.account.status == AccountStatus::Disabled {
@@ -94,7 +95,7 @@ impl Provisioning {
             return Err(self.let_go(&hold, refusal).await);
         }
         let rotated = self
-            .rotate_held(owned, &hold, AccountChange::CredentialsRotated)
+            .rotate_held(owned, &hold, AccountChange::CredentialsRotated, replayable)
             .await;
         if let Err(error) = &rotated {
             // Past the table write the rotation is done, even if the old credential stayed.
@@ -119,6 +120,7 @@ impl Provisioning {
         owned: OwnedAccount,
         hold: &AccountHold,
         finish: impl FnOnce(NewCredentials) -> AccountChange,
+        replayable: bool,
     ) -> Result<Created, ServiceError> {
         let hold = hold.clone();
         let (provider, current) = match self.credential_of(&owned) {
@@ -131,8 +133,12 @@ impl Provisioning {
             Ok(issued) => issued,
             Err(error) => return Err(self.let_go(&hold, error.into()).await),
         };
-        let secret_ref = match self.vault.store(address, &issued.password).await {
-            Ok(secret_ref) => secret_ref,
+        let credentials_version = owned.credentials_version + 1;
+        let sealed_password = match self
+            .seal_for_replay(replayable, &issued.password, address, credentials_version)
+            .await
+        {
+            Ok(sealed_password) => sealed_password,
             Err(error) => {
                 self.revoke(provider, address, &issued.credential).await;
                 return Err(self.let_go(&hold, error.into()).await);
@@ -141,10 +147,9 @@ impl Provisioning {
         let change = finish(NewCredentials {
             smtp_username: issued.credential.smtp_username.clone(),
             provider_ref: issued.credential.provider_ref.clone(),
-            secret_ref: secret_ref.clone(),
         });
-        // The secret holds the new password now: if the table does not take
-        // it, both credentials keep working and the next rotation removes the spare.
+        // If the table does not take the new credential, both keep working
+        // and the next rotation removes the spare.
         self.finish(&hold, &change).await?;
         provider
             .revoke_credential(address, &current)
@@ -158,8 +163,8 @@ impl Provisioning {
             account,
             smtp,
             password: issued.password,
-            secret_ref,
-            credentials_version: owned.credentials_version + 1,
+            sealed_password,
+            credentials_version,
         })
     }
 
@@ -171,8 +176,11 @@ impl Provisioning {
     ) -> Result<(Created, bool), ServiceError> {
         let caller = command.caller.clone();
         let hash = operation_hash("rotate-credentials", &command.address);
-        self.at_most_once(&caller, key, hash, || self.rotate_credentials(command))
-            .await
+        let replayable = key.is_some();
+        self.at_most_once(&caller, key, hash, || {
+            self.rotate_credentials(command, replayable)
+        })
+        .await
     }
 
     /// Stops (`allowed: false`) or restarts the account's sending at the
@@ -359,10 +367,6 @@ impl Provisioning {
             ))
         })?;
         provider.deprovision(&account.address, provider_ref).await?;
-        match &owned.secret_ref {
-            Some(secret_ref) => self.vault.remove(secret_ref).await?,
-            None => self.vault.remove_for(&account.address).await?,
-        }
         Ok(())
     }
 }

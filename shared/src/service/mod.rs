@@ -273,6 +273,8 @@ pub enum ServiceError {
     CreatedThenDeleted(String),
     #[error("the credentials this request handed out for {0} have been rotated since: they are not shown again; rotate them to get new ones")]
     CredentialsRotated(String),
+    #[error("the password this request handed out for {0} is no longer kept: rotate the credentials to get new ones")]
+    PasswordNotKept(String),
     /// The same answer whether the key is someone else's or nobody's.
     #[error("you have no API key {0}")]
     KeyNotFound(String),

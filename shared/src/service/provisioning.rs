@@ -10,13 +10,14 @@ use sha2::{Digest, Sha256};
 use crate::deadline;
 use crate::domain::{
     Account, AccountStatus, DisplayName, DomainName, EmailAddress, IdempotencyKey, ProviderKind,
-    SendStats, SmtpPassword, SmtpSettings, UserId, Username,
+    SealedPassword, SendStats, SmtpPassword, SmtpSettings, UserId, Username,
 };
 use crate::lifecycle::EventSink;
 use crate::providers::{MailProvider, Mark, ProviderError, Providers};
-use crate::secrets::SecretVault;
+use crate::secrets::{SealContext, Sealer, SecretsError};
 use crate::store::{
-    Activation, IdempotencyRecord, IdempotencyStart, IdempotencyState, Reservation, StoreError,
+    Activation, IdempotencyRecord, IdempotencyStart, IdempotencyState, IdempotentAnswer,
+    Reservation, StoreError,
 };
 
 use super::undo::Undo;
@@ -39,13 +40,14 @@ pub struct CreateCommand {
 }
 
 /// An account with SMTP credentials just issued, by a create or a rotation;
-/// the password exists only here and in the secret `secret_ref` names.
+/// the password exists only here and, sealed for the replays of an
+/// idempotent request, in its idempotency record until that expires.
 #[derive(Debug, Clone)]
 pub struct Created {
     pub account: Account,
     pub smtp: SmtpSettings,
     pub password: SmtpPassword,
-    pub secret_ref: String,
+    pub sealed_password: Option<SealedPassword>,
     /// Which issue of the account's credentials these are: 0 for the
     /// create's, one more for each rotation.
     pub credentials_version: u32,
@@ -58,10 +60,10 @@ const IDEMPOTENCY_TTL: Duration = Duration::hours(24);
 const IN_PROGRESS_TIMEOUT: Duration = Duration::seconds(60);
 
 /// What an idempotency record keeps of a 201 or a rotation's 200: the
-/// address and which issue of its credentials was handed out. A replay
-/// answers with that password, read back from the account's secret (never
-/// kept in the record), and only while it is still the current one: a
-/// replay never hands out a newer password than the request did.
+/// address and which issue of its credentials was handed out (the password
+/// itself is kept sealed beside it). A replay answers with that password
+/// only while it is still the current one and the account still its
+/// owner's.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct AnsweredRecord {
     email: String,
@@ -73,14 +75,20 @@ struct AnsweredRecord {
 }
 
 /// An answer `at_most_once` can keep and give again: what its record keeps
-/// (never a secret), and the answer rebuilt from that.
+/// (never a password in clear), and the answer rebuilt from that.
 pub(super) trait Replayable: Sized {
     fn record(&self, caller: &UserId) -> String;
+
+    /// The password the answer hands out, sealed for its replays.
+    fn sealed_password(&self) -> Option<&SealedPassword> {
+        None
+    }
 
     async fn replay(
         service: &Provisioning,
         caller: &UserId,
         record: &str,
+        sealed_password: Option<&SealedPassword>,
     ) -> Result<Self, ServiceError>;
 }
 
@@ -94,11 +102,16 @@ impl Replayable for Created {
         .expect("a record of strings serializes")
     }
 
-    /// The account a completed request answered with, credentials as they are now.
+    fn sealed_password(&self) -> Option<&SealedPassword> {
+        self.sealed_password.as_ref()
+    }
+
+    /// The account a completed request answered with, and the password it handed out.
     async fn replay(
         service: &Provisioning,
         caller: &UserId,
         record: &str,
+        sealed_password: Option<&SealedPassword>,
     ) -> Result<Self, ServiceError> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("idempotency record: bad {what}"));
         let record: AnsweredRecord =
@@ -115,24 +128,30 @@ impl Replayable for Created {
             .owned_account(&owner, &address)
             .await?
         else {
-            // Its secret went with it (or it changed hands): no answer is left to replay.
+            // Its credential went with it (or it changed hands): no answer is left to replay.
             return Err(ServiceError::CreatedThenDeleted(record.email));
         };
         if owned.credentials_version != record.credentials_version {
             return Err(ServiceError::CredentialsRotated(record.email));
         }
-        let secret_ref = owned.secret_ref.ok_or_else(|| corrupt("account secret"))?;
+        // A record completed before passwords were sealed (schema 12).
+        let sealed_password =
+            sealed_password.ok_or_else(|| ServiceError::PasswordNotKept(record.email.clone()))?;
         let smtp = owned
             .account
             .smtp
             .clone()
             .ok_or_else(|| corrupt("account smtp"))?;
-        let password = service.vault.read(&secret_ref).await?;
+        let context = SealContext {
+            address,
+            credentials_version: owned.credentials_version,
+        };
+        let password = service.sealer.open(sealed_password, &context).await?;
         Ok(Created {
             account: owned.account,
             smtp,
             password,
-            secret_ref,
+            sealed_password: Some(sealed_password.clone()),
             credentials_version: owned.credentials_version,
         })
     }
@@ -141,17 +160,18 @@ impl Replayable for Created {
 pub struct Provisioning {
     pub(super) directory: Directory,
     pub(super) providers: Providers,
-    pub(super) vault: Arc<dyn SecretVault>,
+    /// Seals the passwords an idempotent request may hand out again.
+    pub(super) sealer: Sealer,
     /// Where committed changes are published (`announcements.rs`).
     pub(super) events: Option<Arc<dyn EventSink>>,
 }
 
 impl Provisioning {
-    pub fn new(directory: Directory, providers: Providers, vault: Arc<dyn SecretVault>) -> Self {
+    pub fn new(directory: Directory, providers: Providers, sealer: Sealer) -> Self {
         Self {
             directory,
             providers,
-            vault,
+            sealer,
             events: None,
         }
     }
@@ -185,9 +205,14 @@ impl Provisioning {
     }
 
     /// The create flow: reserve (quota + claim + pending account, one
-    /// transaction), provision, keep the password, activate; each step done
-    /// registers its undo, and a failure runs them in reverse (`Undo`).
-    pub async fn create(&self, command: CreateCommand) -> Result<Created, ServiceError> {
+    /// transaction), provision, seal the password when a replay may need it,
+    /// activate; each step done registers its undo, and a failure runs them
+    /// in reverse (`Undo`).
+    async fn create(
+        &self,
+        command: CreateCommand,
+        replayable: bool,
+    ) -> Result<Created, ServiceError> {
         let access = &self.directory.policy.access;
         if !access.may_create(&command.groups) {
             return Err(ServiceError::Forbidden(
@@ -270,7 +295,7 @@ impl Provisioning {
         let mut undo = Undo::new(self);
         undo.reserved(&reservation);
         // This create took the address over from one that died: clear what
-        // it left at the provider and in the vault before making anything.
+        // it left at the provider before making anything.
         if let Some(abandoned) = abandoned {
             if let Err(error) = self.clean_up(&abandoned, &abandoned).await {
                 undo.run(&error.to_string()).await;
@@ -293,20 +318,21 @@ impl Provisioning {
             }
         };
 
-        let secret_ref = match self.vault.store(&email, &provisioned.password).await {
-            Ok(secret_ref) => secret_ref,
+        let sealed_password = match self
+            .seal_for_replay(replayable, &provisioned.password, &email, 0)
+            .await
+        {
+            Ok(sealed_password) => sealed_password,
             Err(error) => {
                 undo.run(&error.to_string()).await;
                 return Err(error.into());
             }
         };
-        undo.secret_stored(&secret_ref);
 
         let activation = Activation {
             smtp: provisioned.smtp,
             webmail: provisioned.webmail,
             provider_ref: provisioned.provider_ref,
-            secret_ref,
             activated_at: self.directory.clock.now(),
         };
         if let Err(error) = self
@@ -335,9 +361,28 @@ impl Provisioning {
             },
             smtp: activation.smtp,
             password: provisioned.password,
-            secret_ref: activation.secret_ref,
+            sealed_password,
             credentials_version: 0,
         })
+    }
+
+    /// The password sealed for the replays of its request, when it has any
+    /// (an `Idempotency-Key`): issue `credentials_version` of `address`.
+    pub(super) async fn seal_for_replay(
+        &self,
+        replayable: bool,
+        password: &SmtpPassword,
+        address: &EmailAddress,
+        credentials_version: u32,
+    ) -> Result<Option<SealedPassword>, SecretsError> {
+        if !replayable {
+            return Ok(None);
+        }
+        let context = SealContext {
+            address: address.clone(),
+            credentials_version,
+        };
+        self.sealer.seal(password, &context).await.map(Some)
     }
 
     /// Refuses before anything is written an address that is reserved,
@@ -395,9 +440,9 @@ impl Provisioning {
     }
 
     /// `create`, at most once per `Idempotency-Key`: the same key and body
-    /// replay the first 201 (password read back from its secret, provider
-    /// untouched); `true` says it is a replay. A failed create forgets the
-    /// key, so the client may retry with it.
+    /// replay the first 201 (its password unsealed, provider untouched);
+    /// `true` says it is a replay. A failed create forgets the key, so the
+    /// client may retry with it.
     pub async fn create_once(
         &self,
         command: CreateCommand,
@@ -405,7 +450,8 @@ impl Provisioning {
     ) -> Result<(Created, bool), ServiceError> {
         let owner = command.owner.clone();
         let hash = request_hash(&command);
-        self.at_most_once(&owner, key, hash, || self.create(command))
+        let replayable = key.is_some();
+        self.at_most_once(&owner, key, hash, || self.create(command, replayable))
             .await
     }
 
@@ -433,6 +479,7 @@ impl Provisioning {
             request_hash,
             state: IdempotencyState::InProgress,
             response: None,
+            sealed_password: None,
             expires_at: now + IDEMPOTENCY_TTL,
             in_progress_until: now + IN_PROGRESS_TIMEOUT,
         };
@@ -448,14 +495,21 @@ impl Provisioning {
             }
             IdempotencyStart::Existing(existing) => match existing.response {
                 None => Err(ServiceError::RequestInProgress),
-                Some(response) => Ok((T::replay(self, owner, &response).await?, true)),
+                Some(response) => Ok((
+                    T::replay(self, owner, &response, existing.sealed_password.as_ref()).await?,
+                    true,
+                )),
             },
             IdempotencyStart::Started => match request().await {
                 Ok(answered) => {
-                    let response = answered.record(owner);
+                    let answer = IdempotentAnswer {
+                        response: answered.record(owner),
+                        sealed_password: answered.sealed_password().cloned(),
+                        expires_at: record.expires_at,
+                    };
                     if let Err(error) = store
                         .idempotency
-                        .complete_idempotent(owner, &key, &response)
+                        .complete_idempotent(owner, &key, &answer)
                         .await
                     {
                         // The change is made; a retry will see "in progress" until the record lapses.
@@ -488,8 +542,8 @@ impl Provisioning {
     }
 
     /// What a scheduled run does: every create that died (pending past its
-    /// lease) is seized, cleared at the provider and in the vault, and
-    /// released (claim freed, quota refunded, audited). Returns how many.
+    /// lease) is seized, cleared at the provider, and released (claim
+    /// freed, quota refunded, audited). Returns how many.
     pub async fn recover_abandoned(&self) -> Result<usize, ServiceError> {
         let now = self.directory.clock.now();
         let mut recovered = 0;
@@ -525,6 +579,19 @@ impl Provisioning {
         Ok(recovered)
     }
 
+    /// What a scheduled run does too: the sealed passwords of idempotent
+    /// requests whose replay window is over are dropped, so no copy of a
+    /// password outlives it by more than the schedule's period. Returns how many.
+    pub async fn drop_expired_passwords(&self) -> Result<usize, ServiceError> {
+        let now = self.directory.clock.now();
+        Ok(self
+            .directory
+            .store
+            .idempotency
+            .drop_expired_passwords(now)
+            .await?)
+    }
+
     /// Removes what the dead create `dead` may have left (at the provider,
     /// only what carries its mark), then releases `reservation` (the dead
     /// one's, or the seizer's).
@@ -537,7 +604,6 @@ impl Provisioning {
         provider
             .deprovision_marked(&dead.address, &Mark::new(&dead.token))
             .await?;
-        self.vault.remove_for(&reservation.address).await?;
         self.directory
             .store
             .reservations

@@ -1,8 +1,8 @@
 //! A create's undo steps: each step that succeeds registers how to take it
 //! back, and a failure runs them in reverse. A failed undo at the provider
-//! or in the vault leaves the reservation pending rather than released:
-//! past its lease, the reconciler removes what carries the create's mark
-//! and the secret named for the address, then frees the address.
+//! leaves the reservation pending rather than released: past its lease,
+//! the reconciler removes what carries the create's mark, then frees the
+//! address.
 
 use std::sync::Arc;
 
@@ -22,8 +22,6 @@ enum Step {
         address: EmailAddress,
         mark: Mark,
     },
-    /// The password's secret is deleted.
-    SecretStored(String),
 }
 
 /// The steps a create has taken so far.
@@ -59,22 +57,12 @@ impl<'a> Undo<'a> {
         });
     }
 
-    pub(super) fn secret_stored(&mut self, secret_ref: &str) {
-        self.steps.push(Step::SecretStored(secret_ref.to_string()));
-    }
-
     /// Takes every step back, the last first, because of `error`. Its own
     /// failures are logged, never the answer: the original error is.
     pub(super) async fn run(self, error: &str) {
         let mut all_undone = true;
         for step in self.steps.into_iter().rev() {
             match step {
-                Step::SecretStored(secret_ref) => {
-                    if let Err(failed) = self.service.vault.remove(&secret_ref).await {
-                        all_undone = false;
-                        tracing::error!(secret_ref, error = ?failed, "could not remove a secret after a failed create");
-                    }
-                }
                 Step::ProviderCalled {
                     provider,
                     address,

@@ -198,8 +198,13 @@ pub trait Idempotency: Send + Sync {
         &self,
         owner: &UserId,
         key: &IdempotencyKey,
-        response: &str,
+        answer: &IdempotentAnswer,
     ) -> Result<(), StoreError>;
+
+    /// Drops the sealed password of every record expired at `now` (an
+    /// expired record is never replayed, but TTL deletion may lag for
+    /// days). Returns how many it dropped.
+    async fn drop_expired_passwords(&self, now: DateTime<Utc>) -> Result<usize, StoreError>;
 
     /// Drops the record of a request that failed, so the key can be used again.
     async fn forget_idempotent(

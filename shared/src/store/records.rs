@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::encoding::timestamp;
 use crate::domain::{
     skeleton, utc_day, utc_month, Account, DisplayName, EmailAddress, PeriodCounts, ProviderKind,
-    SendEventKind, SendStats, SmtpSettings, UserId,
+    SealedPassword, SendEventKind, SendStats, SmtpSettings, UserId,
 };
 
 /// Who holds an address. An address is free when it has no claim, or only a
@@ -41,13 +41,12 @@ pub fn lookalike_key(address: &EmailAddress) -> String {
     format!("{}@{}", skeleton(address.username()), address.domain())
 }
 
-/// An owner's account with what it takes to remove it: its provider
-/// resource and its secret.
+/// An owner's account with what it takes to change or remove it: its
+/// provider resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OwnedAccount {
     pub account: Account,
     pub provider_ref: Option<String>,
-    pub secret_ref: Option<String>,
     /// 0 for the create's credentials, one more for each rotation.
     pub credentials_version: u32,
 }
@@ -114,13 +113,11 @@ pub struct AccountHold {
     pub provider: ProviderKind,
 }
 
-/// A credential the provider issued by a rotation, whose password
-/// `secret_ref` holds.
+/// A credential the provider issued by a rotation (its password is never stored).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCredentials {
     pub smtp_username: String,
     pub provider_ref: String,
-    pub secret_ref: String,
 }
 
 /// What a change other than a delete writes when it is done.
@@ -246,7 +243,6 @@ pub struct Activation {
     pub smtp: SmtpSettings,
     pub webmail: Option<String>,
     pub provider_ref: String,
-    pub secret_ref: String,
     pub activated_at: DateTime<Utc>,
 }
 
@@ -427,16 +423,28 @@ impl IdempotencyState {
 }
 
 /// What a store keeps of a request made with an `Idempotency-Key`: the
-/// hash of what was asked and, once done, the answer (never a password).
+/// hash of what was asked and, once done, the answer, with the password it
+/// handed out sealed (never in clear) until the record expires.
 /// Modelled on the AWS Lambda Powertools idempotency record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyRecord {
     pub request_hash: String,
     pub state: IdempotencyState,
     pub response: Option<String>,
+    pub sealed_password: Option<SealedPassword>,
     pub expires_at: DateTime<Utc>,
     /// A record still in progress past this time belongs to a request that died.
     pub in_progress_until: DateTime<Utc>,
+}
+
+/// What a completed request leaves for its replays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotentAnswer {
+    pub response: String,
+    /// The password it handed out, sealed: dropped once the record expires.
+    pub sealed_password: Option<SealedPassword>,
+    /// The record's `expires_at`.
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Whether a stored record still decides the request's fate at `now`:

@@ -95,7 +95,6 @@ pub async fn a_rotation_counts_one_more_issue_of_the_credentials(harness: &dyn S
         let change = AccountChange::CredentialsRotated(NewCredentials {
             smtp_username: "support@example.com".into(),
             provider_ref: format!("ref-{version}"),
-            secret_ref: "secret".into(),
         });
         store.changes.finish_change(&hold, &change).await.unwrap();
         let owned = harness

@@ -1,8 +1,10 @@
 //! `Idempotency-Key` records.
 
 use chrono::{DateTime, Duration, Utc};
-use provisioning::domain::IdempotencyKey;
-use provisioning::store::{IdempotencyRecord, IdempotencyStart, IdempotencyState};
+use provisioning::domain::{IdempotencyKey, SealedPassword};
+use provisioning::store::{
+    IdempotencyRecord, IdempotencyStart, IdempotencyState, IdempotentAnswer,
+};
 
 use super::{start, user, StoreHarness};
 
@@ -13,6 +15,7 @@ pub async fn an_idempotency_key_is_started_once_until_done_or_dead(harness: &dyn
         request_hash: "hash-1".into(),
         state: IdempotencyState::InProgress,
         response: None,
+        sealed_password: None,
         expires_at: at + Duration::hours(24),
         in_progress_until: at + Duration::seconds(60),
     };
@@ -49,7 +52,15 @@ pub async fn an_idempotency_key_is_started_once_until_done_or_dead(harness: &dyn
 
     store
         .idempotency
-        .complete_idempotent(&alice, &key, r#"{"answer":1}"#)
+        .complete_idempotent(
+            &alice,
+            &key,
+            &IdempotentAnswer {
+                response: r#"{"answer":1}"#.into(),
+                sealed_password: Some(SealedPassword::new("sealed-1".into())),
+                expires_at: record(start()).expires_at,
+            },
+        )
         .await
         .unwrap();
     let later = start() + Duration::hours(1);
@@ -62,10 +73,34 @@ pub async fn an_idempotency_key_is_started_once_until_done_or_dead(harness: &dyn
         IdempotencyStart::Existing(existing) => {
             assert_eq!(existing.state, IdempotencyState::Completed);
             assert_eq!(existing.response.as_deref(), Some(r#"{"answer":1}"#));
+            assert_eq!(
+                existing.sealed_password,
+                Some(SealedPassword::new("sealed-1".into()))
+            );
         }
         other => panic!("a completed key must replay: {other:?}"),
     }
+    assert_eq!(
+        store
+            .idempotency
+            .drop_expired_passwords(later)
+            .await
+            .unwrap(),
+        0,
+        "a password is kept while its record may replay"
+    );
     let expired = start() + Duration::hours(25);
+    for (sweep, dropped) in [(1, 1), (2, 0)] {
+        assert_eq!(
+            store
+                .idempotency
+                .drop_expired_passwords(expired)
+                .await
+                .unwrap(),
+            dropped,
+            "sweep {sweep} after the window"
+        );
+    }
     assert_eq!(
         store
             .idempotency

@@ -99,7 +99,6 @@ pub fn activation(reservation: &Reservation) -> Activation {
         },
         webmail: Some("https://webmail.example.com".into()),
         provider_ref: format!("sandbox:{}", reservation.address),
-        secret_ref: format!("secret-of-{}", reservation.address),
         activated_at: reservation.reserved_at + Duration::seconds(2),
     }
 }

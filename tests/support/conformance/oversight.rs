@@ -181,7 +181,6 @@ pub async fn a_transfer_moves_the_account_and_its_claim_to_the_new_owner(
         credentials: Some(NewCredentials {
             smtp_username: "support-2@example.com".into(),
             provider_ref: "ref-2".into(),
-            secret_ref: "secret-2".into(),
         }),
     };
     store.changes.finish_change(&hold, &change).await.unwrap();
@@ -205,7 +204,6 @@ pub async fn a_transfer_moves_the_account_and_its_claim_to_the_new_owner(
     assert_eq!(after.credentials_version, before.credentials_version + 1);
     assert_eq!(after.account.stats.today(hold.request.started_at).sends, 3);
     assert_eq!(after.provider_ref.as_deref(), Some("ref-2"));
-    assert_eq!(after.secret_ref.as_deref(), Some("secret-2"));
     assert_eq!(
         after
             .account

@@ -137,18 +137,16 @@ impl Changes for DynamoStore {
             AccountChange::CredentialsRotated(NewCredentials {
                 smtp_username,
                 provider_ref,
-                secret_ref,
             }) => update
                 .update_expression(
                     "SET smtp_username = :username, provider_ref = :provider_ref, \
-                     secret_ref = :secret_ref, updated_at = :at \
+                     updated_at = :at \
                      ADD credentials_version :one \
                      REMOVE hold_token, hold_lease_ms",
                 )
                 .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":username", s(smtp_username))
-                .expression_attribute_values(":provider_ref", s(provider_ref))
-                .expression_attribute_values(":secret_ref", s(secret_ref)),
+                .expression_attribute_values(":provider_ref", s(provider_ref)),
             AccountChange::Disabled => set_status(update, AccountStatus::Disabled),
             AccountChange::Enabled => set_status(update, AccountStatus::Active),
         }
@@ -288,7 +286,6 @@ impl DynamoStore {
                 item.insert("credentials_version".into(), n(version + 1));
                 item.insert("smtp_username".into(), s(&credentials.smtp_username));
                 item.insert("provider_ref".into(), s(&credentials.provider_ref));
-                item.insert("secret_ref".into(), s(&credentials.secret_ref));
             }
             let unchanged_counters = match &counted_at {
                 Some(_) => "stats_updated_at = :counted_at",

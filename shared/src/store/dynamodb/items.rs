@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::domain::{
     utc_month, Account, AccountStatus, DisplayName, EmailAddress, IdempotencyKey, PeriodCounts,
-    SendCounts, SendStats, SmtpAuthentication, SmtpSettings, UserId,
+    SealedPassword, SendCounts, SendStats, SmtpAuthentication, SmtpSettings, UserId,
 };
 use crate::store::encoding::{
     claim_state, corrupt, from_millis, parse_timestamp, provider_kind, timestamp,
@@ -121,6 +121,9 @@ pub(super) fn idempotency_from_item(item: &Item) -> Result<IdempotencyRecord, St
         state: IdempotencyState::parse(state)
             .ok_or_else(|| corrupt(format!("bad idempotency state {state:?}")))?,
         response: item.optional_text("response").map(str::to_string),
+        sealed_password: item
+            .optional_text("sealed_password")
+            .map(|sealed| SealedPassword::new(sealed.to_string())),
         expires_at: from_millis(item.number("expires_ms")?)?,
         in_progress_until: from_millis(item.number("in_progress_until_ms")?)?,
     })
@@ -254,7 +257,6 @@ pub(super) fn owned_from_item(item: &Item) -> Result<OwnedAccount, StoreError> {
     Ok(OwnedAccount {
         account: account_from_item(item)?,
         provider_ref: item.optional_text("provider_ref").map(str::to_string),
-        secret_ref: item.optional_text("secret_ref").map(str::to_string),
         credentials_version: match item.get("credentials_version") {
             None => 0,
             Some(_) => item.number("credentials_version")?,

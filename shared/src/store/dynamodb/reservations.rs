@@ -129,29 +129,31 @@ impl Reservations for DynamoStore {
             .expression_attribute_values(":token", s(&reservation.token))
             .build()
             .expect("table, key and expression are set");
-        let account =
-            Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(account_key(&reservation.owner, &reservation.address)))
-                .update_expression(format!(
-                "SET {}#status = :active, provider_ref = :provider_ref, secret_ref = :secret_ref, \
+        let account = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(account_key(&reservation.owner, &reservation.address)))
+            .update_expression(format!(
+                "SET {}#status = :active, provider_ref = :provider_ref, \
                  smtp_server = :server, smtp_port = :port, smtp_username = :username, \
                  smtp_auth = :auth, updated_at = :now",
                 // A provider without webmail leaves the attribute out rather than empty.
-                if activation.webmail.is_some() { "webmail = :webmail, " } else { "" }
+                if activation.webmail.is_some() {
+                    "webmail = :webmail, "
+                } else {
+                    ""
+                }
             ))
-                .condition_expression("#token = :token")
-                .expression_attribute_names("#token", "token")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":active", s("active"))
-                .expression_attribute_values(":token", s(&reservation.token))
-                .expression_attribute_values(":provider_ref", s(&activation.provider_ref))
-                .expression_attribute_values(":secret_ref", s(&activation.secret_ref))
-                .expression_attribute_values(":server", s(&activation.smtp.server))
-                .expression_attribute_values(":port", n(activation.smtp.port))
-                .expression_attribute_values(":username", s(&activation.smtp.username))
-                .expression_attribute_values(":auth", s(activation.smtp.authentication.as_str()))
-                .expression_attribute_values(":now", s(timestamp(activation.activated_at)));
+            .condition_expression("#token = :token")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":active", s("active"))
+            .expression_attribute_values(":token", s(&reservation.token))
+            .expression_attribute_values(":provider_ref", s(&activation.provider_ref))
+            .expression_attribute_values(":server", s(&activation.smtp.server))
+            .expression_attribute_values(":port", n(activation.smtp.port))
+            .expression_attribute_values(":username", s(&activation.smtp.username))
+            .expression_attribute_values(":auth", s(activation.smtp.authentication.as_str()))
+            .expression_attribute_values(":now", s(timestamp(activation.activated_at)));
         let account = match &activation.webmail {
             Some(webmail) => account.expression_attribute_values(":webmail", s(webmail)),
             None => account,

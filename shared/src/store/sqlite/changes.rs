@@ -103,7 +103,7 @@ impl Changes for SqliteStore {
                 tx.execute(
                     &format!(
                         "UPDATE accounts SET smtp_username = ?4, provider_ref = ?5,
-                             secret_ref = ?6, credentials_version = credentials_version + 1
+                             credentials_version = credentials_version + 1
                          {held}"
                     ),
                     params![
@@ -111,8 +111,7 @@ impl Changes for SqliteStore {
                         address,
                         token,
                         credentials.smtp_username,
-                        credentials.provider_ref,
-                        credentials.secret_ref
+                        credentials.provider_ref
                     ],
                 )
             };

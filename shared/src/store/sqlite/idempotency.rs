@@ -5,10 +5,12 @@ use async_trait::async_trait;
 use rusqlite::OptionalExtension;
 
 use super::SqliteStore;
+use crate::domain::SealedPassword;
 use crate::domain::{IdempotencyKey, UserId};
 use crate::store::encoding::{backend, corrupt};
 use crate::store::{
-    is_live, Idempotency, IdempotencyRecord, IdempotencyStart, IdempotencyState, StoreError,
+    is_live, Idempotency, IdempotencyRecord, IdempotencyStart, IdempotencyState, IdempotentAnswer,
+    StoreError,
 };
 use chrono::{DateTime, Utc};
 use rusqlite::params;
@@ -26,7 +28,8 @@ impl Idempotency for SqliteStore {
         self.in_transaction(move |tx| {
             let existing = tx
                 .query_row(
-                    "SELECT request_hash, state, response, expires_ms, in_progress_until_ms
+                    "SELECT request_hash, state, response, expires_ms, in_progress_until_ms,
+                            sealed_password
                      FROM idempotency WHERE owner = ?1 AND key = ?2",
                     params![owner, key],
                     |row| {
@@ -36,17 +39,21 @@ impl Idempotency for SqliteStore {
                             row.get::<_, Option<String>>(2)?,
                             row.get::<_, i64>(3)?,
                             row.get::<_, i64>(4)?,
+                            row.get::<_, Option<String>>(5)?,
                         ))
                     },
                 )
                 .optional()
                 .map_err(backend)?;
-            if let Some((request_hash, state, response, expires, in_progress_until)) = existing {
+            if let Some((request_hash, state, response, expires, in_progress_until, sealed)) =
+                existing
+            {
                 let existing = IdempotencyRecord {
                     request_hash,
                     state: IdempotencyState::parse(&state)
                         .ok_or_else(|| corrupt(format!("bad idempotency state {state:?}")))?,
                     response,
+                    sealed_password: sealed.map(SealedPassword::new),
                     expires_at: from_millis(expires)?,
                     in_progress_until: from_millis(in_progress_until)?,
                 };
@@ -56,8 +63,9 @@ impl Idempotency for SqliteStore {
             }
             tx.execute(
                 "INSERT OR REPLACE INTO idempotency
-                     (owner, key, request_hash, state, response, expires_ms, in_progress_until_ms)
-                 VALUES (?1, ?2, ?3, 'in_progress', NULL, ?4, ?5)",
+                     (owner, key, request_hash, state, response, sealed_password,
+                      expires_ms, in_progress_until_ms)
+                 VALUES (?1, ?2, ?3, 'in_progress', NULL, NULL, ?4, ?5)",
                 params![
                     owner,
                     key,
@@ -76,16 +84,34 @@ impl Idempotency for SqliteStore {
         &self,
         owner: &UserId,
         key: &IdempotencyKey,
-        response: &str,
+        answer: &IdempotentAnswer,
     ) -> Result<(), StoreError> {
-        let (owner, key, response) = (owner.to_string(), key.to_string(), response.to_string());
+        let (owner, key, answer) = (owner.to_string(), key.to_string(), answer.clone());
         self.in_transaction(move |tx| {
             tx.execute(
-                "UPDATE idempotency SET state = 'completed', response = ?3 WHERE owner = ?1 AND key = ?2",
-                params![owner, key, response],
+                "UPDATE idempotency SET state = 'completed', response = ?3, sealed_password = ?4
+                 WHERE owner = ?1 AND key = ?2",
+                params![
+                    owner,
+                    key,
+                    answer.response,
+                    answer.sealed_password.as_ref().map(SealedPassword::as_str)
+                ],
             )
             .map_err(backend)?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn drop_expired_passwords(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        self.in_transaction(move |tx| {
+            tx.execute(
+                "UPDATE idempotency SET sealed_password = NULL
+                 WHERE sealed_password IS NOT NULL AND expires_ms <= ?1",
+                params![now.timestamp_millis()],
+            )
+            .map_err(backend)
         })
         .await
     }

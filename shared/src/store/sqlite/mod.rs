@@ -45,7 +45,6 @@ CREATE TABLE IF NOT EXISTS accounts (
     display_name      TEXT NOT NULL,
     provider          TEXT NOT NULL,
     provider_ref      TEXT,
-    secret_ref        TEXT,
     token             TEXT NOT NULL,
     status            TEXT NOT NULL,
     smtp_server       TEXT,
@@ -139,6 +138,9 @@ CREATE TABLE IF NOT EXISTS idempotency (
     request_hash         TEXT NOT NULL,
     state                TEXT NOT NULL,
     response             TEXT,
+    -- The password the answer handed out, sealed (secrets::Sealer); set to
+    -- NULL once the record expires (Idempotency::drop_expired_passwords).
+    sealed_password      TEXT,
     expires_ms           INTEGER NOT NULL,
     in_progress_until_ms INTEGER NOT NULL,
     PRIMARY KEY (owner, key)
@@ -146,9 +148,15 @@ CREATE TABLE IF NOT EXISTS idempotency (
 ";
 
 /// Bumped whenever SCHEMA changes; an older file is refused with a clear message.
-const SCHEMA_VERSION: i64 = 11;
-/// Older schemas that SCHEMA completes by adding tables alone.
-const UPGRADED_IN_PLACE: [i64; 2] = [9, 10];
+const SCHEMA_VERSION: i64 = 12;
+/// Older schemas that SCHEMA completes by adding tables, once `BEFORE_12` ran.
+const UPGRADED_IN_PLACE: [i64; 3] = [9, 10, 11];
+/// Schema 12 keeps no reference to a password's own secret, and seals the
+/// password a replay may need in its idempotency record instead.
+const BEFORE_12: &str = "
+ALTER TABLE accounts DROP COLUMN secret_ref;
+ALTER TABLE idempotency ADD COLUMN sealed_password TEXT;
+";
 
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
@@ -189,6 +197,9 @@ impl SqliteStore {
                  it holds local test data only: delete it and start again",
                 path.display()
             )));
+        }
+        if has_tables && version < 12 {
+            tx.execute_batch(BEFORE_12).map_err(backend)?;
         }
         tx.execute_batch(SCHEMA).map_err(backend)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)
@@ -252,6 +263,34 @@ mod tests {
     use super::*;
     use crate::domain::utc_day;
     use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn a_schema_11_file_is_upgraded_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.sqlite3");
+        let eleven = SCHEMA
+            .replace(
+                "    provider_ref      TEXT,\n",
+                "    provider_ref      TEXT,\n    secret_ref        TEXT,\n",
+            )
+            .replace("    sealed_password      TEXT,\n", "");
+        let connection = Connection::open(&path).unwrap();
+        connection.execute_batch(&eleven).unwrap();
+        connection.pragma_update(None, "user_version", 11).unwrap();
+        drop(connection);
+
+        SqliteStore::open(&path).unwrap();
+        let connection = Connection::open(&path).unwrap();
+        let columns = |table: &str| -> Vec<String> {
+            let mut statement = connection
+                .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+                .unwrap();
+            let names = statement.query_map([], |row| row.get(0)).unwrap();
+            names.map(Result::unwrap).collect()
+        };
+        assert!(!columns("accounts").contains(&"secret_ref".to_string()));
+        assert!(columns("idempotency").contains(&"sealed_password".to_string()));
+    }
 
     #[test]
     fn creates_its_folder_and_reopens_the_same_file() {

@@ -180,7 +180,7 @@ impl Reservations for SqliteStore {
             tx.execute(
                 "UPDATE accounts SET status = 'active', provider_ref = ?4, smtp_server = ?5,
                      smtp_port = ?6, smtp_username = ?7, webmail = ?8, updated_at = ?9,
-                     secret_ref = ?10, smtp_auth = ?11
+                     smtp_auth = ?10
                  WHERE owner = ?1 AND address = ?2 AND token = ?3",
                 params![
                     reservation.owner.as_str(),
@@ -192,7 +192,6 @@ impl Reservations for SqliteStore {
                     activation.smtp.username,
                     activation.webmail,
                     timestamp(activation.activated_at),
-                    activation.secret_ref,
                     activation.smtp.authentication.as_str()
                 ],
             )

@@ -197,7 +197,7 @@ pub(super) fn created_account(
     let rows = select(
         connection,
         &format!(
-            "SELECT {ACCOUNT_COLUMNS}, provider_ref, secret_ref, hold_lease_ms,
+            "SELECT {ACCOUNT_COLUMNS}, provider_ref, hold_lease_ms,
                  credentials_version FROM accounts
              WHERE owner = ?1 AND address = ?2 AND status IN ('active', 'disabled')"
         ),
@@ -206,7 +206,6 @@ pub(super) fn created_account(
             Ok((
                 AccountRow::read(row)?,
                 row.get("provider_ref")?,
-                row.get("secret_ref")?,
                 row.get("hold_lease_ms")?,
                 row.get("credentials_version")?,
             ))
@@ -214,17 +213,14 @@ pub(super) fn created_account(
     )?;
     rows.into_iter()
         .next()
-        .map(
-            |(row, provider_ref, secret_ref, held_until, credentials_version)| {
-                let owned = OwnedAccount {
-                    account: row.into_account()?,
-                    provider_ref,
-                    secret_ref,
-                    credentials_version,
-                };
-                Ok((owned, held_until))
-            },
-        )
+        .map(|(row, provider_ref, held_until, credentials_version)| {
+            let owned = OwnedAccount {
+                account: row.into_account()?,
+                provider_ref,
+                credentials_version,
+            };
+            Ok((owned, held_until))
+        })
         .transpose()
 }
 

@@ -260,6 +260,7 @@ fn directory(config: &Config, store: Store) -> Result<Directory, ConfigError> {
         daily_rotation_limit: config.daily_rotation_limit,
         quarantine: chrono::Duration::days(i64::from(config.quarantine_days)),
         audit_retention: audit_retention(config),
+        guard_rails: config.guard_rails,
         access: Access {
             creator_groups: config.creator_groups.clone(),
             admin_groups: config.admin_groups.clone(),

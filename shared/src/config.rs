@@ -4,7 +4,7 @@
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
-use crate::domain::{DomainName, ProviderKind, ReservedNames, Username};
+use crate::domain::{DomainName, GuardRails, ProviderKind, ReservedNames, Username};
 use crate::events::SendGridWebhookKey;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +164,9 @@ pub struct Config {
     pub sendgrid_self_service: bool,
     /// `DAILY_ROTATION_LIMIT`: credential rotations per user per UTC day.
     pub daily_rotation_limit: u32,
+    /// `ADDRESS_DAILY_SEND_LIMIT`, `ADDRESS_MAX_BOUNCE_RATE`,
+    /// `ADDRESS_MAX_COMPLAINT_RATE` (percentages), `ADDRESS_SELF_RESUME`.
+    pub guard_rails: GuardRails,
     /// `DIRECTORY_PROVIDER`: the one company directory for every address;
     /// `None`, each address's own provider when it hosts mailboxes.
     pub directory_provider: Option<ProviderKind>,
@@ -401,15 +404,43 @@ impl Config {
                 })
                 .unwrap_or_default()
         };
-        let sendgrid_self_service = match get("SENDGRID_SELF_SERVICE").as_deref().map(str::trim) {
-            None | Some("true") => true,
-            Some("false") => false,
-            Some(other) => {
-                return Err(invalid(
-                    "SENDGRID_SELF_SERVICE",
-                    format!("{other:?} is neither true nor false"),
-                ))
+        let flag = |name: &'static str, default: bool| match get(name).as_deref().map(str::trim) {
+            None => Ok(default),
+            Some("true") => Ok(true),
+            Some("false") => Ok(false),
+            Some(other) => Err(invalid(
+                name,
+                format!("{other:?} is neither true nor false"),
+            )),
+        };
+        let sendgrid_self_service = flag("SENDGRID_SELF_SERVICE", true)?;
+        let percentage = |name: &'static str, default: f64| -> Result<f64, ConfigError> {
+            let Some(raw) = get(name) else {
+                return Ok(default);
+            };
+            match raw.trim().trim_end_matches('%').trim().parse::<f64>() {
+                Ok(percent) if (0.0..=100.0).contains(&percent) => Ok(percent / 100.0),
+                _ => Err(invalid(
+                    name,
+                    format!("{raw:?} is not a percentage from 0 to 100 (such as 5 or 0.1%)"),
+                )),
             }
+        };
+        let defaults = GuardRails::default();
+        let guard_rails = GuardRails {
+            daily_send_limit: get("ADDRESS_DAILY_SEND_LIMIT")
+                .is_some()
+                .then(|| whole_number("ADDRESS_DAILY_SEND_LIMIT", 0, 1..=u32::MAX))
+                .transpose()?,
+            max_bounce_rate: percentage(
+                "ADDRESS_MAX_BOUNCE_RATE",
+                defaults.max_bounce_rate * 100.0,
+            )?,
+            max_complaint_rate: percentage(
+                "ADDRESS_MAX_COMPLAINT_RATE",
+                defaults.max_complaint_rate * 100.0,
+            )?,
+            self_resume: flag("ADDRESS_SELF_RESUME", false)?,
         };
         let sandbox_capacity = get("SANDBOX_CAPACITY")
             .is_some()
@@ -508,6 +539,7 @@ impl Config {
             admin_groups: list("ADMIN_GROUPS"),
             sendgrid_self_service,
             daily_rotation_limit,
+            guard_rails,
             directory_provider,
             directory_check_budget: std::time::Duration::from_millis(u64::from(
                 directory_check_budget,
@@ -595,6 +627,38 @@ mod tests {
                     })
                 ),
                 "{name} should reveal Lambda"
+            );
+        }
+    }
+
+    #[test]
+    fn guard_rails_are_percentages_and_a_limit() {
+        let defaults = config(&[]).unwrap().guard_rails;
+        assert_eq!(defaults, GuardRails::default());
+        assert_eq!(
+            (defaults.max_bounce_rate, defaults.max_complaint_rate),
+            (0.05, 0.001)
+        );
+        let set = config(&[
+            ("ADDRESS_DAILY_SEND_LIMIT", "200"),
+            ("ADDRESS_MAX_BOUNCE_RATE", "2%"),
+            ("ADDRESS_MAX_COMPLAINT_RATE", "0.5"),
+            ("ADDRESS_SELF_RESUME", "true"),
+        ])
+        .unwrap()
+        .guard_rails;
+        assert_eq!(set.daily_send_limit, Some(200));
+        assert_eq!((set.max_bounce_rate, set.max_complaint_rate), (0.02, 0.005));
+        assert!(set.self_resume);
+        for (name, value) in [
+            ("ADDRESS_DAILY_SEND_LIMIT", "0"),
+            ("ADDRESS_MAX_BOUNCE_RATE", "150"),
+            ("ADDRESS_MAX_COMPLAINT_RATE", "some"),
+            ("ADDRESS_SELF_RESUME", "yes"),
+        ] {
+            assert!(
+                matches!(config(&[(name, value)]), Err(ConfigError::Invalid { name: reported, .. }) if reported == name),
+                "{name}={value} should be refused"
             );
         }
     }

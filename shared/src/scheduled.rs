@@ -8,7 +8,7 @@ use crate::deadline;
 use crate::domain::{ProviderKind, SendEventKind};
 use crate::events::{parse_ses_event, ProviderReport, ReportError};
 use crate::store::SendEventOutcome;
-use crate::{telemetry, App, ReadApp};
+use crate::{telemetry, App};
 
 /// A scheduled job of the `jobs` binary, named by its function's `JOB`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,12 +56,13 @@ impl Job {
 
 /// Every few minutes: clean up the creates that died (see
 /// `Provisioning::recover_abandoned`), drop the sealed passwords whose
-/// replay window is over, then publish the lifecycle events still in the
+/// replay window is over, lift the send-limit suspensions of past days, then publish the lifecycle events still in the
 /// outbox. Answers how many of each.
 pub async fn reconcile(app: &App, event: LambdaEvent<Value>) -> Result<Value, lambda_http::Error> {
     let cold_start = telemetry::invocation_started();
     let recovered = app.service.recover_abandoned().await?;
     let passwords_dropped = app.service.drop_expired_passwords().await?;
+    let suspensions_lifted = app.service.lift_due_suspensions().await?;
     // After the recovery, whose changes it may have committed: every
     // change still waiting in the outbox is published.
     let published = app.service.announcer().drain().await?;
@@ -71,22 +72,26 @@ pub async fn reconcile(app: &App, event: LambdaEvent<Value>) -> Result<Value, la
         cold_start,
         recovered,
         passwords_dropped,
+        suspensions_lifted,
         published,
-        "reconciled abandoned creates, dropped expired sealed passwords and published waiting lifecycle events"
+        "reconciled abandoned creates, dropped expired sealed passwords, lifted send-limit suspensions and published waiting lifecycle events"
     );
     Ok(json!({
         "recovered": recovered,
         "passwords_dropped": passwords_dropped,
+        "suspensions_lifted": suspensions_lifted,
         "published": published
     }))
 }
 
 /// For each SES event the configuration set publishes: counted against the
-/// address that sent the mail. A report that is not ours, or of a kind not
-/// counted, is answered and logged at debug; only a store failure is an
-/// error (EventBridge then retries the event).
+/// address that sent the mail, which is then judged by the guard rails
+/// (and suspended if it crossed one). A report that is not ours, or of a
+/// kind not counted, is answered and logged at debug; only a store or
+/// provider failure is an error (EventBridge then retries the event, and
+/// the retry judges the address again).
 pub async fn count_ses_event(
-    app: &ReadApp,
+    app: &App,
     event: LambdaEvent<Value>,
 ) -> Result<Value, lambda_http::Error> {
     let cold_start = telemetry::invocation_started();
@@ -102,8 +107,8 @@ pub async fn count_ses_event(
             return Ok(json!({ "outcome": "unreadable" }));
         }
     };
-    let outcome = app.directory.count_report(&report).await?;
-    let outcome = match outcome {
+    let guarded = app.service.count_and_guard(&report).await?;
+    let outcome = match guarded.outcome {
         SendEventOutcome::Counted => {
             let metric = match report.kind {
                 SendEventKind::Send => "Sends",
@@ -133,9 +138,13 @@ pub async fn count_ses_event(
         cold_start,
         event_key = report.event_key,
         outcome,
+        suspended = guarded.suspended.map(|reason| reason.as_str()),
         "SES event"
     );
-    Ok(json!({ "outcome": outcome }))
+    Ok(json!({
+        "outcome": outcome,
+        "suspended": guarded.suspended.map(|reason| reason.as_str())
+    }))
 }
 
 /// Every hour: each offered provider's sending quota and its use (where its
@@ -260,7 +269,8 @@ pub async fn read_usage_reports(
                     count: row.sends,
                     at: day.and_time(chrono::NaiveTime::MIN).and_utc(),
                 };
-                if app.read().directory.count_report(&report).await? == SendEventOutcome::Counted {
+                if app.read().directory.count_report(&report).await?.0 == SendEventOutcome::Counted
+                {
                     counted += 1;
                 }
             }

@@ -13,6 +13,7 @@ mod capacity;
 mod crash_recovery;
 mod create_reliability;
 mod domains;
+mod guard_rails;
 mod handlers;
 mod hostile_input;
 mod lifecycle;

@@ -19,7 +19,7 @@ fn ses_event(name: &str) -> Value {
 }
 
 async fn deliver(app: &App, event: Value) -> String {
-    let answer = count_ses_event(app.read(), LambdaEvent::new(event, Context::default()))
+    let answer = count_ses_event(app, LambdaEvent::new(event, Context::default()))
         .await
         .unwrap();
     answer["outcome"].as_str().unwrap().to_string()

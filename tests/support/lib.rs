@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use provisioning::app::LOCAL_PASSWORD_KEY_FILE;
 use provisioning::config::AuthMode;
-use provisioning::domain::{DomainName, ProviderKind, ReservedNames, Username};
+use provisioning::domain::{DomainName, GuardRails, ProviderKind, ReservedNames, Username};
 use provisioning::providers::{MailProvider, Providers};
 use provisioning::secrets::{DataKeys, LocalDataKeys, Sealer};
 use provisioning::service::{
@@ -43,6 +43,7 @@ pub fn policy(daily_create_limit: u32) -> Policy {
         quarantine: chrono::Duration::days(30),
         audit_retention: provisioning::store::DEFAULT_AUDIT_RETENTION,
         access: Access::default(),
+        guard_rails: GuardRails::default(),
     }
 }
 

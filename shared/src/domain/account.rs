@@ -1,6 +1,6 @@
 use chrono::{DateTime, Utc};
 
-use super::{DisplayName, EmailAddress, ProviderKind, SendStats, UserId};
+use super::{DisplayName, EmailAddress, ProviderKind, SendStats, Suspension, UserId};
 
 /// Where an account is in its life. `Pending` while a create is under way,
 /// `Failed` when a create was undone (kept for the record, never listed),
@@ -10,6 +10,8 @@ pub enum AccountStatus {
     Pending,
     Active,
     Disabled,
+    /// Sending stopped because a guard rail was crossed (`Account::suspension`).
+    Suspended,
     Failed,
 }
 
@@ -19,19 +21,26 @@ impl AccountStatus {
             Self::Pending => "pending",
             Self::Active => "active",
             Self::Disabled => "disabled",
+            Self::Suspended => "suspended",
             Self::Failed => "failed",
         }
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [Self::Pending, Self::Active, Self::Disabled, Self::Failed]
-            .into_iter()
-            .find(|status| status.as_str() == raw)
+        [
+            Self::Pending,
+            Self::Active,
+            Self::Disabled,
+            Self::Suspended,
+            Self::Failed,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == raw)
     }
 
     /// Created and not deleted: an account its owner may change.
     pub fn is_created(self) -> bool {
-        matches!(self, Self::Active | Self::Disabled)
+        matches!(self, Self::Active | Self::Disabled | Self::Suspended)
     }
 }
 
@@ -77,6 +86,8 @@ pub struct Account {
     pub display_name: DisplayName,
     pub provider: ProviderKind,
     pub status: AccountStatus,
+    /// Why and since when, while `status` is `Suspended`.
+    pub suspension: Option<Suspension>,
     pub smtp: Option<SmtpSettings>,
     pub webmail: Option<String>,
     pub created_at: DateTime<Utc>,

@@ -7,6 +7,7 @@ mod account;
 mod address;
 mod api_key;
 mod display_name;
+mod guard_rails;
 mod idempotency_key;
 mod lookalike;
 mod provider;
@@ -22,6 +23,10 @@ pub use account::{Account, AccountStatus, SmtpAuthentication, SmtpSettings};
 pub use address::{AddressFragment, DomainName, EmailAddress};
 pub use api_key::{ApiKeySecret, KeyHash, KeyId, KeyName, KeyScope, KeyScopes, KEY_PREFIX};
 pub use display_name::DisplayName;
+pub use guard_rails::{
+    next_utc_midnight, GuardRails, Lift, Suspension, SuspensionReason, RATE_MINIMUM_SENDS,
+    RATE_WINDOW_DAYS,
+};
 pub use idempotency_key::IdempotencyKey;
 pub use lookalike::{looks_like, skeleton};
 pub use provider::ProviderKind;

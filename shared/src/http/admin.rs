@@ -108,7 +108,7 @@ async fn list_accounts(app: &App, req: &Request) -> Result<Response<Body>, ApiEr
     }
     Ok(json_response(
         StatusCode::OK,
-        &AdminAccountsView::at(page, directory.now()),
+        &AdminAccountsView::at(page, directory),
     ))
 }
 
@@ -141,7 +141,7 @@ async fn transfer(
         .await?;
     Ok(json_response(
         StatusCode::OK,
-        &TransferredView::at(transferred, app.read().directory.now()),
+        &TransferredView::at(transferred, &app.read().directory),
     ))
 }
 

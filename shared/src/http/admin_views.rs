@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::views::{encode_cursor, AccountView, CredentialsView};
 use crate::domain::Account;
-use crate::service::{Report, ReportRow, Transferred};
+use crate::service::{Directory, Report, ReportRow, Transferred};
 use crate::store::{AuditCursor, AuditEntry, AuditPage, Page};
 
 fn timestamp(at: DateTime<Utc>) -> String {
@@ -27,10 +27,10 @@ pub struct AdminAccountView {
 }
 
 impl AdminAccountView {
-    pub fn at(account: Account, now: DateTime<Utc>) -> Self {
+    pub fn at(account: Account, seen: &Directory) -> Self {
         Self {
             owner: account.owner.to_string(),
-            account: AccountView::at(account, now),
+            account: AccountView::at(account, seen),
         }
     }
 }
@@ -43,12 +43,12 @@ pub struct AdminAccountsView {
 }
 
 impl AdminAccountsView {
-    pub fn at(page: Page, now: DateTime<Utc>) -> Self {
+    pub fn at(page: Page, seen: &Directory) -> Self {
         Self {
             accounts: page
                 .accounts
                 .into_iter()
-                .map(|account| AdminAccountView::at(account, now))
+                .map(|account| AdminAccountView::at(account, seen))
                 .collect(),
             next_cursor: page.next_after.as_ref().map(encode_cursor),
         }
@@ -91,13 +91,13 @@ pub struct TransferredView {
 }
 
 impl TransferredView {
-    pub fn at(transferred: Transferred, now: DateTime<Utc>) -> Self {
+    pub fn at(transferred: Transferred, seen: &Directory) -> Self {
         Self {
             previous_owner: transferred.previous_owner.to_string(),
             credentials: transferred
                 .credentials
                 .map(|created| CredentialsView::of(created.smtp, &created.password)),
-            account: AdminAccountView::at(transferred.account, now),
+            account: AdminAccountView::at(transferred.account, seen),
         }
     }
 }
@@ -223,6 +223,7 @@ pub fn report_csv(report: &Report) -> Response<Body> {
                 row.deletes,
                 row.rotations,
                 row.transfers,
+                row.suspensions,
                 row.sends,
                 row.deliveries,
                 row.bounces,
@@ -241,6 +242,7 @@ pub fn report_csv(report: &Report) -> Response<Body> {
             "deletes",
             "rotations",
             "transfers",
+            "suspensions",
             "sends",
             "deliveries",
             "bounces",

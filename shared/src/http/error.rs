@@ -133,6 +133,7 @@ impl ApiError {
                 }
                 S::CreatedThenDeleted(_) => (StatusCode::GONE, "account_deleted"),
                 S::AccountDisabled(_) => (StatusCode::CONFLICT, "account_disabled"),
+                S::AccountSuspended { .. } => (StatusCode::CONFLICT, "account_suspended"),
                 S::OldCredentialKept(_) => (StatusCode::BAD_GATEWAY, "provider_error"),
                 // Reached only if a store answer escapes the use case unmapped.
                 S::Store(StoreError::AddressTaken) => (StatusCode::CONFLICT, "address_taken"),

@@ -219,10 +219,9 @@ pub async fn manage_account(app: &App, req: Request) -> Result<Response<Body>, E
             }
             Some(action @ ("disable" | "enable")) => {
                 let account = service.set_sending(command, action == "enable").await?;
-                let now = app.read().directory.now();
                 Ok(json_response(
                     StatusCode::OK,
-                    &AccountView::at(account, now),
+                    &AccountView::at(account, &app.read().directory),
                 ))
             }
             Some(_) => Err(ApiError::UnknownRoute),
@@ -310,8 +309,10 @@ pub async fn list_routes(app: &ReadApp, req: Request) -> Result<Response<Body>, 
             })
             .transpose()?;
         let page = app.directory.list(&owner, limit, after.as_ref()).await?;
-        let now = app.directory.now();
-        Ok(json_response(StatusCode::OK, &AccountsView::at(page, now)))
+        Ok(json_response(
+            StatusCode::OK,
+            &AccountsView::at(page, &app.directory),
+        ))
     })
     .await
 }

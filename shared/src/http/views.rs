@@ -8,10 +8,11 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 
 use crate::domain::{
-    Account, EmailAddress, ProviderKind, RecordedUsage, SmtpPassword, SmtpSettings,
+    Account, EmailAddress, GuardRails, Lift, ProviderKind, RecordedUsage, SmtpPassword,
+    SmtpSettings, RATE_MINIMUM_SENDS, RATE_WINDOW_DAYS,
 };
 use crate::service::{
-    least_privilege, stats_coverage, Availability, Created, Deleted, Policy, Tally,
+    least_privilege, stats_coverage, Availability, Created, Deleted, Directory, Policy, Tally,
 };
 use crate::store::Page;
 
@@ -147,6 +148,11 @@ pub struct AccountView {
     smtp_authentication: Option<&'static str>,
     webmail: Option<String>,
     created_at: String,
+    /// While `status` is `suspended`: why, since when, and what lifts it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suspension: Option<SuspensionView>,
+    /// Whether the guard rails watch this address; why not, where not.
+    guard_rails: GuardRailsCoverageView,
     /// `None` (null) where the provider cannot report, with the reason.
     emails_sent_today: Option<u32>,
     emails_sent_month: Option<u32>,
@@ -156,10 +162,53 @@ pub struct AccountView {
     stats_unavailable_reason: Option<&'static str>,
 }
 
+#[derive(Serialize)]
+struct SuspensionView {
+    /// `send_limit`, `bounce_rate` or `complaint_rate`.
+    reason: &'static str,
+    since: String,
+    /// `next_utc_day`, `administrator` or `owner_after_rotation`.
+    lifted_by: &'static str,
+    /// For `next_utc_day`: when it lifts by itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lifts_at: Option<String>,
+}
+
+#[derive(Serialize)]
+struct GuardRailsCoverageView {
+    enforced: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    why_not: Option<&'static str>,
+}
+
+impl GuardRailsCoverageView {
+    fn of(provider: ProviderKind) -> Self {
+        let why_not = GuardRails::enforced_for(provider).err();
+        Self {
+            enforced: why_not.is_none(),
+            why_not,
+        }
+    }
+}
+
 impl AccountView {
-    /// The account as its owner sees it at `now`: today's and this month's
+    /// The account as its owner sees it now: today's and this month's
     /// counters (UTC), zero for a period with nothing counted.
-    pub fn at(account: Account, now: DateTime<Utc>) -> Self {
+    pub fn at(account: Account, seen: &Directory) -> Self {
+        let now = seen.now();
+        let rails = &seen.policy().guard_rails;
+        let suspension = account.suspension.map(|suspension| {
+            let lift = rails.lift(suspension.reason, suspension.since);
+            SuspensionView {
+                reason: suspension.reason.as_str(),
+                since: timestamp(suspension.since),
+                lifted_by: lift.as_str(),
+                lifts_at: match lift {
+                    Lift::NextUtcDay(at) => Some(timestamp(at)),
+                    _ => None,
+                },
+            }
+        });
         let (smtp_server, smtp_port, smtp_username, smtp_authentication) = match account.smtp {
             Some(smtp) => (
                 Some(smtp.server),
@@ -176,6 +225,8 @@ impl AccountView {
             display_name: account.display_name.to_string(),
             provider: account.provider.as_str(),
             status: account.status.as_str(),
+            suspension,
+            guard_rails: GuardRailsCoverageView::of(account.provider),
             smtp_server,
             smtp_port,
             smtp_username,
@@ -200,12 +251,12 @@ pub struct AccountsView {
 }
 
 impl AccountsView {
-    pub fn at(page: Page, now: DateTime<Utc>) -> Self {
+    pub fn at(page: Page, seen: &Directory) -> Self {
         Self {
             accounts: page
                 .accounts
                 .into_iter()
-                .map(|account| AccountView::at(account, now))
+                .map(|account| AccountView::at(account, seen))
                 .collect(),
             next_cursor: page.next_after.as_ref().map(encode_cursor),
         }
@@ -249,6 +300,7 @@ pub struct PolicyView {
     provider_details: Vec<ProviderDetailView>,
     daily_create_limit: u32,
     address_quarantine_days: i64,
+    guard_rails: GuardRailsView,
     /// The caller is an administrator: the panel shows its Administration view.
     administrator: bool,
 }
@@ -262,6 +314,20 @@ struct ProviderDetailView {
     /// Its slots (API keys, IAM users, licences) as last read; `null` where
     /// they are not bounded, or not read yet.
     capacity: Option<CapacityView>,
+    guard_rails: GuardRailsCoverageView,
+}
+
+/// The limits per address that suspend it when crossed.
+#[derive(Serialize)]
+struct GuardRailsView {
+    daily_send_limit: Option<u32>,
+    /// Percentages, judged over `window_days` once `minimum_sends` were sent.
+    max_bounce_rate_percent: f64,
+    max_complaint_rate_percent: f64,
+    minimum_sends: u32,
+    window_days: i64,
+    /// Whether an owner may resume a bounce or complaint suspension after rotating.
+    owner_may_resume: bool,
 }
 
 #[derive(Serialize)]
@@ -316,12 +382,21 @@ impl PolicyView {
                                 limit: reading.usage.limit,
                                 as_of: reading.at.to_rfc3339_opts(SecondsFormat::Secs, true),
                             }),
+                        guard_rails: GuardRailsCoverageView::of(kind),
                     }
                 })
                 .collect(),
             providers: providers.iter().map(|kind| kind.as_str()).collect(),
             daily_create_limit: policy.daily_create_limit,
             address_quarantine_days: policy.quarantine.num_days(),
+            guard_rails: GuardRailsView {
+                daily_send_limit: policy.guard_rails.daily_send_limit,
+                max_bounce_rate_percent: percent(policy.guard_rails.max_bounce_rate),
+                max_complaint_rate_percent: percent(policy.guard_rails.max_complaint_rate),
+                minimum_sends: RATE_MINIMUM_SENDS,
+                window_days: RATE_WINDOW_DAYS,
+                owner_may_resume: policy.guard_rails.self_resume,
+            },
             administrator: policy.access.is_admin(groups),
         }
     }
@@ -331,6 +406,11 @@ impl PolicyView {
 pub struct HealthView {
     pub status: &'static str,
     pub version: &'static str,
+}
+
+/// A fraction as a percentage, without the float noise of `* 100`.
+fn percent(fraction: f64) -> f64 {
+    (fraction * 100_000.0).round() / 1_000.0
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::changes::{operation_hash, AccountCommand};
 use super::provisioning::Replayable;
-use super::{Created, Directory, Provisioning, ServiceError};
+use super::{not_rotatable, Created, Directory, Provisioning, ServiceError};
 use crate::deadline;
 use crate::domain::{Account, AccountStatus, EmailAddress, IdempotencyKey, SealedPassword, UserId};
 use crate::store::{
@@ -149,8 +149,7 @@ impl Provisioning {
                 credentials: None,
             });
         }
-        if owned.account.status == AccountStatus::Disabled {
-            let refusal = ServiceError::AccountDisabled(owned.account.address.to_string());
+        if let Some(refusal) = not_rotatable(&owned.account, &self.directory.policy.guard_rails) {
             return Err(self.let_go(&hold, refusal).await);
         }
         let new_owner = to.clone();
@@ -262,7 +261,8 @@ impl Provisioning {
                 Some("a create of it is still under way: off-board again once it is done".into()),
             );
         }
-        let rotate = account.status != AccountStatus::Disabled;
+        // A disabled or suspended address sends nothing: it moves as it is.
+        let rotate = account.status == AccountStatus::Active;
         let transfer = TransferCommand {
             admin: command.admin.clone(),
             address: address.clone(),
@@ -334,6 +334,8 @@ pub struct ReportRow {
     pub deletes: u64,
     pub rotations: u64,
     pub transfers: u64,
+    /// Addresses a guard rail suspended.
+    pub suspensions: u64,
     pub sends: u64,
     pub deliveries: u64,
     pub bounces: u64,
@@ -413,6 +415,7 @@ impl Directory {
                     AuditAction::Deleted => row.deletes += 1,
                     AuditAction::CredentialsRotated => row.rotations += 1,
                     AuditAction::Transferred => row.transfers += 1,
+                    AuditAction::Suspended(_) => row.suspensions += 1,
                     AuditAction::TransferredAndRotated => {
                         row.transfers += 1;
                         row.rotations += 1;
@@ -425,7 +428,10 @@ impl Directory {
                     | AuditAction::DisableFailed
                     | AuditAction::Enabled
                     | AuditAction::EnableFailed
-                    | AuditAction::TransferFailed => {}
+                    | AuditAction::TransferFailed
+                    | AuditAction::SuspendFailed
+                    | AuditAction::Resumed
+                    | AuditAction::ResumeFailed => {}
                 }
             }
             match page.next {

@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use crate::domain::{utc_day, Account, AccountStatus, EmailAddress, IdempotencyKey, UserId};
+use crate::domain::{
+    utc_day, Account, AccountStatus, EmailAddress, IdempotencyKey, SuspensionReason, UserId,
+};
 use crate::providers::{Credential, MailProvider, Mark};
 use crate::store::{
     AccountChange, AccountHold, ClaimState, HoldRequest, NewCredentials, Operation, OwnedAccount,
@@ -13,6 +15,7 @@ use crate::store::{
 };
 use chrono::{DateTime, Duration, Utc};
 
+use super::guard_rails::counted_again_from;
 use super::provisioning::{hex_digest, new_token, seconds_until_next_utc_day};
 use super::{Created, Provisioning, ServiceError};
 
@@ -133,6 +136,16 @@ impl Provisioning {
             Ok(issued) => issued,
             Err(error) => return Err(self.let_go(&hold, error.into()).await),
         };
+        // A suspended address stays stopped with its new credential.
+        if owned.account.status == AccountStatus::Suspended {
+            if let Err(error) = provider
+                .set_sending(address, &issued.credential, false)
+                .await
+            {
+                self.revoke(provider, address, &issued.credential).await;
+                return Err(self.let_go(&hold, error.into()).await);
+            }
+        }
         let credentials_version = owned.credentials_version + 1;
         let sealed_password = match self
             .seal_for_replay(replayable, &issued.password, address, credentials_version)
@@ -185,7 +198,9 @@ impl Provisioning {
 
     /// Stops (`allowed: false`) or restarts the account's sending at the
     /// provider, its credentials unchanged; asking for the state it is in
-    /// changes nothing.
+    /// changes nothing. A suspended account is not disabled (its sending is
+    /// stopped already); enabling it resumes it, for an administrator, or
+    /// for its owner past a rotation where `ADDRESS_SELF_RESUME` allows.
     pub async fn set_sending(
         &self,
         command: AccountCommand,
@@ -213,31 +228,64 @@ impl Provisioning {
                 .await?;
             return Ok(owned.account);
         }
-        let (provider, current) = match self.credential_of(&owned) {
+        if let Some(suspension) = owned.account.suspension {
+            let rails = &self.directory.policy.guard_rails;
+            let owner_may = rails.self_resume
+                && suspension.reason != SuspensionReason::SendLimit
+                && owned.credentials_version > suspension.credentials_version;
+            if !allowed || !(command.as_admin || owner_may) {
+                let refusal = ServiceError::AccountSuspended {
+                    address: owned.account.address.to_string(),
+                    reason: suspension.reason,
+                    lift: rails.lift(suspension.reason, suspension.since),
+                };
+                return Err(self.let_go(&hold, refusal).await);
+            }
+            let counted_from = counted_again_from(hold.request.started_at);
+            self.resume(&owned, &hold, suspension, Some(counted_from))
+                .await?;
+        } else {
+            self.change_sending(&owned, &hold, allowed, &change).await?;
+        }
+        Ok(Account {
+            status,
+            suspension: None,
+            ..owned.account
+        })
+    }
+
+    /// Stops or restarts the held account's sending at the provider, then
+    /// writes `change`; if the table does not take it, the provider is put
+    /// back as it was. Either way the hold is let go.
+    pub(super) async fn change_sending(
+        &self,
+        owned: &OwnedAccount,
+        hold: &AccountHold,
+        allowed: bool,
+        change: &AccountChange,
+    ) -> Result<(), ServiceError> {
+        let (provider, current) = match self.credential_of(owned) {
             Ok(found) => found,
-            Err(error) => return Err(self.let_go(&hold, error).await),
+            Err(error) => return Err(self.let_go(hold, error).await),
         };
         let address = &owned.account.address;
         if let Err(error) = provider.set_sending(address, &current, allowed).await {
-            return Err(self.let_go(&hold, error.into()).await);
+            return Err(self.let_go(hold, error.into()).await);
         }
         if let Err(error) = self
             .directory
             .store
             .changes
-            .finish_change(&hold, &change)
+            .finish_change(hold, change)
             .await
         {
             if let Err(undo) = provider.set_sending(address, &current, !allowed).await {
                 tracing::error!(%address, error = %undo, "could not undo a change the table did not take");
             }
-            return Err(self.let_go(&hold, error.into()).await);
+            return Err(self.let_go(hold, error.into()).await);
         }
         self.announce().await;
-        Ok(Account {
-            status,
-            ..owned.account
-        })
+        Ok(())
     }
 
     /// The created account at `command.address` (the caller's, or for an

@@ -9,6 +9,7 @@ mod capacity;
 mod changes;
 mod company;
 mod directory;
+mod guard_rails;
 mod keys;
 mod provisioning;
 mod statistics;
@@ -22,13 +23,17 @@ pub use announcements::Announcer;
 pub use changes::{AccountCommand, Deleted};
 pub use company::CompanyDirectories;
 pub use directory::{stats_coverage, Directory, StatsCoverage};
+pub use guard_rails::{Guarded, GUARD_RAILS_ACTOR};
 pub use keys::{IssuedKey, KeyGrant, NewKey, DEFAULT_KEY_DAYS, MAX_KEYS_PER_USER, MAX_KEY_DAYS};
 pub use provisioning::{CreateCommand, Created, Provisioning, CREATE_LEASE};
 pub use statistics::Tally;
 
 use chrono::Duration;
 
-use crate::domain::{DomainError, DomainName, EmailAddress, ProviderKind, ReservedNames};
+use crate::domain::{
+    DomainError, DomainName, EmailAddress, GuardRails, Lift, ProviderKind, ReservedNames,
+    SuspensionReason,
+};
 use crate::lifecycle::PublishError;
 use crate::providers::ProviderError;
 use crate::secrets::SecretsError;
@@ -47,6 +52,8 @@ pub struct Policy {
     /// `AUDIT_RETENTION_DAYS`: how long the audit trail is kept.
     pub audit_retention: Duration,
     pub access: Access,
+    /// Per-address limits that suspend an address when crossed.
+    pub guard_rails: GuardRails,
 }
 
 /// Who may do what, by the groups the caller's verified token lists.
@@ -273,6 +280,12 @@ pub enum ServiceError {
     CreatedThenDeleted(String),
     #[error("the credentials this request handed out for {0} have been rotated since: they are not shown again; rotate them to get new ones")]
     CredentialsRotated(String),
+    #[error("{address} is suspended ({}): {}", reason.as_str(), lifted_by(*lift))]
+    AccountSuspended {
+        address: String,
+        reason: SuspensionReason,
+        lift: Lift,
+    },
     #[error("the password this request handed out for {0} is no longer kept: rotate the credentials to get new ones")]
     PasswordNotKept(String),
     /// The same answer whether the key is someone else's or nobody's.
@@ -284,4 +297,36 @@ pub enum ServiceError {
     IdempotencyKeyReused,
     #[error("a request with this Idempotency-Key is still in progress; retry in a moment")]
     RequestInProgress,
+}
+
+/// What lifts a suspension, said to whoever meets it.
+fn lifted_by(lift: Lift) -> String {
+    match lift {
+        Lift::NextUtcDay(at) => format!(
+            "it sent its daily limit; sending restarts by itself at {} (UTC), or when an administrator enables it",
+            at.format("%Y-%m-%d %H:%M")
+        ),
+        Lift::Administrator => {
+            "an administrator must enable it once the cause is found (a leaked password, a bad list)".into()
+        }
+        Lift::OwnerAfterRotation => {
+            "rotate its credentials, then enable it (or ask an administrator)".into()
+        }
+    }
+}
+
+/// Why a held account cannot get new credentials by a transfer: a disabled
+/// or suspended one sends nothing and moves as it is.
+fn not_rotatable(account: &crate::domain::Account, rails: &GuardRails) -> Option<ServiceError> {
+    match (account.status, account.suspension) {
+        (crate::domain::AccountStatus::Disabled, _) => {
+            Some(ServiceError::AccountDisabled(account.address.to_string()))
+        }
+        (_, Some(suspension)) => Some(ServiceError::AccountSuspended {
+            address: account.address.to_string(),
+            reason: suspension.reason,
+            lift: rails.lift(suspension.reason, suspension.since),
+        }),
+        _ => None,
+    }
 }

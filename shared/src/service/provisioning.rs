@@ -354,6 +354,7 @@ impl Provisioning {
                 display_name: reservation.display_name,
                 provider: reservation.provider,
                 status: AccountStatus::Active,
+                suspension: None,
                 smtp: Some(activation.smtp.clone()),
                 webmail: activation.webmail,
                 created_at: reservation.reserved_at,

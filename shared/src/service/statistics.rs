@@ -1,7 +1,7 @@
 //! Send statistics: a provider's report counted against the address that
 //! sent the mail, once, in the counters of its UTC day and month.
 
-use crate::domain::SendCounts;
+use crate::domain::{EmailAddress, SendCounts};
 use crate::events::{ProviderReport, SendGridEvent};
 use crate::store::{SendEvent, SendEventOutcome};
 
@@ -9,11 +9,11 @@ use super::{Directory, ServiceError};
 
 impl Directory {
     /// Counts `report` against the first of its senders that is one of our
-    /// addresses; `NotOurs` when none is.
+    /// addresses, and says which; `NotOurs` when none is.
     pub async fn count_report(
         &self,
         report: &ProviderReport,
-    ) -> Result<SendEventOutcome, ServiceError> {
+    ) -> Result<(SendEventOutcome, Option<EmailAddress>), ServiceError> {
         let recorded_at = self.clock.now();
         for sender in &report.senders {
             let event = SendEvent {
@@ -26,10 +26,10 @@ impl Directory {
             };
             match self.store.send_counters.record_send_event(&event).await? {
                 SendEventOutcome::NotOurs => continue,
-                counted_or_seen => return Ok(counted_or_seen),
+                counted_or_seen => return Ok((counted_or_seen, Some(sender.clone()))),
             }
         }
-        Ok(SendEventOutcome::NotOurs)
+        Ok((SendEventOutcome::NotOurs, None))
     }
 }
 

@@ -4,7 +4,7 @@
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 
 use super::{ClaimState, StoreError};
-use crate::domain::{ProviderKind, SendEventKind};
+use crate::domain::{ProviderKind, SendEventKind, Suspension, SuspensionReason};
 
 pub fn backend(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Backend(Box::new(error))
@@ -46,6 +46,36 @@ pub fn claim_state(raw: &str) -> Result<ClaimState, StoreError> {
 }
 
 /// The name of a kind's count on a day's record of an address's sends.
+/// A UTC day as stored: `YYYY-MM-DD`.
+pub fn parse_day(raw: &str) -> Result<chrono::NaiveDate, StoreError> {
+    chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(corrupt)
+}
+
+/// A suspension as one text attribute or column: `reason since version`.
+pub fn encode_suspension(suspension: &Suspension) -> String {
+    format!(
+        "{} {} {}",
+        suspension.reason.as_str(),
+        timestamp(suspension.since),
+        suspension.credentials_version
+    )
+}
+
+pub fn decode_suspension(raw: &str) -> Result<Suspension, StoreError> {
+    let bad = || corrupt(format!("bad suspension {raw:?}"));
+    let mut parts = raw.split(' ');
+    let (Some(reason), Some(since), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad());
+    };
+    Ok(Suspension {
+        reason: SuspensionReason::parse(reason).ok_or_else(bad)?,
+        since: parse_timestamp(since)?,
+        credentials_version: version.parse().map_err(|_| bad())?,
+    })
+}
+
 pub fn daily_count_name(kind: SendEventKind) -> &'static str {
     match kind {
         SendEventKind::Send => "sends",

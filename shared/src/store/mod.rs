@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::{
-    EmailAddress, IdempotencyKey, KeyHash, KeyId, ProviderKind, RecordedUsage, UserId,
+    EmailAddress, IdempotencyKey, KeyHash, KeyId, ProviderKind, RecordedUsage, SendCounts, UserId,
 };
 
 pub use dynamodb::DynamoStore;
@@ -177,6 +177,13 @@ pub trait Changes: Send + Sync {
 
     /// Gives back a rotation `count_rotation` counted, for one that failed.
     async fn refund_rotation(&self, owner: &UserId, day: &str) -> Result<(), StoreError>;
+
+    /// The send-limit suspensions due to lift themselves at `now`.
+    async fn due_lifts(&self, now: DateTime<Utc>) -> Result<Vec<DueLift>, StoreError>;
+
+    /// Forgets a due lift whose account is gone or no longer suspended for
+    /// its send limit (a resume forgets its own).
+    async fn forget_lift(&self, lift: &DueLift) -> Result<(), StoreError>;
 }
 
 /// `Idempotency-Key` records (Powertools' model).
@@ -229,6 +236,15 @@ pub trait SendCounters: Send + Sync {
         event_key: &str,
         recorded_at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+
+    /// What `address` sent each UTC day from `from` to `to`, both included
+    /// (days without a report left out), read consistently.
+    async fn daily_counts(
+        &self,
+        address: &EmailAddress,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<(NaiveDate, SendCounts)>, StoreError>;
 }
 
 /// The audit trail, read back.

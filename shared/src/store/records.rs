@@ -1,12 +1,12 @@
 //! What the stores keep and hand back: claims, reservations, holds,
 //! changes, audit entries, idempotency records, send events, pages.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::encoding::timestamp;
 use crate::domain::{
     skeleton, utc_day, utc_month, Account, DisplayName, EmailAddress, PeriodCounts, ProviderKind,
-    SealedPassword, SendEventKind, SendStats, SmtpSettings, UserId,
+    SealedPassword, SendEventKind, SendStats, SmtpSettings, Suspension, SuspensionReason, UserId,
 };
 
 /// Who holds an address. An address is free when it has no claim, or only a
@@ -49,6 +49,16 @@ pub struct OwnedAccount {
     pub provider_ref: Option<String>,
     /// 0 for the create's credentials, one more for each rotation.
     pub credentials_version: u32,
+    /// The first day the guard rails count, set by a resume (else a week back).
+    pub rails_counted_from: Option<NaiveDate>,
+}
+
+/// A send-limit suspension due to lift itself at `lifts_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueLift {
+    pub owner: UserId,
+    pub address: EmailAddress,
+    pub lifts_at: DateTime<Utc>,
 }
 
 /// What a change to a created account does.
@@ -62,6 +72,10 @@ pub enum Operation {
     Transfer {
         rotate: bool,
     },
+    /// Sending stopped by a crossed guard rail.
+    Suspend(SuspensionReason),
+    /// Sending restarted after a suspension.
+    Resume,
 }
 
 impl Operation {
@@ -74,6 +88,8 @@ impl Operation {
             Self::Enable => AuditAction::Enabled,
             Self::Transfer { rotate: false } => AuditAction::Transferred,
             Self::Transfer { rotate: true } => AuditAction::TransferredAndRotated,
+            Self::Suspend(reason) => AuditAction::Suspended(reason),
+            Self::Resume => AuditAction::Resumed,
         }
     }
 
@@ -85,6 +101,8 @@ impl Operation {
             Self::Disable => AuditAction::DisableFailed,
             Self::Enable => AuditAction::EnableFailed,
             Self::Transfer { .. } => AuditAction::TransferFailed,
+            Self::Suspend(_) => AuditAction::SuspendFailed,
+            Self::Resume => AuditAction::ResumeFailed,
         }
     }
 }
@@ -126,6 +144,14 @@ pub enum AccountChange {
     CredentialsRotated(NewCredentials),
     Disabled,
     Enabled,
+    /// Sending stopped by a guard rail; status `suspended`.
+    Suspended(Suspension),
+    /// Sending restarted; status `active`, the rails counting from
+    /// `counted_from` (unchanged without). `lifted` is the suspension it ends.
+    Resumed {
+        lifted: Suspension,
+        counted_from: Option<NaiveDate>,
+    },
     /// The account, its claim and its future audit entries become `to`'s,
     /// with new credentials when the transfer rotated them.
     Transferred {
@@ -267,6 +293,11 @@ pub enum AuditAction {
     /// The same, with new credentials: the old ones stopped working.
     TransferredAndRotated,
     TransferFailed,
+    /// Sending stopped: a guard rail was crossed.
+    Suspended(SuspensionReason),
+    SuspendFailed,
+    Resumed,
+    ResumeFailed,
 }
 
 /// A committed change waiting in the outbox to be published as a
@@ -278,7 +309,7 @@ pub struct OutboxEntry {
     pub entry: AuditEntry,
 }
 
-const AUDIT_ACTIONS: [AuditAction; 15] = [
+const AUDIT_ACTIONS: [AuditAction; 21] = [
     AuditAction::CreateStarted,
     AuditAction::Created,
     AuditAction::CreateFailed,
@@ -294,6 +325,12 @@ const AUDIT_ACTIONS: [AuditAction; 15] = [
     AuditAction::Transferred,
     AuditAction::TransferredAndRotated,
     AuditAction::TransferFailed,
+    AuditAction::Suspended(SuspensionReason::SendLimit),
+    AuditAction::Suspended(SuspensionReason::BounceRate),
+    AuditAction::Suspended(SuspensionReason::ComplaintRate),
+    AuditAction::SuspendFailed,
+    AuditAction::Resumed,
+    AuditAction::ResumeFailed,
 ];
 
 impl AuditAction {
@@ -310,6 +347,8 @@ impl AuditAction {
                 | Self::Enabled
                 | Self::Transferred
                 | Self::TransferredAndRotated
+                | Self::Suspended(_)
+                | Self::Resumed
         )
     }
 
@@ -330,6 +369,12 @@ impl AuditAction {
             Self::Transferred => "transferred",
             Self::TransferredAndRotated => "transferred_and_rotated",
             Self::TransferFailed => "transfer_failed",
+            Self::Suspended(SuspensionReason::SendLimit) => "suspended_send_limit",
+            Self::Suspended(SuspensionReason::BounceRate) => "suspended_bounce_rate",
+            Self::Suspended(SuspensionReason::ComplaintRate) => "suspended_complaint_rate",
+            Self::SuspendFailed => "suspend_failed",
+            Self::Resumed => "resumed",
+            Self::ResumeFailed => "resume_failed",
         }
     }
 
@@ -349,7 +394,11 @@ impl AuditAction {
             | Self::EnableFailed
             | Self::Transferred
             | Self::TransferredAndRotated
-            | Self::TransferFailed => 1,
+            | Self::TransferFailed
+            | Self::Suspended(_)
+            | Self::SuspendFailed
+            | Self::Resumed
+            | Self::ResumeFailed => 1,
         }
     }
 
@@ -368,7 +417,9 @@ impl AuditAction {
             Self::CreateRejected => "rejected",
             Self::Deleted => "deleted",
             Self::Disabled => "disabled",
+            Self::Suspended(_) => "suspended",
             Self::CredentialsRotated
+            | Self::Resumed
             | Self::Enabled
             | Self::Transferred
             | Self::TransferredAndRotated => "success",
@@ -376,7 +427,9 @@ impl AuditAction {
             | Self::RotateFailed
             | Self::DisableFailed
             | Self::EnableFailed
-            | Self::TransferFailed => "failed",
+            | Self::TransferFailed
+            | Self::SuspendFailed
+            | Self::ResumeFailed => "failed",
         }
     }
 }

@@ -78,7 +78,7 @@ impl Accounts for DynamoStore {
         &self,
         provider: Option<ProviderKind>,
     ) -> Result<u64, StoreError> {
-        let accounts = "begins_with(sk, :account) AND #status IN (:active, :disabled)";
+        let accounts = "begins_with(sk, :account) AND #status IN (:active, :disabled, :suspended)";
         let scan = self
             .client
             .scan()
@@ -87,7 +87,8 @@ impl Accounts for DynamoStore {
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":account", s("ACCOUNT#"))
             .expression_attribute_values(":active", s("active"))
-            .expression_attribute_values(":disabled", s("disabled"));
+            .expression_attribute_values(":disabled", s("disabled"))
+            .expression_attribute_values(":suspended", s("suspended"));
         let scan = match provider {
             None => scan.filter_expression(accounts),
             Some(kind) => scan

@@ -4,16 +4,18 @@ use crate::store::Accounts;
 use async_trait::async_trait;
 
 use super::items::{
-    account_index_keys, account_key, claim_key, n, owned_from_item, rotations_key, s, ItemExt,
-    CONTENDED_TRIES, QUOTA_RETENTION,
+    account_index_keys, account_key, claim_key, lift_key, n, owned_from_item, rotations_key, s,
+    ItemExt, CONTENDED_TRIES, LIFTS_PARTITION, QUOTA_RETENTION,
 };
 use super::DynamoStore;
 use super::{Guard, TransactionOutcome};
-use crate::domain::{AccountStatus, UserId};
-use crate::store::encoding::{backend, corrupt, timestamp};
+use crate::domain::{
+    next_utc_midnight, AccountStatus, EmailAddress, Suspension, SuspensionReason, UserId,
+};
+use crate::store::encoding::{backend, corrupt, encode_suspension, parse_timestamp, timestamp};
 use crate::store::{
-    AccountChange, AccountHold, AuditAction, AuditSubject, Changes, HoldRequest, NewCredentials,
-    OwnedAccount, StoreError,
+    AccountChange, AccountHold, AuditAction, AuditSubject, Changes, DueLift, HoldRequest,
+    NewCredentials, OwnedAccount, StoreError,
 };
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::builders::UpdateBuilder;
@@ -30,12 +32,13 @@ impl Changes for DynamoStore {
             .set_key(Some(account_key(&hold.owner, &hold.address)))
             .update_expression("SET hold_token = :token, hold_lease_ms = :lease")
             .condition_expression(
-                "#status IN (:active, :disabled) AND \
+                "#status IN (:active, :disabled, :suspended) AND \
                  (attribute_not_exists(hold_lease_ms) OR hold_lease_ms <= :now)",
             )
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":active", s("active"))
             .expression_attribute_values(":disabled", s("disabled"))
+            .expression_attribute_values(":suspended", s("suspended"))
             .expression_attribute_values(":token", s(&hold.token))
             .expression_attribute_values(":lease", n(hold.lease_expires_at.timestamp_millis()))
             .expression_attribute_values(":now", n(hold.started_at.timestamp_millis()))
@@ -149,6 +152,31 @@ impl Changes for DynamoStore {
                 .expression_attribute_values(":provider_ref", s(provider_ref)),
             AccountChange::Disabled => set_status(update, AccountStatus::Disabled),
             AccountChange::Enabled => set_status(update, AccountStatus::Active),
+            AccountChange::Suspended(suspension) => update
+                .update_expression(
+                    "SET #status = :suspended, suspension = :suspension, updated_at = :at \
+                     REMOVE hold_token, hold_lease_ms",
+                )
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":suspended", s(AccountStatus::Suspended.as_str()))
+                .expression_attribute_values(":suspension", s(encode_suspension(suspension))),
+            AccountChange::Resumed { counted_from, .. } => {
+                let resumed = update
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":active", s(AccountStatus::Active.as_str()));
+                match counted_from {
+                    None => resumed.update_expression(
+                        "SET #status = :active, updated_at = :at \
+                         REMOVE suspension, hold_token, hold_lease_ms",
+                    ),
+                    Some(day) => resumed
+                        .update_expression(
+                            "SET #status = :active, rails_counted_from = :from, updated_at = :at \
+                             REMOVE suspension, hold_token, hold_lease_ms",
+                        )
+                        .expression_attribute_values(":from", s(day.to_string())),
+                }
+            }
         }
         .build()
         .expect("table, key and expression are set");
@@ -156,6 +184,43 @@ impl Changes for DynamoStore {
             TransactWriteItem::builder().update(update).build(),
             Guard::Claim,
         )];
+        // A send-limit suspension waits in LIFTS until it lifts.
+        let lift = |suspension: &Suspension| DueLift {
+            owner: hold.request.owner.clone(),
+            address: hold.request.address.clone(),
+            lifts_at: next_utc_midnight(suspension.since),
+        };
+        match change {
+            AccountChange::Suspended(suspension)
+                if suspension.reason == SuspensionReason::SendLimit =>
+            {
+                let mut item = lift_key(&lift(suspension));
+                item.insert("owner".into(), s(hold.request.owner.as_str()));
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item))
+                    .build()
+                    .expect("table and item are set");
+                items.push((
+                    TransactWriteItem::builder().put(put).build(),
+                    Guard::Unconditional,
+                ));
+            }
+            AccountChange::Resumed { lifted, .. }
+                if lifted.reason == SuspensionReason::SendLimit =>
+            {
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(lift_key(&lift(lifted))))
+                    .build()
+                    .expect("table and key are set");
+                items.push((
+                    TransactWriteItem::builder().delete(delete).build(),
+                    Guard::Unconditional,
+                ));
+            }
+            _ => {}
+        }
         items.extend(self.audit_writes(
             hold,
             hold.request.operation.done(),
@@ -247,6 +312,46 @@ impl Changes for DynamoStore {
             Ok(_) | Err(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(()),
             Err(other) => Err(backend(other)),
         }
+    }
+
+    async fn due_lifts(&self, now: DateTime<Utc>) -> Result<Vec<DueLift>, StoreError> {
+        let due = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :lifts AND sk <= :now")
+            .expression_attribute_values(":lifts", s(LIFTS_PARTITION))
+            // Past every `<time>#<address>` of this instant.
+            .expression_attribute_values(":now", s(format!("{}#~", timestamp(now))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        due.items()
+            .iter()
+            .map(|item| {
+                let (at, address) = item
+                    .text("sk")?
+                    .split_once('#')
+                    .ok_or_else(|| corrupt("bad lift key"))?;
+                Ok(DueLift {
+                    owner: UserId::parse(item.text("owner")?).map_err(corrupt)?,
+                    address: EmailAddress::parse(address).map_err(corrupt)?,
+                    lifts_at: parse_timestamp(at)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn forget_lift(&self, lift: &DueLift) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(lift_key(lift)))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 }
 

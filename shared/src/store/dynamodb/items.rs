@@ -12,10 +12,11 @@ use crate::domain::{
     SealedPassword, SendCounts, SendStats, SmtpAuthentication, SmtpSettings, UserId,
 };
 use crate::store::encoding::{
-    claim_state, corrupt, from_millis, parse_timestamp, provider_kind, timestamp,
+    claim_state, corrupt, decode_suspension, from_millis, parse_day, parse_timestamp,
+    provider_kind, timestamp,
 };
 use crate::store::{
-    AuditAction, AuditEntry, AuditSubject, Claim, IdempotencyRecord, IdempotencyState,
+    AuditAction, AuditEntry, AuditSubject, Claim, DueLift, IdempotencyRecord, IdempotencyState,
     OwnedAccount, Reservation, StoreError,
 };
 
@@ -73,6 +74,20 @@ pub(super) fn daily_sends_key(address: &EmailAddress, day: NaiveDate) -> Item {
         ("sk".into(), s(format!("SENDS#{day}"))),
     ])
 }
+
+/// Where a send-limit suspension waits to lift itself: one partition,
+/// sorted by when (a few items at most: the reconciler removes each).
+pub(super) fn lift_key(lift: &DueLift) -> Item {
+    HashMap::from([
+        ("pk".into(), s(LIFTS_PARTITION)),
+        (
+            "sk".into(),
+            s(format!("{}#{}", timestamp(lift.lifts_at), lift.address)),
+        ),
+    ])
+}
+
+pub(super) const LIFTS_PARTITION: &str = "LIFTS";
 
 /// The admin index partition of the daily sends of `day`'s month.
 pub(super) fn daily_sends_partition(day: NaiveDate) -> String {
@@ -203,6 +218,10 @@ pub(super) fn account_from_item(item: &Item) -> Result<Account, StoreError> {
         provider: provider_kind(item.text("provider")?)?,
         status: AccountStatus::parse(status)
             .ok_or_else(|| corrupt(format!("bad account status {status:?}")))?,
+        suspension: item
+            .optional_text("suspension")
+            .map(decode_suspension)
+            .transpose()?,
         smtp,
         webmail: item.optional_text("webmail").map(str::to_string),
         created_at: parse_timestamp(item.text("created_at")?)?,
@@ -261,6 +280,10 @@ pub(super) fn owned_from_item(item: &Item) -> Result<OwnedAccount, StoreError> {
             None => 0,
             Some(_) => item.number("credentials_version")?,
         },
+        rails_counted_from: item
+            .optional_text("rails_counted_from")
+            .map(parse_day)
+            .transpose()?,
     })
 }
 

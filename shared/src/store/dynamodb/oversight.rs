@@ -319,7 +319,7 @@ fn months_back(high: &str, from: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>, St
     Ok(months)
 }
 
-fn daily_sends_from_item(item: &Item) -> Result<DailySends, StoreError> {
+pub(super) fn daily_sends_from_item(item: &Item) -> Result<DailySends, StoreError> {
     let count = |name: &str| -> Result<u32, StoreError> {
         match item.get(name) {
             None => Ok(0),

@@ -9,13 +9,14 @@ use aws_sdk_dynamodb::types::Put;
 use chrono::Datelike;
 
 use super::items::{account_key, claim_key, daily_sends_key, daily_sends_partition, n, s};
+use super::oversight::daily_sends_from_item;
 use super::DynamoStore;
 use super::{Guard, TransactionOutcome};
-use crate::domain::{utc_month, UserId};
-use crate::store::encoding::{corrupt, daily_count_name, timestamp};
+use crate::domain::{utc_month, EmailAddress, SendCounts, UserId};
+use crate::store::encoding::{backend, corrupt, daily_count_name, timestamp};
 use crate::store::{SendCounters, SendEvent, SendEventOutcome, StoreError};
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
-use chrono::{DateTime, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
 #[async_trait]
 impl SendCounters for DynamoStore {
@@ -52,7 +53,7 @@ impl SendCounters for DynamoStore {
                 "ADD #day :count, #month :count SET stats_updated_at = :now \
                  REMOVE #previous_day, #previous_month",
             )
-            .condition_expression("#status IN (:active, :disabled)")
+            .condition_expression("#status IN (:active, :disabled, :suspended)")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#day", format!("day_{day}_{kind}"))
             .expression_attribute_names("#month", format!("month_{month}_{kind}"))
@@ -62,6 +63,7 @@ impl SendCounters for DynamoStore {
             .expression_attribute_values(":now", s(timestamp(event.recorded_at)))
             .expression_attribute_values(":active", s("active"))
             .expression_attribute_values(":disabled", s("disabled"))
+            .expression_attribute_values(":suspended", s("suspended"))
             .build()
             .expect("table, key and expression are set");
         let daily = Update::builder()
@@ -104,6 +106,31 @@ impl SendCounters for DynamoStore {
             TransactionOutcome::Refused(Guard::Event) => Ok(SendEventOutcome::Duplicate),
             TransactionOutcome::Refused(_) => Ok(SendEventOutcome::NotOurs),
         }
+    }
+
+    async fn daily_counts(
+        &self,
+        address: &EmailAddress,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<(NaiveDate, SendCounts)>, StoreError> {
+        // At most a week of days: one page.
+        let days = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :address AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":address", s(format!("EMAIL#{address}")))
+            .expression_attribute_values(":from", s(format!("SENDS#{from}")))
+            .expression_attribute_values(":to", s(format!("SENDS#{to}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        days.items()
+            .iter()
+            .map(|item| daily_sends_from_item(item).map(|sends| (sends.day, sends.counts)))
+            .collect()
     }
 
     async fn remember_event(

@@ -60,7 +60,7 @@ impl Accounts for SqliteStore {
         self.with_connection(move |connection| {
             connection
                 .query_row(
-                    "SELECT COUNT(*) FROM accounts WHERE status IN ('active', 'disabled')
+                    "SELECT COUNT(*) FROM accounts WHERE status IN ('active', 'disabled', 'suspended')
                        AND (?1 IS NULL OR provider = ?1)",
                     [provider.map(ProviderKind::as_str)],
                     |row| row.get::<_, i64>(0),

@@ -3,12 +3,12 @@
 use async_trait::async_trait;
 
 use super::rows::{audit, created_account, give_back_allowance, take_allowance, ROTATION_QUOTA};
-use super::SqliteStore;
-use crate::domain::{AccountStatus, UserId};
-use crate::store::encoding::{backend, timestamp};
+use super::{select, SqliteStore};
+use crate::domain::{next_utc_midnight, AccountStatus, EmailAddress, SuspensionReason, UserId};
+use crate::store::encoding::{backend, corrupt, decode_suspension, encode_suspension, timestamp};
 use crate::store::{
-    AccountChange, AccountHold, AuditAction, AuditSubject, Changes, HoldRequest, NewCredentials,
-    OwnedAccount, StoreError,
+    AccountChange, AccountHold, AuditAction, AuditSubject, Changes, DueLift, HoldRequest,
+    NewCredentials, OwnedAccount, StoreError,
 };
 use chrono::{DateTime, Utc};
 use rusqlite::params;
@@ -117,6 +117,22 @@ impl Changes for SqliteStore {
             };
             let changed = match &change {
                 AccountChange::CredentialsRotated(credentials) => rotate(credentials),
+                AccountChange::Suspended(suspension) => tx.execute(
+                    &format!("UPDATE accounts SET status = 'suspended', suspension = ?4 {held}"),
+                    params![owner, address, token, encode_suspension(suspension)],
+                ),
+                AccountChange::Resumed { counted_from, .. } => tx.execute(
+                    &format!(
+                        "UPDATE accounts SET status = 'active', suspension = NULL,
+                             rails_counted_from = COALESCE(?4, rails_counted_from) {held}"
+                    ),
+                    params![
+                        owner,
+                        address,
+                        token,
+                        counted_from.map(|day| day.to_string())
+                    ],
+                ),
                 AccountChange::Disabled | AccountChange::Enabled => tx.execute(
                     &format!("UPDATE accounts SET status = ?4 {held}"),
                     params![
@@ -231,5 +247,45 @@ impl Changes for SqliteStore {
         let (owner, day) = (owner.to_string(), day.to_string());
         self.in_transaction(move |tx| give_back_allowance(tx, &owner, ROTATION_QUOTA, &day))
             .await
+    }
+
+    /// Locally the suspended accounts are few: each is read and judged here.
+    async fn due_lifts(&self, now: DateTime<Utc>) -> Result<Vec<DueLift>, StoreError> {
+        self.with_connection(move |connection| {
+            let suspended = select(
+                connection,
+                "SELECT owner, address, suspension FROM accounts WHERE status = 'suspended'",
+                [],
+                |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                    ))
+                },
+            )?;
+            let mut due = Vec::new();
+            for (owner, address, suspension) in suspended {
+                let suspension = decode_suspension(&suspension)?;
+                if suspension.reason != SuspensionReason::SendLimit {
+                    continue;
+                }
+                let lifts_at = next_utc_midnight(suspension.since);
+                if lifts_at <= now {
+                    due.push(DueLift {
+                        owner: UserId::parse(&owner).map_err(corrupt)?,
+                        address: EmailAddress::parse(&address).map_err(corrupt)?,
+                        lifts_at,
+                    });
+                }
+            }
+            Ok(due)
+        })
+        .await
+    }
+
+    /// Nothing to forget: a lift is read from the account itself.
+    async fn forget_lift(&self, _lift: &DueLift) -> Result<(), StoreError> {
+        Ok(())
     }
 }

@@ -62,6 +62,10 @@ CREATE TABLE IF NOT EXISTS accounts (
     send_stats        TEXT,
     -- 0 for the create's credentials, one more for each rotation.
     credentials_version INTEGER NOT NULL DEFAULT 0,
+    -- While suspended: store::encode_suspension (reason, since, version).
+    suspension        TEXT,
+    -- The first day the guard rails count (a resume sets it), YYYY-MM-DD.
+    rails_counted_from TEXT,
     PRIMARY KEY (owner, address)
 );
 CREATE INDEX IF NOT EXISTS accounts_by_address ON accounts (address);
@@ -148,15 +152,25 @@ CREATE TABLE IF NOT EXISTS idempotency (
 ";
 
 /// Bumped whenever SCHEMA changes; an older file is refused with a clear message.
-const SCHEMA_VERSION: i64 = 12;
-/// Older schemas that SCHEMA completes by adding tables, once `BEFORE_12` ran.
-const UPGRADED_IN_PLACE: [i64; 3] = [9, 10, 11];
-/// Schema 12 keeps no reference to a password's own secret, and seals the
-/// password a replay may need in its idempotency record instead.
-const BEFORE_12: &str = "
-ALTER TABLE accounts DROP COLUMN secret_ref;
-ALTER TABLE idempotency ADD COLUMN sealed_password TEXT;
-";
+const SCHEMA_VERSION: i64 = 13;
+/// Older schemas that SCHEMA completes by adding tables, once the
+/// `UPGRADES` after them ran.
+const UPGRADED_IN_PLACE: [i64; 4] = [9, 10, 11, 12];
+/// What each schema changed in existing tables: 12 keeps no reference to a
+/// password's own secret and seals the password a replay may need in its
+/// idempotency record instead; 13 keeps an account's suspension.
+const UPGRADES: [(i64, &str); 2] = [
+    (
+        12,
+        "ALTER TABLE accounts DROP COLUMN secret_ref;
+         ALTER TABLE idempotency ADD COLUMN sealed_password TEXT;",
+    ),
+    (
+        13,
+        "ALTER TABLE accounts ADD COLUMN suspension TEXT;
+         ALTER TABLE accounts ADD COLUMN rails_counted_from TEXT;",
+    ),
+];
 
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
@@ -198,8 +212,10 @@ impl SqliteStore {
                 path.display()
             )));
         }
-        if has_tables && version < 12 {
-            tx.execute_batch(BEFORE_12).map_err(backend)?;
+        for (upgraded_to, upgrade) in UPGRADES {
+            if has_tables && version < upgraded_to {
+                tx.execute_batch(upgrade).map_err(backend)?;
+            }
         }
         tx.execute_batch(SCHEMA).map_err(backend)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)
@@ -273,7 +289,9 @@ mod tests {
                 "    provider_ref      TEXT,\n",
                 "    provider_ref      TEXT,\n    secret_ref        TEXT,\n",
             )
-            .replace("    sealed_password      TEXT,\n", "");
+            .replace("    sealed_password      TEXT,\n", "")
+            .replace("    suspension        TEXT,\n", "")
+            .replace("    rails_counted_from TEXT,\n", "");
         let connection = Connection::open(&path).unwrap();
         connection.execute_batch(&eleven).unwrap();
         connection.pragma_update(None, "user_version", 11).unwrap();
@@ -290,6 +308,7 @@ mod tests {
         };
         assert!(!columns("accounts").contains(&"secret_ref".to_string()));
         assert!(columns("idempotency").contains(&"sealed_password".to_string()));
+        assert!(columns("accounts").contains(&"suspension".to_string()));
     }
 
     #[test]

@@ -11,7 +11,8 @@ use crate::domain::{
     SmtpAuthentication, SmtpSettings, UserId,
 };
 use crate::store::encoding::{
-    backend, claim_state, corrupt, from_millis, parse_timestamp, provider_kind, timestamp,
+    backend, claim_state, corrupt, decode_suspension, from_millis, parse_day, parse_timestamp,
+    provider_kind, timestamp,
 };
 use crate::store::{
     AuditAction, AuditEntry, AuditSubject, Claim, OwnedAccount, Reservation, StoreError,
@@ -198,8 +199,8 @@ pub(super) fn created_account(
         connection,
         &format!(
             "SELECT {ACCOUNT_COLUMNS}, provider_ref, hold_lease_ms,
-                 credentials_version FROM accounts
-             WHERE owner = ?1 AND address = ?2 AND status IN ('active', 'disabled')"
+                 credentials_version, rails_counted_from FROM accounts
+             WHERE owner = ?1 AND address = ?2 AND status IN ('active', 'disabled', 'suspended')"
         ),
         params![owner.as_str(), address.to_string()],
         |row| {
@@ -208,19 +209,23 @@ pub(super) fn created_account(
                 row.get("provider_ref")?,
                 row.get("hold_lease_ms")?,
                 row.get("credentials_version")?,
+                row.get::<_, Option<String>>("rails_counted_from")?,
             ))
         },
     )?;
     rows.into_iter()
         .next()
-        .map(|(row, provider_ref, held_until, credentials_version)| {
-            let owned = OwnedAccount {
-                account: row.into_account()?,
-                provider_ref,
-                credentials_version,
-            };
-            Ok((owned, held_until))
-        })
+        .map(
+            |(row, provider_ref, held_until, credentials_version, counted_from)| {
+                let owned = OwnedAccount {
+                    account: row.into_account()?,
+                    provider_ref,
+                    credentials_version,
+                    rails_counted_from: counted_from.as_deref().map(parse_day).transpose()?,
+                };
+                Ok((owned, held_until))
+            },
+        )
         .transpose()
 }
 
@@ -276,7 +281,7 @@ impl StoredClaim {
 
 pub(super) const ACCOUNT_COLUMNS: &str =
     "owner, address, display_name, provider, status, smtp_server, \
-    smtp_port, smtp_username, smtp_auth, webmail, created_at, send_stats";
+    smtp_port, smtp_username, smtp_auth, webmail, created_at, send_stats, suspension";
 
 pub(super) struct AccountRow {
     owner: String,
@@ -291,6 +296,7 @@ pub(super) struct AccountRow {
     webmail: Option<String>,
     created_at: String,
     send_stats: Option<String>,
+    suspension: Option<String>,
 }
 
 impl AccountRow {
@@ -308,6 +314,7 @@ impl AccountRow {
             webmail: row.get(9)?,
             created_at: row.get(10)?,
             send_stats: row.get(11)?,
+            suspension: row.get(12)?,
         })
     }
 
@@ -341,6 +348,11 @@ impl AccountRow {
             provider: provider_kind(&self.provider)?,
             status: AccountStatus::parse(&self.status)
                 .ok_or_else(|| corrupt(format!("bad account status {:?}", self.status)))?,
+            suspension: self
+                .suspension
+                .as_deref()
+                .map(decode_suspension)
+                .transpose()?,
             smtp,
             webmail: self.webmail,
             created_at: parse_timestamp(&self.created_at)?,

@@ -5,10 +5,11 @@ use rusqlite::OptionalExtension;
 
 use super::oversight::count_daily_send;
 use super::rows::{decode_stats, encode_stats, remember};
-use super::SqliteStore;
-use crate::store::encoding::backend;
+use super::{select, SqliteStore};
+use crate::domain::{EmailAddress, SendCounts};
+use crate::store::encoding::{backend, parse_day};
 use crate::store::{SendCounters, SendEvent, SendEventOutcome, StoreError};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::params;
 
 #[async_trait]
@@ -19,7 +20,7 @@ impl SendCounters for SqliteStore {
             let account: Option<(String, Option<String>, String)> = tx
                 .query_row(
                     "SELECT owner, send_stats, provider FROM accounts
-                     WHERE address = ?1 AND status IN ('active', 'disabled')",
+                     WHERE address = ?1 AND status IN ('active', 'disabled', 'suspended')",
                     [event.address.to_string()],
                     |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
                 )
@@ -47,6 +48,38 @@ impl SendCounters for SqliteStore {
                 event.count,
             )?;
             Ok(SendEventOutcome::Counted)
+        })
+        .await
+    }
+
+    async fn daily_counts(
+        &self,
+        address: &EmailAddress,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<(NaiveDate, SendCounts)>, StoreError> {
+        let address = address.to_string();
+        self.with_connection(move |connection| {
+            let rows = select(
+                connection,
+                "SELECT day, sends, deliveries, bounces, complaints FROM daily_sends
+                 WHERE address = ?1 AND day BETWEEN ?2 AND ?3 ORDER BY day",
+                params![address, from.to_string(), to.to_string()],
+                |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        SendCounts {
+                            sends: row.get(1)?,
+                            deliveries: row.get(2)?,
+                            bounces: row.get(3)?,
+                            complaints: row.get(4)?,
+                        },
+                    ))
+                },
+            )?;
+            rows.into_iter()
+                .map(|(day, counts)| Ok((parse_day(&day)?, counts)))
+                .collect()
         })
         .await
     }

@@ -15,6 +15,7 @@ const COUNTERS: [Counter, string][] = [
   ["deletes", "Deletes"],
   ["rotations", "Rotations"],
   ["transfers", "Transfers"],
+  ["suspensions", "Suspensions"],
   ["sends", "Sends"],
   ["deliveries", "Deliveries"],
   ["bounces", "Bounces"],

@@ -8,7 +8,10 @@
 # What a local run trusts: the caller from X-User-Id, and the groups from
 # X-User-Groups, of which ADMIN_GROUPS (email-admins unless set) are
 # administrators.
-local_mode=(--env-var AUTH_MODE=local --env-var "ADMIN_GROUPS=${ADMIN_GROUPS-email-admins}")
+# SES_EVENT_TIME=arrival: the SES events of events/ count when invoked, so
+# `cargo lambda invoke events --data-file events/ses-send.json` counts today.
+local_mode=(--env-var AUTH_MODE=local --env-var "ADMIN_GROUPS=${ADMIN_GROUPS-email-admins}"
+  --env-var SES_EVENT_TIME=arrival)
 
 # wait_for_url URL PID LOG: until URL answers, or else (PID gone, or 10
 # minutes: the first request may compile the workspace) print LOG and fail.

@@ -361,7 +361,8 @@ class TemplateTest(unittest.TestCase):
 
     def test_lifecycle_events_go_to_the_stacks_bus_and_the_optional_webhook(self):
         problems = []
-        publishers = {"CreateFunction", "ManageFunction", "AdminFunction", "ReconcileFunction"}
+        # The events function suspends addresses (guard rails).
+        publishers = {"CreateFunction", "ManageFunction", "AdminFunction", "ReconcileFunction", "EventsFunction"}
         bus = {"Fn::GetAtt": ["LifecycleBus", "Arn"]}
         for name, function in resources_of_type(self.template, "AWS::Serverless::Function").items():
             grants = [
@@ -388,6 +389,27 @@ class TemplateTest(unittest.TestCase):
         targets = resources.get("WebhookRule", {}).get("Properties", {}).get("Targets", [])
         if not targets or any("DeadLetterConfig" not in target for target in targets):
             problems.append("the webhook rule's target keeps no dead letters")
+        self.fail_with(problems)
+
+    def test_suspensions_reach_the_alerts_topic_under_a_key_that_lets_them(self):
+        resources = self.template["Resources"]
+        rule = resources.get("SuspensionAlerts", {}).get("Properties", {})
+        problems = []
+        if rule.get("EventPattern", {}).get("detail-type") != ["AccountSuspended"]:
+            problems.append(f"SuspensionAlerts matches {rule.get('EventPattern')}, not AccountSuspended")
+        if [target.get("Arn") for target in rule.get("Targets", [])] != [{"Ref": "AlertsTopic"}]:
+            problems.append("SuspensionAlerts does not target AlertsTopic")
+        key = resources["AlertsTopic"]["Properties"].get("KmsMasterKeyId")
+        if not (isinstance(key, dict) and key.get("Ref") in resources_of_type(self.template, "AWS::KMS::Key")):
+            problems.append(f"AlertsTopic is encrypted under {key!r}: alarms and rules cannot publish under aws/sns")
+        else:
+            policy = resources[key["Ref"]]["Properties"]["KeyPolicy"]
+            services = set()
+            for _, statement in statements(policy, key["Ref"]):
+                if allows(statement, "kms:GenerateDataKey") and allows(statement, "kms:Decrypt"):
+                    services.update(branches(statement.get("Principal", {}).get("Service", [])))
+            if not {"cloudwatch.amazonaws.com", "events.amazonaws.com"} <= services:
+                problems.append(f"the alerts key lets only {sorted(services)} publish")
         self.fail_with(problems)
 
     def test_check_and_create_may_read_the_lookalike_items(self):
@@ -489,8 +511,9 @@ class TemplateTest(unittest.TestCase):
                 problems.append(f"{where}: {granted} without the smtp-password-replay context")
         if users != {"CreateFunctionRole", "ManageFunctionRole"}:
             problems.append(f"the key is used by {sorted(map(str, users))}, not create and manage")
+        keys_policies = {f"Resources.{name}." for name in keys}
         for where, statement in statements(self.template.get("Resources", {}), "Resources"):
-            if where.startswith("Resources.PasswordKey."):
+            if any(where.startswith(prefix) for prefix in keys_policies):
                 continue
             if any(allows(statement, action) for action in use):
                 problems.append(f"{where}: an IAM policy grants the use of a KMS key")

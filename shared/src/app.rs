@@ -41,6 +41,8 @@ pub struct ReadApp {
     pub groups_claim: String,
     /// The actions that need a second factor.
     pub mfa: MfaPolicy,
+    /// SES events count when they arrive (`SES_EVENT_TIME=arrival`).
+    pub ses_events_on_arrival: bool,
 }
 /// What the `webhooks` function needs: the store (through the read side's
 /// use cases) and the keys that verify each provider's signed requests.
@@ -105,6 +107,7 @@ impl ReadApp {
             auth_mode,
             groups_claim: DEFAULT_GROUPS_CLAIM.into(),
             mfa: MfaPolicy::default(),
+            ses_events_on_arrival: false,
         }
     }
 
@@ -134,6 +137,7 @@ impl ReadApp {
         Ok(Self {
             groups_claim: config.groups_claim.clone(),
             mfa: config.mfa.clone(),
+            ses_events_on_arrival: config.ses_events_on_arrival,
             ..Self::new(directory(config, store)?, config.auth_mode)
         })
     }
@@ -154,6 +158,12 @@ impl App {
     /// This write side, asking for a second factor where `mfa` says.
     pub fn with_mfa(mut self, mfa: MfaPolicy) -> Self {
         self.read.mfa = mfa;
+        self
+    }
+
+    /// This write side, counting SES events when they arrive.
+    pub fn with_ses_events_on_arrival(mut self, on_arrival: bool) -> Self {
+        self.read.ses_events_on_arrival = on_arrival;
         self
     }
 
@@ -194,7 +204,8 @@ impl App {
         }
         Ok(Self::new(service, config.auth_mode)
             .with_groups_claim(&config.groups_claim)
-            .with_mfa(config.mfa.clone()))
+            .with_mfa(config.mfa.clone())
+            .with_ses_events_on_arrival(config.ses_events_on_arrival))
     }
 }
 

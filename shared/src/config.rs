@@ -180,6 +180,9 @@ pub struct Config {
     pub ses_permissions_boundary: Option<String>,
     /// `REQUIRE_MFA_FOR` and `MFA_AMR_VALUES`.
     pub mfa: MfaPolicy,
+    /// `SES_EVENT_TIME=arrival`: an SES event counts when it arrives, not
+    /// at the time it carries (local runs: the files in `events/` count today).
+    pub ses_events_on_arrival: bool,
     /// `JWT_ISSUER`: the product sign-in's issuer URL (the authorizer's).
     pub jwt_issuer: Option<String>,
     /// `JWT_AUDIENCE`: the client ids its tokens may be for (the authorizer's).
@@ -548,6 +551,16 @@ impl Config {
             sandbox_capacity,
             ses_permissions_boundary: get("SES_PERMISSIONS_BOUNDARY"),
             mfa: MfaPolicy::new(mfa_required, list("MFA_AMR_VALUES")),
+            ses_events_on_arrival: match get("SES_EVENT_TIME").as_deref().map(str::trim) {
+                None | Some("event") => false,
+                Some("arrival") => true,
+                Some(other) => {
+                    return Err(invalid(
+                        "SES_EVENT_TIME",
+                        format!("{other:?} is neither event nor arrival"),
+                    ))
+                }
+            },
             jwt_issuer: get("JWT_ISSUER"),
             jwt_audiences: list("JWT_AUDIENCE"),
             events,
@@ -650,11 +663,18 @@ mod tests {
         assert_eq!(set.daily_send_limit, Some(200));
         assert_eq!((set.max_bounce_rate, set.max_complaint_rate), (0.02, 0.005));
         assert!(set.self_resume);
+        assert!(
+            config(&[("SES_EVENT_TIME", "arrival")])
+                .unwrap()
+                .ses_events_on_arrival
+        );
+        assert!(!config(&[]).unwrap().ses_events_on_arrival);
         for (name, value) in [
             ("ADDRESS_DAILY_SEND_LIMIT", "0"),
             ("ADDRESS_MAX_BOUNCE_RATE", "150"),
             ("ADDRESS_MAX_COMPLAINT_RATE", "some"),
             ("ADDRESS_SELF_RESUME", "yes"),
+            ("SES_EVENT_TIME", "now"),
         ] {
             assert!(
                 matches!(config(&[(name, value)]), Err(ConfigError::Invalid { name: reported, .. }) if reported == name),

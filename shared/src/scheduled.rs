@@ -96,7 +96,7 @@ pub async fn count_ses_event(
 ) -> Result<Value, lambda_http::Error> {
     let cold_start = telemetry::invocation_started();
     let request_id = event.context.request_id.as_str();
-    let report = match parse_ses_event(&event.payload) {
+    let mut report = match parse_ses_event(&event.payload) {
         Ok(report) => report,
         Err(ReportError::NotCounted(kind)) => {
             tracing::debug!(kind, "an SES event of a kind not counted");
@@ -107,6 +107,9 @@ pub async fn count_ses_event(
             return Ok(json!({ "outcome": "unreadable" }));
         }
     };
+    if app.read().ses_events_on_arrival {
+        report.at = app.read().directory.now();
+    }
     let guarded = app.service.count_and_guard(&report).await?;
     let outcome = match guarded.outcome {
         SendEventOutcome::Counted => {

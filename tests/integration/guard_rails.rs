@@ -20,6 +20,7 @@ use lambda_http::lambda_runtime::{Context, LambdaEvent};
 use provisioning::clock::Clock;
 use provisioning::config::AuthMode;
 use provisioning::domain::{EmailAddress, GuardRails, ProviderKind, UserId};
+use provisioning::lifecycle::JsonLinesSink;
 use provisioning::providers::SandboxProvider;
 use provisioning::scheduled::count_ses_event;
 use provisioning::service::{CompanyDirectories, Policy, ProviderOffer};
@@ -147,6 +148,8 @@ async fn a_send_limit_suspends_once_and_lifts_itself_the_next_utc_day(world: &dy
     };
     let app = app_under(world, &sandbox, rails);
     let password = created(&app).await;
+    // Later than the create: changes of one instant have no order.
+    world.clock().advance(Duration::minutes(1));
     let sends = (0..12).map(|n| ses_event(world, "send", n)).collect();
     let crossed = deliver_at_once(world, &sandbox, rails, shuffled(sends)).await;
     assert_eq!(crossed, ["send_limit"], "one delivery suspends");
@@ -179,14 +182,47 @@ async fn a_send_limit_suspends_once_and_lifts_itself_the_next_utc_day(world: &dy
         "a suspended address is not disabled over its suspension"
     );
 
+    // The reconciler publishes what waits in the outbox: one suspension.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.jsonl");
+    let mut reconciler = app_under(world, &sandbox, rails);
+    reconciler.service = reconciler
+        .service
+        .with_events(Arc::new(JsonLinesSink::new(&file)));
     assert_eq!(
-        reconcile(&app).await["suspensions_lifted"],
+        reconcile(&reconciler).await["suspensions_lifted"],
         0,
         "not before midnight"
     );
     world.clock().advance(Duration::hours(15));
-    assert_eq!(reconcile(&app).await["suspensions_lifted"], 1);
-    assert_eq!(reconcile(&app).await["suspensions_lifted"], 0, "once");
+    assert_eq!(reconcile(&reconciler).await["suspensions_lifted"], 1);
+    assert_eq!(
+        reconcile(&reconciler).await["suspensions_lifted"],
+        0,
+        "once"
+    );
+    let published: Vec<Value> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let told: Vec<(&str, &str)> = published
+        .iter()
+        .map(|event| {
+            (
+                event["detail-type"].as_str().unwrap(),
+                event["detail"]["reason"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        told,
+        [
+            ("AccountCreated", "-"),
+            ("AccountSuspended", "send_limit"),
+            ("AccountResumed", "-")
+        ]
+    );
     assert_eq!(listed(&app).await["status"], "active");
     assert!(listed(&app).await["suspension"].is_null());
     assert!(sandbox.accepts(&address(), &password), "sending restarted");
@@ -285,6 +321,27 @@ async fn the_owner_resumes_a_complaint_rate_after_rotating_where_allowed(world: 
     );
 }
 
+/// Locally (`SES_EVENT_TIME=arrival`) the event files of `events/`, dated
+/// days ago, count today: invoking `events/ses-send.json` suspends an address
+/// at its daily limit of one.
+async fn an_event_file_counts_today_where_events_count_on_arrival(world: &dyn World) {
+    let sandbox = Arc::new(SandboxProvider::default());
+    let rails = GuardRails {
+        daily_send_limit: Some(1),
+        ..GuardRails::default()
+    };
+    world.clock().advance(Duration::days(5));
+    let app = app_under(world, &sandbox, rails).with_ses_events_on_arrival(true);
+    created(&app).await;
+    let text = std::fs::read_to_string(events_dir().join("ses-send.json")).unwrap();
+    let fixture: Value = serde_json::from_str(&text).unwrap();
+    let answer = count_ses_event(&app, LambdaEvent::new(fixture, Context::default()))
+        .await
+        .unwrap();
+    assert_eq!(answer["suspended"], "send_limit", "{answer}");
+    assert_eq!(listed(&app).await["emails_sent_today"], 1);
+}
+
 /// Where the provider does not report per address, nothing is judged, and
 /// the list and the policy say why.
 async fn providers_without_reports_per_address_say_why_not(world: &dyn World) {
@@ -337,6 +394,7 @@ mod sqlite {
         a_bounce_rate_suspends_once_and_only_an_administrator_lifts_it,
         the_owner_resumes_a_complaint_rate_after_rotating_where_allowed,
         providers_without_reports_per_address_say_why_not,
+        an_event_file_counts_today_where_events_count_on_arrival,
     );
 }
 
@@ -347,5 +405,6 @@ mod dynamodb {
         a_bounce_rate_suspends_once_and_only_an_administrator_lifts_it,
         the_owner_resumes_a_complaint_rate_after_rotating_where_allowed,
         providers_without_reports_per_address_say_why_not,
+        an_event_file_counts_today_where_events_count_on_arrival,
     );
 }

@@ -146,7 +146,7 @@ describe("App", () => {
               smtp_server: "smtp.sandbox.invalid", smtp_port: 587, smtp_username: "contact@example.com",
               smtp_authentication: "password", webmail: null, created_at: "2026-11-25T09:00:00Z",
               emails_sent_today: 0, emails_sent_month: 3, bounces_month: 0, complaints_month: 0,
-              stats_updated_at: null, stats_unavailable_reason: null,
+              stats_updated_at: null, stats_unavailable_reason: null, guard_rails: { enforced: true },
             },
           ],
           next_cursor: "page-2",

@@ -102,6 +102,9 @@ export function describeError(error: unknown, attempt: Attempt = "read"): string
       return attempt === "offboard"
         ? "This off-boarding is still under way. Wait a moment, then try it again to read its report."
         : "Another change of this address is under way. Try again in a moment.";
+    case "account_suspended":
+      // The server's sentence says which guard rail and what lifts it.
+      return `This address is suspended: ${clause(error.message)}.`;
     case "account_disabled":
       return attempt === "transfer"
         ? "This address is disabled, so it cannot get new credentials: enable it first or transfer without new credentials."

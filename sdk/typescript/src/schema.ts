@@ -132,7 +132,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Lets a disabled address send again, with the credentials the caller already holds. Enabling an active account changes nothing. */
+        /** Lets a disabled address send again, with the credentials the caller already holds. Enabling an active account changes nothing. A suspended address is resumed (audited `resumed`) by an administrator, or by its owner after a credential rotation where ADDRESS_SELF_RESUME=true (not for a send limit, which lifts by itself at the next UTC midnight). */
         post: operations["enableAccount"];
         delete?: never;
         options?: never;
@@ -397,7 +397,19 @@ export interface components {
             display_name: string;
             provider: components["schemas"]["ProviderName"];
             /** @enum {string} */
-            status: "pending" | "active" | "disabled";
+            status: "pending" | "active" | "disabled" | "suspended";
+            /** @description Present while `status` is `suspended`: the guard rail crossed, since when, and what lifts it (`next_utc_day`, at `lifts_at`; `administrator`; `owner_after_rotation`: rotate, then enable). */
+            suspension?: {
+                /** @enum {string} */
+                reason: "send_limit" | "bounce_rate" | "complaint_rate";
+                /** Format: date-time */
+                since: string;
+                /** @enum {string} */
+                lifted_by: "next_utc_day" | "administrator" | "owner_after_rotation";
+                /** Format: date-time */
+                lifts_at?: string;
+            };
+            guard_rails: components["schemas"]["GuardRailsCoverage"];
             smtp_server: string | null;
             smtp_port: number | null;
             smtp_username: string | null;
@@ -420,6 +432,11 @@ export interface components {
             /** @description Why the counters are null; null when they are known. */
             stats_unavailable_reason: string | null;
         };
+        /** @description Whether the guard rails watch an address of this provider: only where it reports each address's sends, bounces and complaints as they happen (SES, the sandbox); `why_not` otherwise. */
+        GuardRailsCoverage: {
+            enforced: boolean;
+            why_not?: string;
+        };
         /** @enum {string} */
         ProviderName: "sendgrid" | "ses" | "microsoft365" | "google" | "sandbox";
         Policy: {
@@ -432,6 +449,7 @@ export interface components {
             /** @description What to know of each provider in `providers`, in the same order. */
             provider_details: {
                 name: components["schemas"]["ProviderName"];
+                guard_rails: components["schemas"]["GuardRailsCoverage"];
                 /** @description The provider account's slots for addresses (SendGrid API keys, the IAM users SES's count against, Microsoft 365 licences of MICROSOFT_LICENSE_SKU_ID, the sandbox's SANDBOX_CAPACITY) as last read by a create or the hourly job; null where they are not bounded, or not read yet. A create is refused (503 `provider_capacity_reached`) once only one slot, kept for rotations, is left. */
                 capacity: null | {
                     used: number;
@@ -446,6 +464,15 @@ export interface components {
             }[];
             daily_create_limit: number;
             address_quarantine_days: number;
+            /** @description What suspends an address (where its provider reports per address): its sends of a UTC day reaching `daily_send_limit` (lifts at the next UTC midnight), or over `window_days` with at least `minimum_sends` sends, a bounce or complaint rate above its maximum (lifted by an administrator, or by the owner after a rotation when `owner_may_resume`). */
+            guard_rails: {
+                daily_send_limit: number | null;
+                max_bounce_rate_percent: number;
+                max_complaint_rate_percent: number;
+                minimum_sends: number;
+                window_days: number;
+                owner_may_resume: boolean;
+            };
             /** @description The caller is in ADMIN_GROUPS: the /api/admin/ routes answer them (the panel shows its Administration view; the server decides). */
             administrator: boolean;
         };
@@ -503,13 +530,13 @@ export interface components {
             }[];
         };
         /** @enum {string} */
-        AuditAction: "create_started" | "created" | "create_failed" | "create_rejected" | "deleted" | "delete_failed" | "credentials_rotated" | "rotate_failed" | "disabled" | "disable_failed" | "enabled" | "enable_failed" | "transferred" | "transferred_and_rotated" | "transfer_failed";
+        AuditAction: "create_started" | "created" | "create_failed" | "create_rejected" | "deleted" | "delete_failed" | "credentials_rotated" | "rotate_failed" | "disabled" | "disable_failed" | "enabled" | "enable_failed" | "transferred" | "transferred_and_rotated" | "transfer_failed" | "suspended_send_limit" | "suspended_bounce_rate" | "suspended_complaint_rate" | "suspend_failed" | "resumed" | "resume_failed";
         AuditEntry: {
             /** Format: date-time */
             at: string;
             action: components["schemas"]["AuditAction"];
             /** @enum {string} */
-            outcome: "pending" | "success" | "failed" | "rejected" | "deleted" | "disabled";
+            outcome: "pending" | "success" | "failed" | "rejected" | "deleted" | "disabled" | "suspended";
             /** @description Who did it: the owner, or an administrator. */
             actor: string;
             /** @description Whose address it was then. */
@@ -540,6 +567,8 @@ export interface components {
                 deletes: number;
                 rotations: number;
                 transfers: number;
+                /** @description addresses a guard rail suspended */
+                suspensions: number;
                 sends: number;
                 deliveries: number;
                 bounces: number;
@@ -591,7 +620,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "malformed_json" | "invalid_body" | "invalid_content_type" | "invalid_query" | "invalid_idempotency_key" | "unauthorized" | "method_not_allowed" | "payload_too_large" | "invalid_username" | "invalid_display_name" | "domain_not_allowed" | "provider_not_available" | "idempotency_key_reused" | "address_taken" | "address_reserved" | "address_lookalike" | "request_in_progress" | "forbidden" | "credentials_rotated" | "password_not_kept" | "rate_limited" | "provider_error" | "provider_unavailable" | "service_unavailable" | "account_not_found" | "account_deleted" | "account_disabled" | "already_owner" | "route_not_found" | "insufficient_scope" | "mfa_required" | "invalid_key" | "key_not_found" | "provider_capacity_reached" | "invalid_signature" | "internal_error";
+                code: "malformed_json" | "invalid_body" | "invalid_content_type" | "invalid_query" | "invalid_idempotency_key" | "unauthorized" | "method_not_allowed" | "payload_too_large" | "invalid_username" | "invalid_display_name" | "domain_not_allowed" | "provider_not_available" | "idempotency_key_reused" | "address_taken" | "address_reserved" | "address_lookalike" | "request_in_progress" | "forbidden" | "credentials_rotated" | "password_not_kept" | "rate_limited" | "provider_error" | "provider_unavailable" | "service_unavailable" | "account_not_found" | "account_deleted" | "account_disabled" | "account_suspended" | "already_owner" | "route_not_found" | "insufficient_scope" | "mfa_required" | "invalid_key" | "key_not_found" | "provider_capacity_reached" | "invalid_signature" | "internal_error";
                 message: string;
                 request_id: string;
                 suggestions?: string[];
@@ -1060,7 +1089,7 @@ export interface operations {
                 };
             };
             405: components["responses"]["MethodNotAllowed"];
-            /** @description `request_in_progress`: another change of this address is under way. */
+            /** @description `request_in_progress`: another change of this address is under way; `account_suspended`: a guard rail suspended it, its sending is stopped already (the message says what lifts it). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1123,7 +1152,7 @@ export interface operations {
                 };
             };
             405: components["responses"]["MethodNotAllowed"];
-            /** @description `request_in_progress`: another change of this address is under way. */
+            /** @description `request_in_progress`: another change of this address is under way; `account_suspended`: suspended by a guard rail, and this caller may not lift it yet (the message says what does). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1300,7 +1329,7 @@ export interface operations {
                 };
             };
             405: components["responses"]["MethodNotAllowed"];
-            /** @description `already_owner`: it is already theirs; `request_in_progress`: another change of it is under way; `account_disabled`: a rotation needs it enabled. */
+            /** @description `already_owner`: it is already theirs; `request_in_progress`: another change of it is under way; `account_disabled`: a rotation needs it enabled; `account_suspended`: a suspended address moves only without rotation. */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -22,7 +22,8 @@ pub const SOURCE: &str = "email-provisioning";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LifecycleEvent {
     /// `AccountCreated`, `CredentialsRotated`, `AccountDisabled`,
-    /// `AccountEnabled`, `AccountDeleted` or `AccountTransferred`.
+    /// `AccountEnabled`, `AccountDeleted`, `AccountTransferred`,
+    /// `AccountSuspended` or `AccountResumed`.
     #[serde(skip)]
     pub detail_type: &'static str,
     /// The change's id: published twice (delivery is at least once), it
@@ -43,6 +44,10 @@ pub struct LifecycleEvent {
     /// A transfer's: whether the address got new credentials.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credentials_rotated: Option<bool>,
+    /// A suspension's: the guard rail crossed (`send_limit`, `bounce_rate`,
+    /// `complaint_rate`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
 }
 
 impl LifecycleEvent {
@@ -57,7 +62,13 @@ impl LifecycleEvent {
             AuditAction::Deleted => ("AccountDeleted", None),
             AuditAction::Transferred => ("AccountTransferred", Some(false)),
             AuditAction::TransferredAndRotated => ("AccountTransferred", Some(true)),
+            AuditAction::Suspended(_) => ("AccountSuspended", None),
+            AuditAction::Resumed => ("AccountResumed", None),
             _ => return None,
+        };
+        let reason = match entry.action {
+            AuditAction::Suspended(reason) => Some(reason.as_str()),
+            _ => None,
         };
         let (owner, previous_owner) = match &entry.new_owner {
             Some(new_owner) => (new_owner.to_string(), Some(entry.owner.to_string())),
@@ -74,6 +85,7 @@ impl LifecycleEvent {
             request_id: entry.request_id.clone(),
             previous_owner,
             credentials_rotated: rotated,
+            reason,
         })
     }
 }

@@ -45,6 +45,47 @@ describe("AccountsList", () => {
     expect(within(contact).queryByText(/No figures/)).not.toBeInTheDocument();
   });
 
+  it("shows a suspended address, why, and what lifts it; its owner may rotate, then ask to enable it", async () => {
+    const api = fakeApi();
+    vi.mocked(api.setSending).mockRejectedValueOnce(
+      new ApiError(409, "account_suspended", "support@example.com is suspended (bounce_rate): rotate its credentials, then enable it"),
+    );
+    const suspended = account("support@example.com", {
+      status: "suspended",
+      suspension: { reason: "bounce_rate", since: "2026-11-25T10:00:00Z", lifted_by: "owner_after_rotation" },
+    });
+    const limited = account("sales@example.com", {
+      status: "suspended",
+      suspension: {
+        reason: "send_limit",
+        since: "2026-11-25T10:00:00Z",
+        lifted_by: "next_utc_day",
+        lifts_at: "2026-11-26T00:00:00Z",
+      },
+    });
+    const elsewhere = account("news@example.com", {
+      provider: "microsoft365",
+      guard_rails: { enforced: false, why_not: "the provider reports a mailbox's sends only in a daily usage report" },
+    });
+    const user = userEvent.setup();
+    render(<AccountsList {...props(api, [suspended, limited, elsewhere])} />);
+    const card = screen.getByRole("article", { name: "support@example.com" });
+    expect(fact(card, "Status")).toBe("Suspended (not sending)");
+    expect(fact(card, "Why it is suspended")).toBe(
+      "Sending is stopped: too many of its messages bounced over the last 7 days. Rotate its credentials (the old password may have leaked), then enable it; an administrator can too.",
+    );
+    expect(fact(screen.getByRole("article", { name: "sales@example.com" }), "Why it is suspended")).toMatch(
+      /restarts by itself at 2026-11-26 00:00 UTC/,
+    );
+    expect(within(screen.getByRole("article", { name: "news@example.com" })).getByText(/No sending limits are watched/)).toBeVisible();
+    expect(within(card).queryByText(/No sending limits/)).not.toBeInTheDocument();
+
+    expect(screen.getByRole("button", { name: "Rotate credentials of support@example.com" })).not.toHaveAttribute("aria-disabled", "true");
+    await user.click(screen.getByRole("button", { name: "Enable support@example.com" }));
+    expect(api.setSending).toHaveBeenCalledWith("support@example.com", true);
+    expect(await screen.findByRole("alert")).toHaveTextContent(/This address is suspended: .*rotate its credentials, then enable it/);
+  });
+
   it("asks before deleting, naming the address and the policy's quarantine, then says when it frees", async () => {
     const api = fakeApi();
     const shown = props(api, [account("contact@example.com")], { quarantineDays: 14 });

@@ -12,7 +12,29 @@ export const STATUS_LABELS: Record<Account["status"], string> = {
   active: "Active",
   disabled: "Disabled (not sending)",
   pending: "Being created",
+  suspended: "Suspended (not sending)",
 };
+
+type Suspension = NonNullable<Account["suspension"]>;
+
+const SUSPENSION_REASONS: Record<Suspension["reason"], string> = {
+  send_limit: "it sent as many messages today as one address may",
+  bounce_rate: "too many of its messages bounced over the last 7 days",
+  complaint_rate: "too many recipients marked its messages as spam over the last 7 days",
+};
+
+/** Why an address is suspended and what lifts it, as its card says. */
+export function suspensionSentence(suspension: Suspension): string {
+  const why = `Sending is stopped: ${SUSPENSION_REASONS[suspension.reason]}.`;
+  switch (suspension.lifted_by) {
+    case "next_utc_day":
+      return `${why} It restarts by itself ${suspension.lifts_at ? `at ${moment(suspension.lifts_at)}` : "at midnight UTC"}, or when an administrator enables it.`;
+    case "owner_after_rotation":
+      return `${why} Rotate its credentials (the old password may have leaked), then enable it; an administrator can too.`;
+    case "administrator":
+      return `${why} Only an administrator can enable it again, once the cause is found.`;
+  }
+}
 
 /**
  * The caller's addresses with their statistics, and what can be done to
@@ -64,7 +86,7 @@ export function AccountsList({
   }
 
   function setSending(account: Account) {
-    const allowed = account.status === "disabled";
+    const allowed = account.status !== "active";
     return act(account.email, "sending", async () => {
       await api.setSending(account.email, allowed);
       return allowed
@@ -122,7 +144,7 @@ export function AccountsList({
                 <AccountFacts account={account} />
                 <div className="actions">
                   <ActionButton
-                    unavailable={busy !== null || account.status !== "active"}
+                    unavailable={busy !== null || (account.status !== "active" && account.status !== "suspended")}
                     onPress={() => void rotate(account.email)}
                   >
                     <LabelWithContext
@@ -139,7 +161,7 @@ export function AccountsList({
                     onPress={() => void setSending(account)}
                   >
                     <LabelWithContext
-                      visible={account.status === "disabled" ? "Enable" : "Disable"}
+                      visible={account.status === "active" || account.status === "pending" ? "Disable" : "Enable"}
                       context={account.email}
                     />
                   </ActionButton>
@@ -193,6 +215,9 @@ function AccountFacts({ account }: { account: Account }) {
       value: `${count(account.bounces_month)} / ${count(account.complaints_month)}`,
     },
   ];
+  if (account.suspension) {
+    facts.push({ label: "Why it is suspended", value: suspensionSentence(account.suspension), wide: true });
+  }
   if (account.smtp_server) {
     facts.push({
       label: "SMTP",
@@ -210,6 +235,9 @@ function AccountFacts({ account }: { account: Account }) {
           </div>
         ))}
       </dl>
+      {!account.guard_rails.enforced && account.guard_rails.why_not && (
+        <p className="reason">No sending limits are watched for this address: {account.guard_rails.why_not}.</p>
+      )}
       {account.stats_unavailable_reason && (
         <p className="reason">No figures from this provider: {account.stats_unavailable_reason}.</p>
       )}
@@ -262,4 +290,9 @@ function count(value: number | null): string {
 /** A timestamp's UTC day, as the API counts days. */
 function day(timestamp: string): string {
   return timestamp.slice(0, 10);
+}
+
+/** A UTC instant as people read it: day and time. */
+function moment(iso: string): string {
+  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 }

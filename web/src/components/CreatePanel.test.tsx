@@ -150,7 +150,7 @@ describe("CreatePanel", () => {
         domains: [{ domain: "example.com", provider: "sendgrid" }],
         providers: ["sendgrid"],
         provider_details: [
-          { name: "sendgrid", least_privilege: false, note: "This key can send as anyone at example.com.", capacity: null },
+          { name: "sendgrid", least_privilege: false, note: "This key can send as anyone at example.com.", capacity: null, guard_rails: { enforced: false } },
         ],
       });
       render(<CreatePanel api={fakeApi()} policy={offered} onCreated={vi.fn()} />);

@@ -87,6 +87,7 @@ export function account(email: string, overrides: Partial<Account> = {}): Accoun
     complaints_month: 0,
     stats_updated_at: "2026-11-25T08:59:00Z",
     stats_unavailable_reason: null,
+    guard_rails: { enforced: true },
     ...overrides,
   };
 }
@@ -130,6 +131,7 @@ export function reportRow(group: string, counts: Partial<Omit<ReportRow, "group"
     deletes: 0,
     rotations: 0,
     transfers: 0,
+    suspensions: 0,
     sends: 0,
     deliveries: 0,
     bounces: 0,
@@ -153,9 +155,23 @@ export function policy(overrides: Partial<Policy> = {}): Policy {
   return {
     domains: [{ domain: "example.com", provider: "sandbox" }],
     providers,
-    provider_details: providers.map((name) => ({ name, least_privilege: name !== "sendgrid", note: null, capacity: null })),
+    provider_details: providers.map((name) => ({
+      name,
+      least_privilege: name !== "sendgrid",
+      note: null,
+      capacity: null,
+      guard_rails: { enforced: true },
+    })),
     daily_create_limit: 10,
     address_quarantine_days: 30,
+    guard_rails: {
+      daily_send_limit: null,
+      max_bounce_rate_percent: 5,
+      max_complaint_rate_percent: 0.1,
+      minimum_sends: 50,
+      window_days: 7,
+      owner_may_resume: false,
+    },
     administrator: false,
     ...overrides,
   };

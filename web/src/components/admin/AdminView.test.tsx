@@ -377,13 +377,13 @@ describe("AdminView: the report", () => {
     const table = await screen.findByRole("table", { name: "Activity from 2026-11-23 to 2026-11-25, by day" });
     const rows = within(table).getAllByRole("row");
     expect(within(rows[0]).getAllByRole("columnheader").map((cell) => cell.textContent)).toEqual([
-      "Day", "Creates", "Failed creates", "Deletes", "Rotations", "Transfers", "Sends", "Deliveries", "Bounces", "Complaints",
+      "Day", "Creates", "Failed creates", "Deletes", "Rotations", "Transfers", "Suspensions", "Sends", "Deliveries", "Bounces", "Complaints",
     ]);
     const cells = (row: HTMLElement) => Array.from(row.children, (cell) => cell.textContent);
     expect(rows.slice(1).map(cells)).toEqual([
-      ["2026-11-23", "2", "0", "0", "0", "0", "40", "0", "0", "0"],
-      ["2026-11-25", "5", "0", "1", "0", "0", "10", "0", "0", "0"],
-      ["Total", "7", "0", "1", "0", "0", "50", "0", "0", "0"],
+      ["2026-11-23", "2", "0", "0", "0", "0", "0", "40", "0", "0", "0"],
+      ["2026-11-25", "5", "0", "1", "0", "0", "0", "10", "0", "0", "0"],
+      ["Total", "7", "0", "1", "0", "0", "0", "50", "0", "0", "0"],
     ]);
     expect(screen.getByRole("region", { name: "Report table" })).toBeInTheDocument();
 

@@ -18,6 +18,12 @@ export const AUDIT_ACTIONS: Record<AuditAction, string> = {
   transferred: "Transferred",
   transferred_and_rotated: "Transferred with new credentials",
   transfer_failed: "Transfer failed",
+  suspended_send_limit: "Suspended: daily send limit",
+  suspended_bounce_rate: "Suspended: bounce rate",
+  suspended_complaint_rate: "Suspended: complaint rate",
+  suspend_failed: "Suspension failed",
+  resumed: "Resumed",
+  resume_failed: "Resume failed",
 };
 
 export const AUDIT_OUTCOMES: Record<AuditEntry["outcome"], string> = {
@@ -27,6 +33,7 @@ export const AUDIT_OUTCOMES: Record<AuditEntry["outcome"], string> = {
   rejected: "Refused",
   deleted: "Deleted",
   disabled: "Disabled",
+  suspended: "Suspended",
 };
 
 export const OFFBOARD_OUTCOMES: Record<OffboardOutcome["outcome"], string> = {

@@ -32,3 +32,17 @@ def stop():
     if server:
         server.stop()
         server = None
+
+
+# A test module imports these two to have the server for its tests.
+def setUpModule():
+    start()
+
+
+def tearDownModule():
+    stop()
+
+
+def s(value):
+    """A DynamoDB string attribute."""
+    return {"S": value}

@@ -11,19 +11,7 @@ import boto3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import backfill_admin_index  # noqa: E402
-import moto_for_tests  # noqa: E402
-
-
-def setUpModule():
-    moto_for_tests.start()
-
-
-def tearDownModule():
-    moto_for_tests.stop()
-
-
-def s(value):
-    return {"S": value}
+from moto_for_tests import s, setUpModule, tearDownModule  # noqa: E402,F401
 
 
 class Backfill(unittest.TestCase):

@@ -13,16 +13,8 @@ from pathlib import Path
 import boto3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import moto_for_tests  # noqa: E402
+from moto_for_tests import setUpModule, tearDownModule  # noqa: E402,F401
 import publish_web  # noqa: E402
-
-
-def setUpModule():
-    moto_for_tests.start()
-
-
-def tearDownModule():
-    moto_for_tests.stop()
 
 
 def distribution(cloudfront, bucket: str) -> str:

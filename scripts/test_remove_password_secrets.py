@@ -10,20 +10,8 @@ from pathlib import Path
 import boto3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import moto_for_tests  # noqa: E402
+from moto_for_tests import s, setUpModule, tearDownModule  # noqa: E402,F401
 import remove_password_secrets  # noqa: E402
-
-
-def setUpModule():
-    moto_for_tests.start()
-
-
-def tearDownModule():
-    moto_for_tests.stop()
-
-
-def s(value):
-    return {"S": value}
 
 
 class RemovePasswordSecrets(unittest.TestCase):

@@ -44,9 +44,23 @@ async fn the_event_files_drive_the_handlers_as_written() {
                 { "domain": "support.example.com", "provider": "sandbox" }
             ],
             "providers": ["sandbox"],
-            "provider_details": [{ "name": "sandbox", "least_privilege": true, "note": null, "capacity": null }],
+            "provider_details": [{
+                "name": "sandbox",
+                "least_privilege": true,
+                "note": null,
+                "capacity": null,
+                "guard_rails": { "enforced": true }
+            }],
             "daily_create_limit": 10,
             "address_quarantine_days": 30,
+            "guard_rails": {
+                "daily_send_limit": null,
+                "max_bounce_rate_percent": 5.0,
+                "max_complaint_rate_percent": 0.1,
+                "minimum_sends": 50,
+                "window_days": 7,
+                "owner_may_resume": false
+            },
             "administrator": false
         })
     );
@@ -193,7 +207,8 @@ async fn create_answers_the_contract_and_the_other_functions_see_it() {
             "bounces_month": 0,
             "complaints_month": 0,
             "stats_updated_at": null,
-            "stats_unavailable_reason": null
+            "stats_unavailable_reason": null,
+            "guard_rails": { "enforced": true }
         }] })
     );
     assert!(

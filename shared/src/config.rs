@@ -417,6 +417,7 @@ impl Config {
             )),
         };
         let sendgrid_self_service = flag("SENDGRID_SELF_SERVICE", true)?;
+        // A percentage in the environment, a fraction here.
         let percentage = |name: &'static str, default: f64| -> Result<f64, ConfigError> {
             let Some(raw) = get(name) else {
                 return Ok(default);
@@ -435,13 +436,10 @@ impl Config {
                 .is_some()
                 .then(|| whole_number("ADDRESS_DAILY_SEND_LIMIT", 0, 1..=u32::MAX))
                 .transpose()?,
-            max_bounce_rate: percentage(
-                "ADDRESS_MAX_BOUNCE_RATE",
-                defaults.max_bounce_rate * 100.0,
-            )?,
+            max_bounce_rate: percentage("ADDRESS_MAX_BOUNCE_RATE", defaults.max_bounce_rate)?,
             max_complaint_rate: percentage(
                 "ADDRESS_MAX_COMPLAINT_RATE",
-                defaults.max_complaint_rate * 100.0,
+                defaults.max_complaint_rate,
             )?,
             self_resume: flag("ADDRESS_SELF_RESUME", false)?,
         };

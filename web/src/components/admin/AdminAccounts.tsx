@@ -5,7 +5,7 @@ import { ApiError } from "../../api/client";
 import { describeError } from "../../messages";
 import { providerLabel } from "../../providers";
 import { ActionButton } from "../ActionButton";
-import { STATUS_LABELS } from "../AccountsList";
+import { STATUS_LABELS, suspensionSentence } from "../AccountsList";
 import { LabelWithContext } from "../LabelWithContext";
 import { Confirmation } from "./Confirmation";
 import { usePages } from "./usePages";
@@ -95,6 +95,23 @@ export function AdminAccounts({
     );
     // The view reads every section again (reloadSignal), this list among them.
     onTransferred(result);
+  }
+
+  const [resuming, setResuming] = useState<string | null>(null);
+
+  /** An administrator lifts a suspension: the address sends again. */
+  async function resume(email: string) {
+    setResuming(email);
+    setDone("");
+    try {
+      await api.setSending(email, true);
+      setDone(`${email} sends again: its suspension is lifted, and its guard rails count afresh from tomorrow (UTC).`);
+    } catch (error) {
+      setProblem(describeError(error, "change"));
+    } finally {
+      setResuming(null);
+      reload();
+    }
   }
 
   function failed(error: unknown) {
@@ -205,8 +222,22 @@ export function AdminAccounts({
                       <time dateTime={account.created_at}>{day(account.created_at)}</time>
                     </dd>
                   </div>
+                  {account.suspension && (
+                    <div className="wide">
+                      <dt>Why it is suspended</dt>
+                      <dd>{suspensionSentence(account.suspension)}</dd>
+                    </div>
+                  )}
                 </dl>
                 <div className="actions">
+                  {account.status === "suspended" && (
+                    <ActionButton unavailable={resuming !== null} onPress={() => void resume(account.email)}>
+                      <LabelWithContext
+                        visible={resuming === account.email ? "Resuming sending" : "Resume sending"}
+                        context={`of ${account.email}`}
+                      />
+                    </ActionButton>
+                  )}
                   <ActionButton
                     ref={(button) => {
                       if (button) transferButtons.current.set(account.email, button);

@@ -44,6 +44,28 @@ describe("AdminView: every address", () => {
     expect(fact(other, "Status")).toBe("Disabled (not sending)");
   });
 
+  it("shows why an address is suspended, and lifts it when asked", async () => {
+    const suspended = adminAccount("sales@support.example.com", {
+      provider: "ses",
+      status: "suspended",
+      suspension: { reason: "complaint_rate", since: "2026-11-25T10:00:00Z", lifted_by: "administrator" },
+    });
+    const adminAccounts = vi.fn(async () => ({ accounts: [contact, suspended] }));
+    const api = fakeApi({ adminAccounts });
+    const user = userEvent.setup();
+    renderView(api);
+    const card = await screen.findByRole("article", { name: "sales@support.example.com" });
+    expect(fact(card, "Status")).toBe("Suspended (not sending)");
+    expect(fact(card, "Why it is suspended")).toMatch(/marked its messages as spam .* Only an administrator can enable it again/);
+    const active = screen.getByRole("article", { name: "contact@example.com" });
+    expect(within(active).queryByRole("button", { name: /Resume sending/ })).not.toBeInTheDocument();
+    const calls = adminAccounts.mock.calls.length;
+    await user.click(within(card).getByRole("button", { name: "Resume sending of sales@support.example.com" }));
+    expect(api.setSending).toHaveBeenCalledWith("sales@support.example.com", true);
+    expect(await screen.findByText(/sales@support.example.com sends again/)).toBeInTheDocument();
+    await vi.waitFor(() => expect(adminAccounts.mock.calls.length).toBeGreaterThan(calls));
+  });
+
   it("asks for the filters as given, pages by cursor, and clears them", async () => {
     const adminAccounts = vi.fn(async (_filter: object, cursor?: string) =>
       cursor ? { accounts: [news] } : { accounts: [contact], next_cursor: "page-2" },

@@ -144,10 +144,12 @@ pub async fn count_ses_event(
         suspended = guarded.suspended.map(|reason| reason.as_str()),
         "SES event"
     );
-    Ok(json!({
-        "outcome": outcome,
-        "suspended": guarded.suspended.map(|reason| reason.as_str())
-    }))
+    // `suspended` only when this event's address was suspended now.
+    let mut answer = json!({ "outcome": outcome });
+    if let Some(reason) = guarded.suspended {
+        answer["suspended"] = json!(reason.as_str());
+    }
+    Ok(answer)
 }
 
 /// Every hour: each offered provider's sending quota and its use (where its

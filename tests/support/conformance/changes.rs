@@ -1,9 +1,10 @@
 //! An account's changes: the hold, the outcomes, the rotation allowance.
 
-use chrono::{DateTime, Duration, Utc};
-use provisioning::domain::ProviderKind;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use provisioning::domain::{AccountStatus, ProviderKind, Suspension, SuspensionReason};
 use provisioning::store::{
-    AccountChange, AccountHold, ClaimState, HoldRequest, NewCredentials, Operation, StoreError,
+    AccountChange, AccountHold, AuditAction, ClaimState, DueLift, HoldRequest, NewCredentials,
+    Operation, Store, StoreError,
 };
 
 use super::{address, create, start, user, StoreHarness};
@@ -183,4 +184,160 @@ pub async fn a_hold_keeps_other_changes_out_until_let_go_or_lapsed(harness: &dyn
     let claims = store.claims.claims(&[address("support")]).await.unwrap();
     assert_eq!(claims[0].state, ClaimState::Quarantined);
     assert_eq!(claims[0].lease_expires_at, quarantine_until);
+}
+
+/// Holds alice's support@ for `operation` at `at`, as a change would.
+async fn held(store: &Store, operation: Operation, at: DateTime<Utc>, token: &str) -> AccountHold {
+    let request = HoldRequest {
+        owner: user("alice"),
+        actor: user("guard-rails"),
+        address: address("support"),
+        operation,
+        request_id: format!("request-{token}"),
+        token: token.into(),
+        started_at: at,
+        lease_expires_at: at + Duration::minutes(5),
+    };
+    store.changes.hold_account(&request).await.unwrap();
+    AccountHold {
+        request,
+        provider: ProviderKind::Sandbox,
+    }
+}
+
+pub async fn a_send_limit_suspension_is_due_to_lift_at_the_next_utc_midnight(
+    harness: &dyn StoreHarness,
+) {
+    let store = harness.handle().await;
+    create(&store, "alice", "support").await;
+    let at = start() + Duration::minutes(1);
+    let suspension = Suspension {
+        reason: SuspensionReason::SendLimit,
+        since: at,
+        credentials_version: 0,
+    };
+    let hold = held(
+        &store,
+        Operation::Suspend(SuspensionReason::SendLimit),
+        at,
+        "suspend",
+    )
+    .await;
+    store
+        .changes
+        .finish_change(&hold, &AccountChange::Suspended(suspension))
+        .await
+        .unwrap();
+    let owned = harness
+        .handle()
+        .await
+        .accounts
+        .owned_account(&user("alice"), &address("support"))
+        .await
+        .unwrap()
+        .expect("a suspended account is still a created one");
+    assert_eq!(owned.account.status, AccountStatus::Suspended);
+    assert_eq!(owned.account.suspension, Some(suspension));
+
+    let midnight = Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap();
+    assert!(store
+        .changes
+        .due_lifts(midnight - Duration::seconds(1))
+        .await
+        .unwrap()
+        .is_empty());
+    let due = store.changes.due_lifts(midnight).await.unwrap();
+    assert_eq!(
+        due,
+        [DueLift {
+            owner: user("alice"),
+            address: address("support"),
+            lifts_at: midnight,
+        }]
+    );
+
+    let resumed_at = midnight + Duration::minutes(1);
+    let hold = held(&store, Operation::Resume, resumed_at, "resume").await;
+    let change = AccountChange::Resumed {
+        lifted: suspension,
+        counted_from: None,
+    };
+    store.changes.finish_change(&hold, &change).await.unwrap();
+    let owned = store
+        .accounts
+        .owned_account(&user("alice"), &address("support"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (owned.account.status, owned.account.suspension),
+        (AccountStatus::Active, None)
+    );
+    assert_eq!(
+        owned.rails_counted_from, None,
+        "a lift by itself keeps the window"
+    );
+    assert!(
+        store
+            .changes
+            .due_lifts(resumed_at)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a resume forgets its lift"
+    );
+}
+
+pub async fn a_rate_suspension_never_lifts_itself_and_a_resume_restarts_the_count(
+    harness: &dyn StoreHarness,
+) {
+    let store = harness.handle().await;
+    create(&store, "alice", "support").await;
+    let at = start() + Duration::minutes(1);
+    let suspension = Suspension {
+        reason: SuspensionReason::BounceRate,
+        since: at,
+        credentials_version: 0,
+    };
+    let hold = held(
+        &store,
+        Operation::Suspend(SuspensionReason::BounceRate),
+        at,
+        "suspend",
+    )
+    .await;
+    store
+        .changes
+        .finish_change(&hold, &AccountChange::Suspended(suspension))
+        .await
+        .unwrap();
+    assert!(store
+        .changes
+        .due_lifts(at + Duration::days(30))
+        .await
+        .unwrap()
+        .is_empty());
+    let tomorrow = (at + Duration::days(1)).date_naive();
+    let hold = held(&store, Operation::Resume, at + Duration::hours(1), "resume").await;
+    let change = AccountChange::Resumed {
+        lifted: suspension,
+        counted_from: Some(tomorrow),
+    };
+    store.changes.finish_change(&hold, &change).await.unwrap();
+    let owned = harness
+        .handle()
+        .await
+        .accounts
+        .owned_account(&user("alice"), &address("support"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(owned.account.status, AccountStatus::Active);
+    assert_eq!(owned.rails_counted_from, Some(tomorrow));
+    let trail = store.audit.audit_trail(&user("alice")).await.unwrap();
+    let actions: Vec<AuditAction> = trail.iter().map(|entry| entry.action).collect();
+    assert!(actions.ends_with(&[
+        AuditAction::Suspended(SuspensionReason::BounceRate),
+        AuditAction::Resumed
+    ]));
 }

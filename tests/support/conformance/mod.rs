@@ -37,9 +37,9 @@ macro_rules! store_conformance_tests {
         $crate::store_conformance_tests!(@role $harness; claims: look_alikes_are_found_by_their_key_on_their_domain);
         $crate::store_conformance_tests!(@role $harness; reservations: a_claim_is_unique, an_expired_pending_claim_can_be_taken_over, a_late_release_leaves_a_newer_reservation_alone, the_daily_quota_counts_per_user_and_day, a_release_frees_the_address_and_hides_the_account, twenty_concurrent_reservations_have_one_winner, abandoned_reservations_are_found_and_seized_once);
         $crate::store_conformance_tests!(@role $harness; accounts: lists_are_isolated_between_users, pages_cover_every_account_once_in_order, an_activated_account_is_listed_with_its_settings, created_accounts_are_counted_and_pending_ones_not);
-        $crate::store_conformance_tests!(@role $harness; changes: rotations_are_counted_per_user_and_day_and_given_back, a_rotation_counts_one_more_issue_of_the_credentials, a_hold_keeps_other_changes_out_until_let_go_or_lapsed);
+        $crate::store_conformance_tests!(@role $harness; changes: rotations_are_counted_per_user_and_day_and_given_back, a_rotation_counts_one_more_issue_of_the_credentials, a_hold_keeps_other_changes_out_until_let_go_or_lapsed, a_send_limit_suspension_is_due_to_lift_at_the_next_utc_midnight, a_rate_suspension_never_lifts_itself_and_a_resume_restarts_the_count);
         $crate::store_conformance_tests!(@role $harness; idempotency: an_idempotency_key_is_started_once_until_done_or_dead);
-        $crate::store_conformance_tests!(@role $harness; send_counters: send_events_count_once_and_roll_over_by_period, concurrent_send_events_are_all_counted_once);
+        $crate::store_conformance_tests!(@role $harness; send_counters: send_events_count_once_and_roll_over_by_period, concurrent_send_events_are_all_counted_once, each_days_counts_are_read_back_for_a_range_of_days);
         $crate::store_conformance_tests!(@role $harness; audit: the_audit_trail_records_each_step);
         $crate::store_conformance_tests!(@role $harness; keys: keys_are_found_by_hash_listed_by_owner_and_revoked, an_owner_holds_at_most_the_limit, a_keys_use_is_noted_to_the_minute);
         $crate::store_conformance_tests!(@role $harness; outbox: announced_changes_wait_until_published, two_publishers_never_lease_one_change);

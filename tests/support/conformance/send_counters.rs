@@ -26,6 +26,55 @@ fn send_event(username: &str, kind: SendEventKind, at: DateTime<Utc>, key: &str)
     }
 }
 
+pub async fn each_days_counts_are_read_back_for_a_range_of_days(harness: &dyn StoreHarness) {
+    let store = harness.handle().await;
+    create(&store, "alice", "support").await;
+    create(&store, "alice", "sales").await;
+    let day = |d: i64| start() + Duration::days(d);
+    for (n, (at, kind)) in [
+        (day(-8), SendEventKind::Send),
+        (day(-6), SendEventKind::Send),
+        (day(-6), SendEventKind::Bounce),
+        (day(0), SendEventKind::Send),
+        (day(0), SendEventKind::Send),
+        (day(0), SendEventKind::Complaint),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let event = send_event("support", kind, at, &format!("window-{n}"));
+        store.send_counters.record_send_event(&event).await.unwrap();
+    }
+    let other = send_event("sales", SendEventKind::Send, day(0), "window-sales");
+    store.send_counters.record_send_event(&other).await.unwrap();
+
+    let counted = harness
+        .handle()
+        .await
+        .send_counters
+        .daily_counts(
+            &address("support"),
+            day(-6).date_naive(),
+            day(0).date_naive(),
+        )
+        .await
+        .unwrap();
+    let counts = |sends, bounces, complaints| SendCounts {
+        sends,
+        bounces,
+        complaints,
+        ..SendCounts::default()
+    };
+    assert_eq!(
+        counted,
+        [
+            (day(-6).date_naive(), counts(1, 1, 0)),
+            (day(0).date_naive(), counts(2, 0, 1))
+        ],
+        "the day before the range and another address's sends are left out"
+    );
+}
+
 pub async fn send_events_count_once_and_roll_over_by_period(harness: &dyn StoreHarness) {
     let store = harness.handle().await;
     let other = harness.handle().await;

@@ -10,6 +10,7 @@ mod display_name;
 mod guard_rails;
 mod idempotency_key;
 mod lookalike;
+pub mod mail_dns;
 mod provider;
 mod reserved;
 mod secret;

@@ -172,20 +172,46 @@ const UPGRADES: [(i64, &str); 2] = [
     ),
 ];
 
+/// How long a write waits for another process's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn is_busy(error: &(dyn std::error::Error + 'static)) -> bool {
+    matches!(
+        error.downcast_ref::<rusqlite::Error>(),
+        Some(rusqlite::Error::SqliteFailure(failure, _))
+            if failure.code == rusqlite::ErrorCode::DatabaseBusy
+    )
+}
+
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and its tables.
+    /// Some steps of an open take a lock without waiting on the busy
+    /// handler (the switch to WAL, the recovery of a WAL another process
+    /// left): a busy open is tried again, for as long as a busy write waits.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let patience = std::time::Instant::now() + BUSY_TIMEOUT;
+        loop {
+            match Self::open_once(path) {
+                Err(StoreError::Backend(error))
+                    if is_busy(error.as_ref()) && std::time::Instant::now() < patience =>
+                {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                opened => return opened,
+            }
+        }
+    }
+
+    fn open_once(path: &Path) -> Result<Self, StoreError> {
         if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(folder).map_err(backend)?;
         }
         let mut connection = Connection::open(path).map_err(backend)?;
-        connection
-            .busy_timeout(Duration::from_secs(10))
-            .map_err(backend)?;
+        connection.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
         connection
             .pragma_update(None, "journal_mode", "WAL")
             .map_err(backend)?;

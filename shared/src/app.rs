@@ -181,12 +181,9 @@ impl App {
         let aws = Aws::new(&config);
         let store = open_store(&config, &aws).await?;
         let keys: Arc<dyn DataKeys> = match &config.backend {
-            Backend::Local { database_path } => {
-                remove_password_files(&database_path.with_file_name("secrets"));
-                Arc::new(LocalDataKeys::new(
-                    database_path.with_file_name(LOCAL_PASSWORD_KEY_FILE),
-                ))
-            }
+            Backend::Local { database_path } => Arc::new(LocalDataKeys::new(
+                database_path.with_file_name(LOCAL_PASSWORD_KEY_FILE),
+            )),
             Backend::Aws {
                 password_key_id, ..
             } => Arc::new(KmsDataKeys::new(
@@ -206,16 +203,6 @@ impl App {
             .with_groups_claim(&config.groups_claim)
             .with_mfa(config.mfa.clone())
             .with_ses_events_on_arrival(config.ses_events_on_arrival))
-    }
-}
-
-/// Versions before schema 12 kept each local password in a file of this
-/// folder: none is kept past its replay window now, so they go.
-fn remove_password_files(folder: &std::path::Path) {
-    if folder.is_dir() {
-        if let Err(error) = std::fs::remove_dir_all(folder) {
-            tracing::warn!(folder = %folder.display(), %error, "could not remove the password files an older version kept");
-        }
     }
 }
 

@@ -15,11 +15,11 @@ use integration_tests::events::Event;
 use integration_tests::provider_fakes::google::{Google, CUSTOMER_ID};
 use integration_tests::provider_fakes::graph::{microsoft_at, Graph};
 use integration_tests::provider_fakes::sendgrid::{SendGrid, ADMIN_KEY};
-use integration_tests::provider_fakes::{self, google_with, mark};
+use integration_tests::provider_fakes::{self, google_with, mark, provision_default};
 use integration_tests::world_tests;
 use integration_tests::worlds::{AwsWorld, SqliteWorld, World};
 use provisioning::config::AuthMode;
-use provisioning::domain::{DisplayName, EmailAddress};
+use provisioning::domain::EmailAddress;
 use provisioning::providers::{
     Capacity, Credential, MailProvider, ProviderError, SandboxProvider, SendGridProvider,
 };
@@ -180,14 +180,7 @@ async fn sendgrid_spreads_keys_over_its_subusers() {
     let mut refs = Vec::new();
     for name in ["one", "two", "three"] {
         let address = sendgrid_address(name);
-        let made = provider
-            .provision(
-                &address,
-                &DisplayName::default_for(address.username()),
-                &mark(),
-            )
-            .await
-            .unwrap();
+        let made = provision_default(&provider, &address).await.unwrap();
         refs.push(made.provider_ref);
     }
     let holders: Vec<&str> = refs.iter().map(|r| r.split_once('/').unwrap().0).collect();
@@ -236,13 +229,7 @@ async fn sendgrid_spreads_keys_over_its_subusers() {
     let full = sendgrid_with_subusers(&server.uri(), "team-c,team-d");
     let before = fake.count("POST /v3/api_keys");
     let address = sendgrid_address("four");
-    let refused = full
-        .provision(
-            &address,
-            &DisplayName::default_for(address.username()),
-            &mark(),
-        )
-        .await;
+    let refused = provision_default(&full, &address).await;
     assert!(
         matches!(refused, Err(ProviderError::Rejected { .. })),
         "{refused:?}"
@@ -257,13 +244,7 @@ async fn sendgrid_refuses_a_key_past_its_limit() {
     let (_server, fake, provider) = SendGrid::start().await;
     fake.fill_account_to(100);
     let address = sendgrid_address("support");
-    let refused = provider
-        .provision(
-            &address,
-            &DisplayName::default_for(address.username()),
-            &mark(),
-        )
-        .await;
+    let refused = provision_default(&provider, &address).await;
     match refused {
         Err(ProviderError::Rejected { message, .. }) => {
             assert!(message.contains("Maximum number of API keys"), "{message}")

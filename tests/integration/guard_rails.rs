@@ -12,7 +12,7 @@ use chrono::Duration;
 use integration_tests::calls::{
     account_action_as, create_as, list, reconcile, send, Route, ADMINS,
 };
-use integration_tests::events::{events_dir, Event};
+use integration_tests::events::Event;
 use integration_tests::fakes::NamedAs;
 use integration_tests::worlds::{AwsWorld, SqliteWorld, World};
 use integration_tests::{policy, world_tests};
@@ -48,8 +48,7 @@ fn app_under(world: &dyn World, sandbox: &Arc<SandboxProvider>, rails: GuardRail
 /// An SES event of `kind` (`send`, `bounce`, `complaint`) from ADDRESS,
 /// message `n`, happening now.
 fn ses_event(world: &dyn World, kind: &str, n: usize) -> Value {
-    let text = std::fs::read_to_string(events_dir().join(format!("ses-{kind}.json"))).unwrap();
-    let mut event: Value = serde_json::from_str(&text).unwrap();
+    let mut event = Event::load(&format!("ses-{kind}")).0;
     event["detail"]["mail"]["messageId"] = json!(format!("guard-rails-{n}"));
     event["time"] = json!(world
         .clock()
@@ -333,8 +332,7 @@ async fn an_event_file_counts_today_where_events_count_on_arrival(world: &dyn Wo
     world.clock().advance(Duration::days(5));
     let app = app_under(world, &sandbox, rails).with_ses_events_on_arrival(true);
     created(&app).await;
-    let text = std::fs::read_to_string(events_dir().join("ses-send.json")).unwrap();
-    let fixture: Value = serde_json::from_str(&text).unwrap();
+    let fixture = Event::load("ses-send").0;
     let answer = count_ses_event(&app, LambdaEvent::new(fixture, Context::default()))
         .await
         .unwrap();

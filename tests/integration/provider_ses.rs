@@ -7,8 +7,8 @@ use aws_sdk_iam::types::{SummaryKeyType, Tag};
 use aws_sdk_iam::Client as Iam;
 use aws_sdk_sesv2::Client as Ses;
 use integration_tests::moto;
-use integration_tests::provider_fakes::{mark, ses_provider};
-use provisioning::domain::{DisplayName, EmailAddress, SmtpAuthentication};
+use integration_tests::provider_fakes::{mark, provision_default, ses_provider};
+use provisioning::domain::{EmailAddress, SmtpAuthentication};
 use provisioning::providers::{
     iam_user_name, Credential, MailProvider, ProvisionedAccount, SesProvider,
 };
@@ -36,12 +36,7 @@ fn address() -> EmailAddress {
 async fn provisions_an_identity_and_an_iam_user_that_may_only_send_as_the_address() {
     let (ses, iam) = clients().await;
     let address = address();
-    let account = provider(&ses, &iam)
-        .provision(
-            &address,
-            &DisplayName::default_for(address.username()),
-            &mark(),
-        )
+    let account = provision_default(&provider(&ses, &iam), &address)
         .await
         .unwrap();
 
@@ -138,14 +133,7 @@ async fn the_address_identity_is_put_on_the_statistics_configuration_set() {
         .await
         .unwrap();
     let provider = ses_provider(&ses, &iam, Some(set.clone()));
-    let account = provider
-        .provision(
-            &address,
-            &DisplayName::default_for(address.username()),
-            &mark(),
-        )
-        .await
-        .unwrap();
+    let account = provision_default(&provider, &address).await.unwrap();
     let identity = ses
         .get_email_identity()
         .email_identity(address.to_string())
@@ -176,12 +164,7 @@ async fn a_verified_domain_identity_is_reused_and_never_removed() {
         .unwrap()
         .verified_for_sending_status();
 
-    let account = provider(&ses, &iam)
-        .provision(
-            &address,
-            &DisplayName::default_for(address.username()),
-            &mark(),
-        )
+    let account = provision_default(&provider(&ses, &iam), &address)
         .await
         .unwrap();
     let own_identity = ses
@@ -233,12 +216,7 @@ async fn a_leftover_user_of_a_crashed_attempt_is_reused_within_the_two_key_limit
             .await
             .unwrap();
     }
-    let account = provider(&ses, &iam)
-        .provision(
-            &address,
-            &DisplayName::default_for(address.username()),
-            &mark(),
-        )
+    let account = provision_default(&provider(&ses, &iam), &address)
         .await
         .unwrap();
     let keys = iam
@@ -272,14 +250,7 @@ async fn provisioned() -> Provisioned {
     let (ses, iam) = clients().await;
     let address = address();
     let ses_provider = provider(&ses, &iam);
-    let account = ses_provider
-        .provision(
-            &address,
-            &DisplayName::default_for(address.username()),
-            &mark(),
-        )
-        .await
-        .unwrap();
+    let account = provision_default(&ses_provider, &address).await.unwrap();
     let credential = Credential {
         provider_ref: account.provider_ref.clone(),
         smtp_username: account.smtp.username.clone(),
@@ -623,14 +594,7 @@ async fn users_are_made_under_the_permissions_boundary_and_carry_the_mark() {
     let address = address();
     let user = iam_user_name(&address);
 
-    let account = provider
-        .provision(
-            &address,
-            &DisplayName::default_for(address.username()),
-            &mark(),
-        )
-        .await
-        .unwrap();
+    let account = provision_default(&provider, &address).await.unwrap();
 
     let requests = create_users.take();
     assert_eq!(requests.len(), 1, "{requests:?}");
@@ -693,14 +657,7 @@ async fn an_iam_user_someone_else_made_at_the_address_is_refused_and_left_alone(
         .to_string();
     let provider = provider(&ses, &iam);
 
-    let error = provider
-        .provision(
-            &address,
-            &DisplayName::default_for(address.username()),
-            &mark(),
-        )
-        .await
-        .unwrap_err();
+    let error = provision_default(&provider, &address).await.unwrap_err();
     assert!(matches!(error, ProviderError::Rejected { .. }), "{error:?}");
     assert!(error.to_string().contains("already exists"), "{error}");
 
@@ -777,14 +734,7 @@ async fn an_address_identity_that_existed_before_is_never_removed() {
     let provider = ses_provider(&ses, &iam, None);
     let user = iam_user_name(&address);
 
-    let account = provider
-        .provision(
-            &address,
-            &DisplayName::default_for(address.username()),
-            &mark(),
-        )
-        .await
-        .unwrap();
+    let account = provision_default(&provider, &address).await.unwrap();
     let tags = user_tags(&iam, &user).await;
     assert!(
         !tags
@@ -845,14 +795,7 @@ async fn counts_the_accounts_iam_users_against_its_quota() {
     let (ses, iam) = clients().await;
     let provider = provider(&ses, &iam);
     let address = address();
-    provider
-        .provision(
-            &address,
-            &DisplayName::default_for(address.username()),
-            &mark(),
-        )
-        .await
-        .unwrap();
+    provision_default(&provider, &address).await.unwrap();
     let capacity = provider
         .capacity()
         .await

@@ -5,7 +5,7 @@
 
 use chrono::Duration;
 use integration_tests::calls::{create_as, list};
-use integration_tests::events::events_dir;
+use integration_tests::events::Event;
 use integration_tests::world_tests;
 use integration_tests::worlds::{AwsWorld, SqliteWorld, World};
 use lambda_http::lambda_runtime::{Context, LambdaEvent};
@@ -14,8 +14,7 @@ use provisioning::App;
 use serde_json::{json, Value};
 
 fn ses_event(name: &str) -> Value {
-    let text = std::fs::read_to_string(events_dir().join(format!("{name}.json"))).unwrap();
-    serde_json::from_str(&text).unwrap()
+    Event::load(name).0
 }
 
 async fn deliver(app: &App, event: Value) -> String {

@@ -45,14 +45,10 @@ fn webhook(world: &impl World, key: Option<&SigningKey>) -> WebhookApp {
 }
 
 fn batch() -> String {
-    let event: Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            integration_tests::events::events_dir().join("sendgrid-webhook.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    event["body"].as_str().unwrap().to_string()
+    Event::load("sendgrid-webhook").0["body"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// The webhook event carrying `body`, signed by `key` at `timestamp`.

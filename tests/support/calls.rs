@@ -50,8 +50,7 @@ pub async fn create_with_key(app: &App, user: &str, body: Value, key: &str) -> (
 
 /// The `reconcile` job's handler, fed the scheduled event from `events/`: its answer.
 pub async fn reconcile(app: &App) -> Value {
-    let path = crate::events::events_dir().join("reconcile-schedule.json");
-    let event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let event = Event::load("reconcile-schedule").0;
     provisioning::scheduled::reconcile(
         app,
         lambda_http::lambda_runtime::LambdaEvent::new(

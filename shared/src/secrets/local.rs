@@ -32,30 +32,38 @@ impl LocalDataKeys {
 }
 
 fn read_or_make_key(path: &Path) -> Result<[u8; 32], SecretsError> {
-    if let Ok(existing) = std::fs::read(path) {
-        return existing
-            .try_into()
-            .map_err(|_| SecretsError::Unsealable("the local key file is not 32 bytes"));
+    if !path.exists() {
+        make_key(path)?;
     }
-    let key = random_key()?;
+    std::fs::read(path)
+        .map_err(backend)?
+        .try_into()
+        .map_err(|_| SecretsError::Unsealable("the local key file is not 32 bytes"))
+}
+
+/// Writes a new key beside `path`, then links it there: the name appears
+/// whole or not at all, and of two processes making it at once the first
+/// link wins and both read that key.
+fn make_key(path: &Path) -> Result<(), SecretsError> {
     if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(folder).map_err(backend)?;
     }
+    let key = random_key()?;
+    let draft = path.with_extension(format!("draft-{}", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
-    // create_new: of two processes making it at once, one wins and the other reads it.
-    options.write(true).create_new(true);
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(mut file) => {
-            file.write_all(&key).map_err(backend)?;
-            Ok(key)
-        }
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-            read_or_make_key(path)
-        }
-        Err(error) => Err(backend(error)),
+    let written = options
+        .open(&draft)
+        .and_then(|mut file| file.write_all(&key));
+    let linked = written.and_then(|()| std::fs::hard_link(&draft, path));
+    // The draft is only a name for the bytes now linked (or refused): a
+    // failure to remove it leaves a stray file, not a wrong key.
+    let _ = std::fs::remove_file(&draft);
+    match linked {
+        Err(error) if error.kind() != std::io::ErrorKind::AlreadyExists => Err(backend(error)),
+        _ => Ok(()),
     }
 }
 

@@ -205,29 +205,29 @@ async fn held(store: &Store, operation: Operation, at: DateTime<Utc>, token: &st
     }
 }
 
-pub async fn a_send_limit_suspension_is_due_to_lift_at_the_next_utc_midnight(
-    harness: &dyn StoreHarness,
-) {
-    let store = harness.handle().await;
-    create(&store, "alice", "support").await;
+/// Alice's support@, created, then suspended for `reason` a minute later.
+async fn suspended_support(store: &Store, reason: SuspensionReason) -> Suspension {
+    create(store, "alice", "support").await;
     let at = start() + Duration::minutes(1);
     let suspension = Suspension {
-        reason: SuspensionReason::SendLimit,
+        reason,
         since: at,
         credentials_version: 0,
     };
-    let hold = held(
-        &store,
-        Operation::Suspend(SuspensionReason::SendLimit),
-        at,
-        "suspend",
-    )
-    .await;
+    let hold = held(store, Operation::Suspend(reason), at, "suspend").await;
     store
         .changes
         .finish_change(&hold, &AccountChange::Suspended(suspension))
         .await
         .unwrap();
+    suspension
+}
+
+pub async fn a_send_limit_suspension_is_due_to_lift_at_the_next_utc_midnight(
+    harness: &dyn StoreHarness,
+) {
+    let store = harness.handle().await;
+    let suspension = suspended_support(&store, SuspensionReason::SendLimit).await;
     let owned = harness
         .handle()
         .await
@@ -292,25 +292,8 @@ pub async fn a_rate_suspension_never_lifts_itself_and_a_resume_restarts_the_coun
     harness: &dyn StoreHarness,
 ) {
     let store = harness.handle().await;
-    create(&store, "alice", "support").await;
-    let at = start() + Duration::minutes(1);
-    let suspension = Suspension {
-        reason: SuspensionReason::BounceRate,
-        since: at,
-        credentials_version: 0,
-    };
-    let hold = held(
-        &store,
-        Operation::Suspend(SuspensionReason::BounceRate),
-        at,
-        "suspend",
-    )
-    .await;
-    store
-        .changes
-        .finish_change(&hold, &AccountChange::Suspended(suspension))
-        .await
-        .unwrap();
+    let suspension = suspended_support(&store, SuspensionReason::BounceRate).await;
+    let at = suspension.since;
     assert!(store
         .changes
         .due_lifts(at + Duration::days(30))

@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use provisioning::domain::{DisplayName, EmailAddress, Username};
 use provisioning::providers::http::{ProviderHttp, RetryPolicy};
-use provisioning::providers::{GoogleProvider, Mark, SesProvider, SesSettings};
+use provisioning::providers::{
+    GoogleProvider, MailProvider, Mark, ProviderError, ProvisionedAccount, SesProvider, SesSettings,
+};
 use provisioning::secrets::ProviderSettings;
 use serde_json::{json, Value};
 use wiremock::matchers::any;
@@ -45,6 +47,21 @@ pub fn http() -> ProviderHttp {
 /// The mark of the create the adapter tests provision for.
 pub fn mark() -> Mark {
     Mark::new("test-create")
+}
+
+/// `address` made at `provider` as a create would, with its default
+/// display name, under the tests' mark.
+pub async fn provision_default(
+    provider: &dyn MailProvider,
+    address: &EmailAddress,
+) -> Result<ProvisionedAccount, ProviderError> {
+    provider
+        .provision(
+            address,
+            &DisplayName::default_for(address.username()),
+            &mark(),
+        )
+        .await
 }
 
 /// The SES adapter on `ses` and `iam`, in eu-west-1, users under

@@ -183,6 +183,17 @@ fn is_busy(error: &(dyn std::error::Error + 'static)) -> bool {
     )
 }
 
+/// Before schema 12 each local password was kept in a file of this folder
+/// beside the database: none is kept past its replay window now, so they go
+/// with the upgrade.
+fn remove_password_files(folder: &Path) {
+    if folder.is_dir() {
+        if let Err(error) = std::fs::remove_dir_all(folder) {
+            tracing::warn!(folder = %folder.display(), %error, "could not remove the password files an older version kept");
+        }
+    }
+}
+
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
 }
@@ -242,6 +253,9 @@ impl SqliteStore {
             if has_tables && version < upgraded_to {
                 tx.execute_batch(upgrade).map_err(backend)?;
             }
+        }
+        if has_tables && version < 12 {
+            remove_password_files(&path.with_file_name("secrets"));
         }
         tx.execute_batch(SCHEMA).map_err(backend)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)

@@ -14,6 +14,7 @@ use crate::clock::SystemClock;
 use crate::config::{
     AuthMode, Backend, Config, ConfigError, EventsTarget, MfaPolicy, DEFAULT_GROUPS_CLAIM,
 };
+use crate::dns::HickoryDns;
 use crate::domain::ProviderKind;
 use crate::events::SendGridWebhookKey;
 use crate::lifecycle::{EventBridgeSink, EventSink, JsonLinesSink};
@@ -26,7 +27,8 @@ use crate::secrets::{
     DataKeys, KmsDataKeys, LocalDataKeys, ProviderSettings, Sealer, PROVIDER_SETTINGS_TTL,
 };
 use crate::service::{
-    Access, CompanyDirectories, Directory, Domains, Policy, ProviderOffer, Provisioning,
+    Access, CompanyDirectories, Directory, DomainChecks, Domains, Policy, ProviderOffer,
+    Provisioning,
 };
 use crate::store::{DynamoStore, SqliteStore, Store, StoreError};
 
@@ -195,7 +197,12 @@ impl App {
         let providers = adapters.providers().await?;
         let directory = directory(&config, store)?
             .with_company_directories(adapters.company_directories().await?);
-        let mut service = Provisioning::new(directory, providers, Sealer::new(keys));
+        let dns = HickoryDns::new(config.dns_resolver).map_err(|reason| ConfigError::Invalid {
+            name: "DNS_RESOLVER",
+            reason,
+        })?;
+        let domains = DomainChecks::new(Arc::new(dns), config.google_dkim_selector.clone());
+        let mut service = Provisioning::new(directory, providers, Sealer::new(keys), domains);
         if let Some(sink) = event_sink(&config, &aws).await? {
             service = service.with_events(sink);
         }

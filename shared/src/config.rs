@@ -183,6 +183,12 @@ pub struct Config {
     /// `SES_EVENT_TIME=arrival`: an SES event counts when it arrives, not
     /// at the time it carries (local runs: the files in `events/` count today).
     pub ses_events_on_arrival: bool,
+    /// `DNS_RESOLVER`: the name server the domain checks ask
+    /// (`127.0.0.1:5353`; port 53 if left out); `None`, the system's.
+    pub dns_resolver: Option<std::net::SocketAddr>,
+    /// `GOOGLE_DKIM_SELECTOR`: the selector Google Workspace signs with, where
+    /// it is not `google`.
+    pub google_dkim_selector: Option<String>,
     /// `JWT_ISSUER`: the product sign-in's issuer URL (the authorizer's).
     pub jwt_issuer: Option<String>,
     /// `JWT_AUDIENCE`: the client ids its tokens may be for (the authorizer's).
@@ -197,6 +203,20 @@ pub struct Config {
 pub enum ConfigError {
     #[error("{name}: {reason}")]
     Invalid { name: &'static str, reason: String },
+}
+
+/// `host:port` of a name server by its address (`127.0.0.1:5353`,
+/// `[::1]:53`), or an address alone for port 53.
+fn name_server(name: &'static str, raw: &str) -> Result<std::net::SocketAddr, ConfigError> {
+    let raw = raw.trim();
+    raw.parse()
+        .or_else(|_| raw.parse::<std::net::IpAddr>().map(|ip| (ip, 53).into()))
+        .map_err(|_| {
+            invalid(
+                name,
+                format!("{raw:?} is not a name server's address (e.g. 127.0.0.1:5353)"),
+            )
+        })
 }
 
 fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -559,6 +579,10 @@ impl Config {
                     ))
                 }
             },
+            dns_resolver: get("DNS_RESOLVER")
+                .map(|raw| name_server("DNS_RESOLVER", &raw))
+                .transpose()?,
+            google_dkim_selector: get("GOOGLE_DKIM_SELECTOR"),
             jwt_issuer: get("JWT_ISSUER"),
             jwt_audiences: list("JWT_AUDIENCE"),
             events,
@@ -840,5 +864,25 @@ mod tests {
         assert_eq!(config.domains[1].provider, Some(ProviderKind::Ses));
         // The default provider stays first; the domain's own is offered too.
         assert_eq!(config.providers, [ProviderKind::Sandbox, ProviderKind::Ses]);
+    }
+
+    #[test]
+    fn the_name_server_of_the_domain_checks_is_an_address_and_a_port() {
+        assert_eq!(config(&[]).unwrap().dns_resolver, None);
+        let local = config(&[("DNS_RESOLVER", "127.0.0.1:5353")]).unwrap();
+        assert_eq!(local.dns_resolver, Some("127.0.0.1:5353".parse().unwrap()));
+        let port_53 = config(&[("DNS_RESOLVER", "::1")]).unwrap();
+        assert_eq!(port_53.dns_resolver, Some("[::1]:53".parse().unwrap()));
+        let named = config(&[("DNS_RESOLVER", "dns.example.com")]);
+        assert!(
+            matches!(
+                named,
+                Err(ConfigError::Invalid {
+                    name: "DNS_RESOLVER",
+                    ..
+                })
+            ),
+            "a host name cannot be resolved before the resolver exists"
+        );
     }
 }

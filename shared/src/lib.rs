@@ -7,6 +7,7 @@ pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod deadline;
+pub mod dns;
 pub mod domain;
 pub mod events;
 pub mod http;

@@ -12,6 +12,7 @@ mod aws_tls;
 mod capacity;
 mod crash_recovery;
 mod create_reliability;
+mod domain_checks;
 mod domains;
 mod guard_rails;
 mod handlers;

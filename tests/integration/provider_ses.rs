@@ -162,7 +162,8 @@ async fn a_verified_domain_identity_is_reused_and_never_removed() {
         .send()
         .await
         .unwrap()
-        .verified_for_sending_status();
+        .verification_status()
+        == Some(&aws_sdk_sesv2::types::VerificationStatus::Success);
 
     let account = provision_default(&provider(&ses, &iam), &address)
         .await

@@ -118,7 +118,7 @@ async fn sendgrid_refuses_a_domain_it_has_not_authenticated() {
         "{error:?}"
     );
     assert!(
-        message(&error).contains("not an authenticated domain"),
+        message(&error).contains("has not validated the authentication of example.com"),
         "{error}"
     );
 }

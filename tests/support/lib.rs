@@ -4,6 +4,7 @@
 
 pub mod calls;
 pub mod conformance;
+pub mod dns;
 pub mod events;
 pub mod fakes;
 pub mod moto;
@@ -79,6 +80,7 @@ impl Parts {
                 directory,
                 Providers::single(self.provider),
                 Sealer::new(self.keys),
+                crate::dns::domain_checks(),
             ),
             auth_mode,
         )

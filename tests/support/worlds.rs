@@ -201,6 +201,7 @@ pub fn app_offering(world: &impl World, providers: Vec<Arc<dyn MailProvider>>) -
             directory,
             Providers::new(Arc::clone(default), others.to_vec()),
             Sealer::new(keys),
+            crate::dns::domain_checks(),
         ),
         AuthMode::Jwt,
     )

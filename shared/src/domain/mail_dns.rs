@@ -293,33 +293,251 @@ pub fn mx_expectation(provider: ProviderKind, domain: &DomainName) -> Option<Str
     }
 }
 
-/// A DKIM record a provider needs that DNS alone can check: SES's tokens
-/// and SendGrid's CNAMEs come from their APIs instead.
+/// A DKIM record a provider needs: at `name`, what must be found there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DkimSelector {
     /// The name to look up: `<selector>._domainkey.<domain>`.
     pub name: String,
-    /// A CNAME target ending so (Microsoft 365), or any TXT key (`None`).
-    pub cname_ending: Option<String>,
+    pub target: DkimTarget,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DkimTarget {
+    /// A CNAME to exactly this name (SES's tokens, SendGrid's records).
+    Cname(String),
+    /// A CNAME to a name ending so (Microsoft 365: the tenant's).
+    CnameEnding(String),
+    /// Any TXT record: the key itself is published there (Google, sandbox).
+    Txt,
+}
+
+impl DkimTarget {
+    /// Whether a record found at the selector is the one expected.
+    pub fn matches(&self, record: &str) -> bool {
+        match self {
+            Self::Cname(expected) => record.eq_ignore_ascii_case(expected),
+            Self::CnameEnding(ending) => record.to_ascii_lowercase().ends_with(ending.as_str()),
+            Self::Txt => true,
+        }
+    }
+}
+
+impl DkimSelector {
+    pub fn cname(name: impl Into<String>, target: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            target: DkimTarget::Cname(target.into()),
+        }
+    }
+
+    /// The record to add, as an administrator types it into a DNS console.
+    pub fn record(&self) -> String {
+        match &self.target {
+            DkimTarget::Cname(target) => format!("{} CNAME {target}", self.name),
+            DkimTarget::CnameEnding(ending) => {
+                format!(
+                    "{} CNAME <the value your admin console gives>{ending}",
+                    self.name
+                )
+            }
+            DkimTarget::Txt => format!(
+                "{} TXT \"v=DKIM1; k=rsa; p=<the public key your admin console gives>\"",
+                self.name
+            ),
+        }
+    }
+}
+
+/// The DKIM records DNS alone tells a provider needs; SES's tokens and
+/// SendGrid's CNAMEs come from their APIs instead (`ProviderVerdict::dkim`).
 pub fn dkim_selectors(
     provider: ProviderKind,
     domain: &DomainName,
     google_selector: Option<&str>,
 ) -> Vec<DkimSelector> {
-    let at = |selector: &str, cname_ending: Option<String>| DkimSelector {
+    let at = |selector: &str, target: DkimTarget| DkimSelector {
         name: format!("{selector}._domainkey.{domain}"),
-        cname_ending,
+        target,
     };
     match provider {
         ProviderKind::Microsoft365 => ["selector1", "selector2"]
             .into_iter()
-            .map(|selector| at(selector, Some(".onmicrosoft.com".into())))
+            .map(|selector| at(selector, DkimTarget::CnameEnding(".onmicrosoft.com".into())))
             .collect(),
-        ProviderKind::Google => vec![at(google_selector.unwrap_or("google"), None)],
-        ProviderKind::Sandbox => vec![at("sandbox", None)],
+        ProviderKind::Google => vec![at(google_selector.unwrap_or("google"), DkimTarget::Txt)],
+        ProviderKind::Sandbox => vec![at("sandbox", DkimTarget::Txt)],
         ProviderKind::Sendgrid | ProviderKind::Ses => Vec::new(),
+    }
+}
+
+/// What a DNS lookup gave: the records, none (NXDOMAIN or no data), or no
+/// answer to be had (a timeout, SERVFAIL, a CNAME loop).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DnsAnswer {
+    Records(Vec<String>),
+    NoRecords,
+    Failed(String),
+}
+
+impl DnsAnswer {
+    /// The records, none for `NoRecords`; `None` when the lookup failed.
+    pub fn records(&self) -> Option<&[String]> {
+        match self {
+            Self::Records(records) => Some(records),
+            Self::NoRecords => Some(&[]),
+            Self::Failed(_) => None,
+        }
+    }
+}
+
+/// What a provider itself says of a domain it sends for (SES's identity
+/// verification, SendGrid's domain authentication), and the DKIM records
+/// it asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderVerdict {
+    /// `ok` when the provider sends for the domain; `missing` when it does
+    /// not know the domain; `wrong` when verification is pending or failed.
+    pub status: CheckStatus,
+    pub found: String,
+    pub message: String,
+    pub dkim: Vec<DkimSelector>,
+}
+
+impl ProviderVerdict {
+    pub fn check(&self) -> DomainCheck {
+        DomainCheck {
+            check: CheckKind::Provider,
+            status: self.status,
+            found: Some(self.found.clone()),
+            expected: (self.status != CheckStatus::Ok).then(|| "verified".into()),
+            message: self.message.clone(),
+        }
+    }
+}
+
+/// A check that could not be made in time or at all.
+pub fn unknown(check: CheckKind, why: &str) -> DomainCheck {
+    DomainCheck {
+        check,
+        status: CheckStatus::Unknown,
+        found: None,
+        expected: None,
+        message: format!("could not be checked: {why}; it is checked again later"),
+    }
+}
+
+/// The MX check: the domain receives mail, at the provider's host where
+/// the provider is its mailbox host.
+pub fn judge_mx(domain: &DomainName, provider: ProviderKind, hosts: &DnsAnswer) -> DomainCheck {
+    let expected = mx_expectation(provider, domain);
+    let Some(hosts) = hosts.records() else {
+        return unknown(CheckKind::Mx, "the MX lookup failed");
+    };
+    let found = (!hosts.is_empty()).then(|| hosts.join(", "));
+    let verdict = |status, message: String| DomainCheck {
+        check: CheckKind::Mx,
+        status,
+        found: found.clone(),
+        expected: expected
+            .as_ref()
+            .map(|host| format!("{domain} MX 0 {host}")),
+        message,
+    };
+    match (&expected, hosts.is_empty()) {
+        (Some(host), true) => verdict(
+            CheckStatus::Missing,
+            format!("{domain} has no MX record: add \"{domain} MX 0 {host}\" so its mail reaches {}", provider.as_str()),
+        ),
+        (None, true) => verdict(
+            CheckStatus::Missing,
+            format!("{domain} has no MX record: replies to its addresses bounce; point it at the servers that receive its mail"),
+        ),
+        (Some(host), false) if !hosts.iter().any(|found| found.eq_ignore_ascii_case(host)) => verdict(
+            CheckStatus::Wrong,
+            format!("the MX of {domain} does not point at {host}: its mail does not reach {}", provider.as_str()),
+        ),
+        _ => verdict(CheckStatus::Ok, format!("{domain} receives mail")),
+    }
+}
+
+/// The DKIM check: every selector the provider signs with resolves to what
+/// it expects; `answers` are each selector's lookup (CNAME targets, or TXT
+/// strings for `DkimTarget::Txt`), in order.
+pub fn judge_dkim(
+    domain: &DomainName,
+    provider: ProviderKind,
+    selectors: &[DkimSelector],
+    answers: &[DnsAnswer],
+) -> DomainCheck {
+    let expected = selectors
+        .iter()
+        .map(DkimSelector::record)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut found = Vec::new();
+    let mut failing: Option<(CheckStatus, String)> = None;
+    for (selector, answer) in selectors.iter().zip(answers) {
+        let (status, message) = match (answer, answer.records()) {
+            (DnsAnswer::Failed(why), _) => (
+                CheckStatus::Unknown,
+                format!("{} could not be read ({why})", selector.name),
+            ),
+            (_, None | Some([])) => (
+                CheckStatus::Missing,
+                format!(
+                    "{} is missing: add \"{}\"",
+                    selector.name,
+                    selector.record()
+                ),
+            ),
+            (_, Some(records)) => {
+                found.push(format!("{} {}", selector.name, records.join(" ")));
+                if records.iter().any(|record| selector.target.matches(record)) {
+                    continue;
+                }
+                (
+                    CheckStatus::Wrong,
+                    format!(
+                        "{} points elsewhere: change it to \"{}\"",
+                        selector.name,
+                        selector.record()
+                    ),
+                )
+            }
+        };
+        failing.get_or_insert((status, message));
+    }
+    let found = (!found.is_empty()).then(|| found.join("\n"));
+    match failing {
+        _ if selectors.is_empty() => DomainCheck {
+            check: CheckKind::Dkim,
+            status: CheckStatus::Missing,
+            found,
+            expected: None,
+            message: format!(
+                "{provider} gives no DKIM records for {domain}: set up DKIM for the domain at {provider} (SES: Easy DKIM on the identity), then publish the records it gives",
+                provider = provider.as_str()
+            ),
+        },
+        None => DomainCheck {
+            check: CheckKind::Dkim,
+            status: CheckStatus::Ok,
+            found,
+            expected: Some(expected),
+            message: format!(
+                "{domain} publishes the DKIM keys {} signs with",
+                provider.as_str()
+            ),
+        },
+        Some((status, message)) => DomainCheck {
+            check: CheckKind::Dkim,
+            status,
+            found,
+            expected: Some(expected),
+            message: format!(
+                "DKIM: {message}; without it Gmail, Yahoo and Outlook.com reject or junk the mail"
+            ),
+        },
     }
 }
 
@@ -447,5 +665,66 @@ mod tests {
         assert_eq!(quiet.status, CheckStatus::Ok);
         assert_eq!(quiet.found.as_deref(), Some("v=DMARC1; p=none"));
         assert!(quiet.message.contains("no aggregate reports"));
+    }
+
+    fn records(found: &[&str]) -> DnsAnswer {
+        DnsAnswer::Records(txt(found))
+    }
+
+    #[test]
+    fn mx_is_checked_where_the_provider_hosts_the_mailboxes() {
+        let google = |hosts: DnsAnswer| judge_mx(&domain(), ProviderKind::Google, &hosts).status;
+        assert_eq!(google(records(&["smtp.google.com"])), CheckStatus::Ok);
+        assert_eq!(google(records(&["mx.other.example"])), CheckStatus::Wrong);
+        assert_eq!(google(DnsAnswer::NoRecords), CheckStatus::Missing);
+        assert_eq!(
+            google(DnsAnswer::Failed("timeout".into())),
+            CheckStatus::Unknown
+        );
+        let microsoft = judge_mx(&domain(), ProviderKind::Microsoft365, &DnsAnswer::NoRecords);
+        assert_eq!(
+            microsoft.expected.as_deref(),
+            Some("example.com MX 0 example-com.mail.protection.outlook.com")
+        );
+        // A sender needs an MX only so that replies arrive: any host will do.
+        let ses = judge_mx(
+            &domain(),
+            ProviderKind::Ses,
+            &records(&["mx.other.example"]),
+        );
+        assert_eq!(ses.status, CheckStatus::Ok);
+    }
+
+    #[test]
+    fn dkim_needs_every_selector_as_the_provider_expects_it() {
+        let selectors = [
+            DkimSelector::cname("t1._domainkey.example.com", "t1.dkim.amazonses.com"),
+            DkimSelector::cname("t2._domainkey.example.com", "t2.dkim.amazonses.com"),
+        ];
+        let judge =
+            |answers: &[DnsAnswer]| judge_dkim(&domain(), ProviderKind::Ses, &selectors, answers);
+        let both = judge(&[
+            records(&["t1.dkim.amazonses.com"]),
+            records(&["T2.DKIM.amazonses.com"]),
+        ]);
+        assert_eq!(both.status, CheckStatus::Ok, "{both:?}");
+        let one_missing = judge(&[records(&["t1.dkim.amazonses.com"]), DnsAnswer::NoRecords]);
+        assert_eq!(one_missing.status, CheckStatus::Missing);
+        assert!(one_missing
+            .message
+            .contains("add \"t2._domainkey.example.com CNAME t2.dkim.amazonses.com\""));
+        let elsewhere = judge(&[
+            records(&["other.example"]),
+            records(&["t2.dkim.amazonses.com"]),
+        ]);
+        assert_eq!(elsewhere.status, CheckStatus::Wrong);
+        let unreadable = judge(&[DnsAnswer::Failed("SERVFAIL".into()), DnsAnswer::NoRecords]);
+        assert_eq!(
+            unreadable.status,
+            CheckStatus::Unknown,
+            "the first failure is the verdict"
+        );
+        let none = judge_dkim(&domain(), ProviderKind::Ses, &[], &[]);
+        assert_eq!(none.status, CheckStatus::Missing, "{none:?}");
     }
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::admin_views::{
     accounts_csv, audit_csv, decode_audit_cursor, report_csv, AdminAccountsView, AuditView,
-    ReportView, TransferredView,
+    DomainsView, ReportView, TransferredView,
 };
 use super::handlers::serve;
 use super::keys::{KeysView, RevokedView};
@@ -59,6 +59,11 @@ pub async fn admin_routes(app: &App, req: Request) -> Result<Response<Body>, Err
         if path == "/api/admin/report" {
             expect_method(&req, Method::GET)?;
             return report(app, &req).await;
+        }
+        if path == "/api/admin/domains" {
+            expect_method(&req, Method::GET)?;
+            let reports = app.service.domain_reports().await;
+            return Ok(json_response(StatusCode::OK, &DomainsView::of(reports)));
         }
         let directory = &read.directory;
         if path == "/api/admin/keys" {

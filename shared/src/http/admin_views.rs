@@ -9,9 +9,9 @@ use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
-use super::views::{encode_cursor, AccountView, CredentialsView};
+use super::views::{encode_cursor, AccountView, CredentialsView, DomainCheckView};
 use crate::domain::Account;
-use crate::service::{Directory, Report, ReportRow, Transferred};
+use crate::service::{Directory, DomainReport, Report, ReportRow, Transferred};
 use crate::store::{AuditCursor, AuditEntry, AuditPage, Page};
 
 fn timestamp(at: DateTime<Utc>) -> String {
@@ -330,6 +330,46 @@ mod tests {
         );
         for junk in ["", "%%%", "bm90IGEgcG9zaXRpb24"] {
             assert_eq!(decode_audit_cursor(junk), None, "{junk:?}");
+        }
+    }
+}
+
+/// `GET /api/admin/domains`: each offered domain at each provider that
+/// serves it, with every check.
+#[derive(Serialize)]
+pub struct DomainsView {
+    domains: Vec<DomainView>,
+}
+
+#[derive(Serialize)]
+struct DomainView {
+    domain: String,
+    provider: &'static str,
+    /// Whether mail from it can go out at the provider (creates are 503
+    /// `domain_not_ready` when not).
+    ready: bool,
+    /// Why not, when not.
+    reason: Option<String>,
+    checks: Vec<DomainCheckView>,
+}
+
+impl DomainsView {
+    pub fn of(reports: Vec<DomainReport>) -> Self {
+        Self {
+            domains: reports
+                .into_iter()
+                .map(|report| DomainView {
+                    domain: report.domain.to_string(),
+                    provider: report.provider.as_str(),
+                    ready: report.ready(),
+                    reason: report.not_ready,
+                    checks: report
+                        .checks
+                        .into_iter()
+                        .map(DomainCheckView::from)
+                        .collect(),
+                })
+                .collect(),
         }
     }
 }

@@ -114,6 +114,7 @@ impl ApiError {
                 S::ProviderCapacityReached { .. } => {
                     (StatusCode::SERVICE_UNAVAILABLE, "provider_capacity_reached")
                 }
+                S::DomainNotReady { .. } => (StatusCode::SERVICE_UNAVAILABLE, "domain_not_ready"),
                 S::CredentialsRotated(_) => (StatusCode::CONFLICT, "credentials_rotated"),
                 S::PasswordNotKept(_) => (StatusCode::CONFLICT, "password_not_kept"),
                 S::Provider(ProviderError::Rejected { .. }) => {

@@ -7,6 +7,7 @@ use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
+use crate::domain::mail_dns::DomainCheck;
 use crate::domain::{
     Account, EmailAddress, GuardRails, Lift, ProviderKind, RecordedUsage, SmtpPassword,
     SmtpSettings, RATE_MINIMUM_SENDS, RATE_WINDOW_DAYS,
@@ -112,6 +113,33 @@ pub struct CreatedView {
     credentials: CredentialsView,
     webmail: Option<String>,
     created_at: String,
+    /// The domain's checks that are not `ok`: the mail goes out, but may be
+    /// refused or junked (Gmail's and Yahoo's sender rules). Only when any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<DomainCheckView>,
+}
+
+/// One check of a domain, as `GET /api/admin/domains` and a create's
+/// `warnings` give it.
+#[derive(Serialize)]
+pub struct DomainCheckView {
+    check: &'static str,
+    status: &'static str,
+    found: Option<String>,
+    expected: Option<String>,
+    message: String,
+}
+
+impl From<DomainCheck> for DomainCheckView {
+    fn from(check: DomainCheck) -> Self {
+        Self {
+            check: check.check.as_str(),
+            status: check.status.as_str(),
+            found: check.found,
+            expected: check.expected,
+            message: check.message,
+        }
+    }
 }
 
 impl From<Created> for CreatedView {
@@ -120,6 +148,7 @@ impl From<Created> for CreatedView {
             account,
             smtp,
             password,
+            warnings,
             ..
         } = created;
         Self {
@@ -131,6 +160,7 @@ impl From<Created> for CreatedView {
             credentials: CredentialsView::of(smtp, &password),
             webmail: account.webmail,
             created_at: timestamp(account.created_at),
+            warnings: warnings.into_iter().map(DomainCheckView::from).collect(),
         }
     }
 }

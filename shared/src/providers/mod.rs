@@ -15,6 +15,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
+use crate::domain::mail_dns::ProviderVerdict;
 use crate::domain::{
     DisplayName, DomainName, EmailAddress, ProviderKind, SmtpPassword, SmtpSettings,
 };
@@ -223,6 +224,16 @@ pub trait MailProvider: Send + Sync {
         Ok(None)
     }
 
+    /// What the provider itself says of `domain` as a sender (verified,
+    /// pending, unknown to it), and the DKIM records it signs with; `None`
+    /// where it keeps no such verdict.
+    async fn domain_verdict(
+        &self,
+        _domain: &DomainName,
+    ) -> Result<Option<ProviderVerdict>, ProviderError> {
+        Ok(None)
+    }
+
     /// Stops the account sending (`allowed: false`) or lets it send again,
     /// with the credential it has.
     async fn set_sending(
@@ -329,6 +340,15 @@ impl Providers {
                 .find(|(offered, _)| offered == domain)
                 .map(|(_, provider)| provider)
                 .or(self.offered.first()),
+        }
+    }
+
+    /// The providers a create on `domain` may go to: the domain's own, or
+    /// else every offered one (a request may name any).
+    pub fn serving(&self, domain: &DomainName) -> Vec<&Arc<dyn MailProvider>> {
+        match self.by_domain.iter().find(|(offered, _)| offered == domain) {
+            Some((_, provider)) => vec![provider],
+            None => self.offered.iter().collect(),
         }
     }
 

@@ -15,6 +15,7 @@
 //! key's ref names its holder (`<subuser>/<key id>`), so rotation, disable
 //! and delete act there; a ref without one is the parent's.
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -28,8 +29,10 @@ use super::{
     optional, required, Capacity, Credential, IssuedCredential, MailProvider, Mark, ProviderError,
     ProvisionedAccount, SendingQuota,
 };
+use crate::domain::mail_dns::{CheckStatus, DkimSelector, ProviderVerdict};
 use crate::domain::{
-    DisplayName, EmailAddress, ProviderKind, SmtpAuthentication, SmtpPassword, SmtpSettings,
+    DisplayName, DomainName, EmailAddress, ProviderKind, SmtpAuthentication, SmtpPassword,
+    SmtpSettings,
 };
 use crate::secrets::ProviderSettings;
 
@@ -50,6 +53,18 @@ pub struct SendGridProvider {
 struct AuthenticatedDomain {
     domain: String,
     valid: bool,
+    /// The records its authentication asks for, by role (`mail_cname`,
+    /// `dkim1`, `dkim2`).
+    #[serde(default)]
+    dns: BTreeMap<String, DomainRecord>,
+}
+
+#[derive(Deserialize)]
+struct DomainRecord {
+    #[serde(rename = "type")]
+    kind: String,
+    host: String,
+    data: String,
 }
 
 /// SendGrid keeps at most this many API keys per account (or subuser).
@@ -210,13 +225,13 @@ impl SendGridProvider {
         }
     }
 
-    /// A key made now could not send: SendGrid drops mail from a domain it
-    /// has not authenticated. Refuse before creating anything.
-    async fn ensure_domain_authenticated(
+    /// SendGrid's domain authentication of `domain`, as `holder` sees it:
+    /// validated or not, and the DKIM CNAMEs it asks for.
+    async fn authentication_of(
         &self,
         holder: &Holder,
-        domain: &str,
-    ) -> Result<(), ProviderError> {
+        domain: &DomainName,
+    ) -> Result<ProviderVerdict, ProviderError> {
         let response = self
             .http
             .send(NAME, &[], || {
@@ -226,22 +241,63 @@ impl SendGridProvider {
                             .client()
                             .get(format!("{}/v3/whitelabel/domains", self.api_url)),
                     )
-                    .query(&[("domain", domain)])
+                    .query(&[("domain", domain.as_str())])
             })
             .await?;
         let domains: Vec<AuthenticatedDomain> = ProviderHttp::json(NAME, response).await?;
-        if domains
+        let Some(authenticated) = domains
             .iter()
-            .any(|d| d.valid && d.domain.eq_ignore_ascii_case(domain))
-        {
+            .find(|d| d.domain.eq_ignore_ascii_case(domain.as_str()))
+        else {
+            return Ok(ProviderVerdict {
+                status: CheckStatus::Missing,
+                found: "no domain authentication".into(),
+                message: format!(
+                    "{domain} is not an authenticated domain of this SendGrid account: SendGrid drops its mail until an administrator authenticates it (Settings › Sender Authentication › Authenticate Your Domain)"
+                ),
+                dkim: Vec::new(),
+            });
+        };
+        let dkim = authenticated
+            .dns
+            .iter()
+            .filter(|(role, record)| {
+                role.starts_with("dkim") && record.kind.eq_ignore_ascii_case("cname")
+            })
+            .map(|(_, record)| DkimSelector::cname(&record.host, &record.data))
+            .collect();
+        if authenticated.valid {
+            return Ok(ProviderVerdict {
+                status: CheckStatus::Ok,
+                found: "domain authentication validated".into(),
+                message: format!("SendGrid sends for {domain}: its authentication is validated"),
+                dkim,
+            });
+        }
+        Ok(ProviderVerdict {
+            status: CheckStatus::Wrong,
+            found: "domain authentication not validated".into(),
+            message: format!(
+                "SendGrid has not validated the authentication of {domain}: publish its CNAMEs, then Settings › Sender Authentication › {domain} › Verify"
+            ),
+            dkim,
+        })
+    }
+
+    /// A key made now could not send: SendGrid drops mail from a domain it
+    /// has not authenticated. Refuse before creating anything.
+    async fn ensure_domain_authenticated(
+        &self,
+        holder: &Holder,
+        domain: &DomainName,
+    ) -> Result<(), ProviderError> {
+        let verdict = self.authentication_of(holder, domain).await?;
+        if verdict.status == CheckStatus::Ok {
             return Ok(());
         }
         Err(ProviderError::Unavailable {
             provider: NAME,
-            message: format!(
-                "{domain} is not an authenticated domain of this SendGrid account; \
-                 an administrator must complete its domain authentication first"
-            ),
+            message: verdict.message,
         })
     }
 }
@@ -259,7 +315,7 @@ impl MailProvider for SendGridProvider {
         mark: &Mark,
     ) -> Result<ProvisionedAccount, ProviderError> {
         let holder = self.roomiest_maker().await?;
-        self.ensure_domain_authenticated(&holder, address.domain().as_str())
+        self.ensure_domain_authenticated(&holder, address.domain())
             .await?;
         let created = self.create_key(&holder, address, mark).await?;
         Ok(ProvisionedAccount {
@@ -375,6 +431,15 @@ impl MailProvider for SendGridProvider {
     /// The key stays (the user keeps their password); only its scopes
     /// change. Every key of the address's name changes, so a spare left by
     /// a rotation that died cannot go on sending either.
+    /// As the first key maker sees it: the holder whose keys must send.
+    async fn domain_verdict(
+        &self,
+        domain: &DomainName,
+    ) -> Result<Option<ProviderVerdict>, ProviderError> {
+        let maker = self.key_makers().await?.remove(0);
+        self.authentication_of(&maker, domain).await.map(Some)
+    }
+
     async fn set_sending(
         &self,
         address: &EmailAddress,

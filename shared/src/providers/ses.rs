@@ -19,13 +19,17 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use aws_sdk_iam::types::SummaryKeyType;
+use aws_sdk_sesv2::operation::get_email_identity::GetEmailIdentityOutput;
+use aws_sdk_sesv2::types::{DkimStatus, VerificationStatus};
 
 use super::{
     Capacity, Credential, IssuedCredential, MailProvider, Mark, ProviderError, ProvisionedAccount,
     SendingQuota,
 };
+use crate::domain::mail_dns::{CheckStatus, DkimSelector, ProviderVerdict};
 use crate::domain::{
-    DisplayName, EmailAddress, ProviderKind, SmtpAuthentication, SmtpPassword, SmtpSettings,
+    DisplayName, DomainName, EmailAddress, ProviderKind, SmtpAuthentication, SmtpPassword,
+    SmtpSettings,
 };
 
 const NAME: &str = "ses";
@@ -81,15 +85,31 @@ impl SesProvider {
     }
 
     async fn domain_is_verified(&self, address: &EmailAddress) -> Result<bool, ProviderError> {
+        Ok(self.identity_verdict(address.domain()).await?.status == CheckStatus::Ok)
+    }
+
+    /// The domain identity's verification and DKIM, as SES reports them.
+    async fn identity_verdict(
+        &self,
+        domain: &DomainName,
+    ) -> Result<ProviderVerdict, ProviderError> {
         match self
             .ses
             .get_email_identity()
-            .email_identity(address.domain().as_str())
+            .email_identity(domain.as_str())
             .send()
             .await
         {
-            Ok(identity) => Ok(identity.verified_for_sending_status()),
-            Err(error) if is_not_found(&error) => Ok(false),
+            Ok(identity) => Ok(verdict_of(domain, &identity)),
+            Err(error) if is_not_found(&error) => Ok(ProviderVerdict {
+                status: CheckStatus::Missing,
+                found: "no identity".into(),
+                message: format!(
+                    "{domain} is not an identity of this SES account ({region}): create it (SES console › Identities › Create identity › Domain, or `aws sesv2 create-email-identity --email-identity {domain}`) and publish the three DKIM CNAMEs it gives",
+                    region = self.region
+                ),
+                dkim: Vec::new(),
+            }),
             Err(error) => Err(aws_error(error)),
         }
     }
@@ -431,6 +451,13 @@ impl MailProvider for SesProvider {
         )
     }
 
+    async fn domain_verdict(
+        &self,
+        domain: &DomainName,
+    ) -> Result<Option<ProviderVerdict>, ProviderError> {
+        self.identity_verdict(domain).await.map(Some)
+    }
+
     async fn set_sending(
         &self,
         address: &EmailAddress,
@@ -504,6 +531,52 @@ fn rejected(message: String) -> ProviderError {
     ProviderError::Rejected {
         provider: NAME,
         message,
+    }
+}
+
+/// SES's verdict on a domain identity: verified when its verification
+/// succeeded (`VerificationStatus`, or `VerifiedForSendingStatus` where the
+/// status is absent); the Easy DKIM tokens it signs with, each a CNAME
+/// `<token>._domainkey.<domain>` to `<token>.dkim.amazonses.com`.
+fn verdict_of(domain: &DomainName, identity: &GetEmailIdentityOutput) -> ProviderVerdict {
+    let verification = identity
+        .verification_status()
+        .map_or("NOT_STARTED", VerificationStatus::as_str);
+    let verified = match identity.verification_status() {
+        Some(status) => *status == VerificationStatus::Success,
+        None => identity.verified_for_sending_status(),
+    };
+    let attributes = identity.dkim_attributes();
+    let dkim_status = attributes
+        .and_then(|dkim| dkim.status())
+        .map_or("NOT_STARTED", DkimStatus::as_str);
+    let dkim = attributes
+        .map(|dkim| dkim.tokens())
+        .unwrap_or_default()
+        .iter()
+        .map(|token| {
+            DkimSelector::cname(
+                format!("{token}._domainkey.{domain}"),
+                format!("{token}.dkim.amazonses.com"),
+            )
+        })
+        .collect();
+    let found = format!("identity {domain}: verification {verification}, DKIM {dkim_status}");
+    if verified {
+        return ProviderVerdict {
+            status: CheckStatus::Ok,
+            found,
+            message: format!("SES sends for {domain}: its identity is verified"),
+            dkim,
+        };
+    }
+    ProviderVerdict {
+        status: CheckStatus::Wrong,
+        found,
+        message: format!(
+            "the SES identity {domain} is not verified ({verification}): SES sends nothing from it until it is; publish its DKIM CNAMEs (SES console › Identities › {domain} › Authentication) and SES verifies it within 72 hours"
+        ),
+        dkim,
     }
 }
 
@@ -581,5 +654,46 @@ mod tests {
         let name = iam_user_name(&long);
         assert_eq!(name.len(), 64);
         assert_eq!(name, iam_user_name(&long));
+    }
+
+    fn identity(verification: VerificationStatus, tokens: &[&str]) -> GetEmailIdentityOutput {
+        let dkim = aws_sdk_sesv2::types::DkimAttributes::builder()
+            .status(DkimStatus::Pending)
+            .set_tokens(Some(tokens.iter().map(|token| token.to_string()).collect()))
+            .build();
+        GetEmailIdentityOutput::builder()
+            .verification_status(verification.clone())
+            .verified_for_sending_status(verification == VerificationStatus::Success)
+            .dkim_attributes(dkim)
+            .build()
+    }
+
+    #[test]
+    fn a_pending_identity_is_not_ready_and_names_its_three_dkim_cnames() {
+        let domain = DomainName::parse("example.com").unwrap();
+        let pending = verdict_of(
+            &domain,
+            &identity(VerificationStatus::Pending, &["tok1", "tok2", "tok3"]),
+        );
+        assert_eq!(pending.status, CheckStatus::Wrong);
+        assert!(
+            pending.message.contains("is not verified (PENDING)"),
+            "{pending:?}"
+        );
+        assert_eq!(
+            pending.found,
+            "identity example.com: verification PENDING, DKIM PENDING"
+        );
+        let records: Vec<String> = pending.dkim.iter().map(DkimSelector::record).collect();
+        assert_eq!(
+            records,
+            [
+                "tok1._domainkey.example.com CNAME tok1.dkim.amazonses.com",
+                "tok2._domainkey.example.com CNAME tok2.dkim.amazonses.com",
+                "tok3._domainkey.example.com CNAME tok3.dkim.amazonses.com",
+            ]
+        );
+        let verified = verdict_of(&domain, &identity(VerificationStatus::Success, &["tok1"]));
+        assert_eq!(verified.status, CheckStatus::Ok);
     }
 }

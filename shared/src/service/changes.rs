@@ -178,6 +178,7 @@ impl Provisioning {
             password: issued.password,
             sealed_password,
             credentials_version,
+            warnings: Vec::new(),
         })
     }
 

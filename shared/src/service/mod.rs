@@ -9,6 +9,7 @@ mod capacity;
 mod changes;
 mod company;
 mod directory;
+mod domains;
 mod guard_rails;
 mod keys;
 mod provisioning;
@@ -23,6 +24,7 @@ pub use announcements::Announcer;
 pub use changes::{AccountCommand, Deleted};
 pub use company::CompanyDirectories;
 pub use directory::{stats_coverage, Directory, StatsCoverage};
+pub use domains::{DomainChecks, DomainReport, Verdict, DOMAIN_CHECK_BUDGET};
 pub use guard_rails::{Guarded, GUARD_RAILS_ACTOR};
 pub use keys::{IssuedKey, KeyGrant, NewKey, DEFAULT_KEY_DAYS, MAX_KEYS_PER_USER, MAX_KEY_DAYS};
 pub use provisioning::{CreateCommand, Created, Provisioning, CREATE_LEASE};
@@ -261,6 +263,10 @@ pub enum ServiceError {
         used: u64,
         limit: u64,
     },
+    /// Mail from the domain cannot go out at the provider (an SES identity
+    /// not verified, a SendGrid domain not authenticated).
+    #[error("mail from {domain} cannot go out yet: {reason}")]
+    DomainNotReady { domain: DomainName, reason: String },
     #[error(transparent)]
     Provider(#[from] ProviderError),
     #[error(transparent)]

@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::deadline;
+use crate::domain::mail_dns::DomainCheck;
 use crate::domain::{
     Account, AccountStatus, DisplayName, DomainName, EmailAddress, IdempotencyKey, ProviderKind,
     SealedPassword, SendStats, SmtpPassword, SmtpSettings, UserId, Username,
@@ -20,6 +21,7 @@ use crate::store::{
     Reservation, StoreError,
 };
 
+use super::domains::DomainChecks;
 use super::undo::Undo;
 use super::{Directory, ServiceError};
 
@@ -51,6 +53,9 @@ pub struct Created {
     /// Which issue of the account's credentials these are: 0 for the
     /// create's, one more for each rotation.
     pub credentials_version: u32,
+    /// The domain's checks that are not `ok` (a create's only): its mail
+    /// goes out, but Gmail, Yahoo or Outlook.com may refuse or junk it.
+    pub warnings: Vec<DomainCheck>,
 }
 
 /// How long an `Idempotency-Key` answers with the same 201.
@@ -153,6 +158,7 @@ impl Replayable for Created {
             password,
             sealed_password: Some(sealed_password.clone()),
             credentials_version: owned.credentials_version,
+            warnings: Vec::new(),
         })
     }
 }
@@ -164,16 +170,29 @@ pub struct Provisioning {
     pub(super) sealer: Sealer,
     /// Where committed changes are published (`announcements.rs`).
     pub(super) events: Option<Arc<dyn EventSink>>,
+    /// Whether a domain's mail can go out and will arrive.
+    pub(super) domains: Arc<DomainChecks>,
 }
 
 impl Provisioning {
-    pub fn new(directory: Directory, providers: Providers, sealer: Sealer) -> Self {
+    pub fn new(
+        directory: Directory,
+        providers: Providers,
+        sealer: Sealer,
+        domains: DomainChecks,
+    ) -> Self {
         Self {
             directory,
             providers,
             sealer,
             events: None,
+            domains: Arc::new(domains),
         }
+    }
+
+    /// The domain checks, for the routes and the job that report them.
+    pub fn domain_checks(&self) -> &DomainChecks {
+        &self.domains
     }
 
     /// The provider an account was made at, to undo or remove it there.
@@ -240,6 +259,23 @@ impl Provisioning {
         }
         self.refuse_unavailable(&email, kind).await?;
         self.refuse_at_capacity(provider.as_ref()).await?;
+        let verdict = self
+            .domains
+            .verdict(email.domain(), provider.as_ref())
+            .await;
+        if let Some(reason) = verdict.refusal() {
+            return Err(ServiceError::DomainNotReady {
+                domain: email.domain().clone(),
+                reason: reason.to_string(),
+            });
+        }
+        // The DNS checks run beside the create and only add warnings: mail
+        // goes out without them, it just may not arrive.
+        let warnings = {
+            let domains = Arc::clone(&self.domains);
+            let domain = email.domain().clone();
+            tokio::spawn(async move { domains.warnings(&domain, kind, &verdict).await })
+        };
 
         let now = self.directory.clock.now();
         let reservation = Reservation {
@@ -346,6 +382,10 @@ impl Provisioning {
             return Err(error.into());
         }
         self.announce().await;
+        let warnings = warnings.await.unwrap_or_else(|error| {
+            tracing::error!(%error, "the domain checks of a create failed");
+            Vec::new()
+        });
 
         Ok(Created {
             account: Account {
@@ -364,6 +404,7 @@ impl Provisioning {
             password: provisioned.password,
             sealed_password,
             credentials_version: 0,
+            warnings,
         })
     }
 

@@ -1,7 +1,8 @@
 //! A stateful fake of SendGrid's v3 API. The admin key (`ADMIN_KEY`)
 //! manages API keys (`/v3/api_keys`: list, create, `PUT` that replaces name
 //! and scopes, delete) and reads the authenticated domains
-//! (`/v3/whitelabel/domains`); any other key is refused with 401. Keys are
+//! (`/v3/whitelabel/domains`: example.com, validated unless
+//! `invalidate_domain`, with its CNAMEs); any other key is refused with 401. Keys are
 //! kept by id with their name (the adapter's carries the address and the
 //! create's mark token), secret and scopes; a key asked for without scopes
 //! has full access, as SendGrid documents. `POST /v3/mail/send` answers a
@@ -49,6 +50,9 @@ struct Keys {
     by_id: BTreeMap<String, ApiKey>,
     /// The account's subusers, whose keys the admin key manages.
     subusers: Vec<String>,
+    /// Domains whose authentication SendGrid has not validated (it has
+    /// validated example.com's unless listed here).
+    unvalidated: Vec<String>,
     made: u32,
     lost: LostAnswers,
     /// Every request, as `METHOD /path`.
@@ -119,6 +123,12 @@ impl SendGrid {
         for n in 0..keys {
             held.create(name, &format!("another app {n}"), vec!["mail.send".into()]);
         }
+    }
+
+    /// example.com's domain authentication is no longer valid (its records
+    /// were removed, say), as SendGrid's next validation would find.
+    pub fn invalidate_domain(&self, domain: &str) {
+        self.0.lock().unwrap().unvalidated.push(domain.into());
     }
 
     /// The account's own keys up to `count`, the admin key counted.
@@ -259,11 +269,28 @@ impl Respond for SendGrid {
         }
         let body = body(request);
         match (method, path) {
+            // The one authenticated domain, with its records as SendGrid's
+            // automated security lists them.
             ("GET", "/v3/whitelabel/domains") => {
                 let authenticated =
                     query(request, "domain").is_none_or(|domain| domain == "example.com");
+                let valid = !keys
+                    .unvalidated
+                    .iter()
+                    .any(|domain| domain == "example.com");
+                let record = |host: &str, data: &str| json!({ "valid": valid, "type": "cname", "host": host, "data": data });
                 let domains: Vec<Value> = authenticated
-                    .then(|| json!({ "id": 1, "domain": "example.com", "subdomain": "em123", "valid": true }))
+                    .then(|| {
+                        json!({
+                            "id": 1, "domain": "example.com", "subdomain": "em123",
+                            "automatic_security": true, "valid": valid,
+                            "dns": {
+                                "mail_cname": record("em123.example.com", "u123.wl.sendgrid.net"),
+                                "dkim1": record("s1._domainkey.example.com", "s1.domainkey.u123.wl.sendgrid.net"),
+                                "dkim2": record("s2._domainkey.example.com", "s2.domainkey.u123.wl.sendgrid.net"),
+                            }
+                        })
+                    })
                     .into_iter()
                     .collect();
                 ResponseTemplate::new(200).set_body_json(domains)

@@ -92,10 +92,10 @@ impl DomainChecks {
         }
     }
 
-    /// Every check of `domain` at `provider`.
+    /// Every check of `domain` at `provider`, the provider asked afresh.
     pub async fn report(&self, domain: &DomainName, provider: &dyn MailProvider) -> DomainReport {
         let deadline = Instant::now() + self.budget;
-        let verdict = self.verdict_by(domain, provider, deadline).await;
+        let verdict = self.ask(domain, provider, deadline).await;
         let mut checks = self
             .dns_checks_by(domain, provider.kind(), &verdict, deadline)
             .await;
@@ -113,10 +113,14 @@ impl DomainChecks {
         }
     }
 
-    /// The provider's own verdict, within the budget; an `ok` one is kept
-    /// for `VERDICT_KEPT`.
+    /// The provider's own verdict, within the budget: an `ok` read less
+    /// than `VERDICT_KEPT` ago, or else asked now.
     pub async fn verdict(&self, domain: &DomainName, provider: &dyn MailProvider) -> Verdict {
-        self.verdict_by(domain, provider, Instant::now() + self.budget)
+        let key = (domain.as_str().to_string(), provider.kind());
+        if let Some(kept) = self.kept_verdict(&key) {
+            return Verdict::Given(kept);
+        }
+        self.ask(domain, provider, Instant::now() + self.budget)
             .await
     }
 
@@ -151,21 +155,18 @@ impl DomainChecks {
         warnings
     }
 
-    async fn verdict_by(
+    /// The provider's verdict now; an `ok` is kept, anything else forgets
+    /// the `ok` kept before.
+    async fn ask(
         &self,
         domain: &DomainName,
         provider: &dyn MailProvider,
         deadline: Instant,
     ) -> Verdict {
         let key = (domain.as_str().to_string(), provider.kind());
-        if let Some(kept) = self.kept_verdict(&key) {
-            return Verdict::Given(kept);
-        }
         match timeout_at(deadline, provider.domain_verdict(domain)).await {
             Ok(Ok(Some(verdict))) => {
-                if verdict.status == CheckStatus::Ok {
-                    self.keep_verdict(key, &verdict);
-                }
+                self.keep_verdict(key, &verdict);
                 Verdict::Given(verdict)
             }
             Ok(Ok(None)) => Verdict::NotKept,
@@ -188,10 +189,15 @@ impl DomainChecks {
     }
 
     fn keep_verdict(&self, key: (String, ProviderKind), verdict: &ProviderVerdict) {
-        self.verdicts_ok
+        let mut kept = self
+            .verdicts_ok
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(key, (Instant::now(), verdict.clone()));
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if verdict.status == CheckStatus::Ok {
+            kept.insert(key, (Instant::now(), verdict.clone()));
+        } else {
+            kept.remove(&key);
+        }
     }
 
     async fn dns_checks_by(

@@ -2,19 +2,22 @@
 //! moto_server does not serve it) and SendGrid's credits (against a fake of
 //! `GET /v3/user/credits`), then the hourly job that publishes them, each
 //! provider's capacity and the account count as metrics, read back through
-//! the telemetry capture.
+//! the telemetry capture; and the 6-hourly domain checks' metrics, which
+//! the same capture reads.
 
 use std::sync::Arc;
 
 use integration_tests::calls::create_as;
 use integration_tests::moto;
-use integration_tests::provider_fakes::sendgrid::{sendgrid_at, sendgrid_error, ADMIN_KEY};
+use integration_tests::provider_fakes::sendgrid::{
+    sendgrid_at, sendgrid_error, SendGrid, ADMIN_KEY,
+};
 use integration_tests::worlds::{app_offering, SqliteWorld, World};
 use lambda_http::lambda_runtime::{Context, LambdaEvent};
 use provisioning::providers::{
     MailProvider, SandboxProvider, SendGridProvider, SesProvider, SesSettings,
 };
-use provisioning::scheduled::publish_quotas;
+use provisioning::scheduled::{check_domains, publish_quotas};
 use provisioning::telemetry::captured_metrics;
 use serde_json::{json, Value};
 use wiremock::matchers::{header, header_regex, method, path};
@@ -101,11 +104,9 @@ async fn ses_reports_its_24_hour_quota_and_sendgrid_its_credits() {
         .is_none());
 }
 
+/// The first value of `name` published with `dimension`.
 fn metric(records: &[Value], name: &str, dimension: (&str, &str)) -> Option<f64> {
-    records
-        .iter()
-        .find(|record| record[dimension.0] == dimension.1 && record.get(name).is_some())
-        .and_then(|record| record[name].as_f64())
+    values_of(records, name, dimension).first().copied()
 }
 
 /// The only test here that emits metrics: the capture is per process.
@@ -200,5 +201,69 @@ async fn the_hourly_job_publishes_each_quota_and_the_account_count() {
     assert_eq!(
         metric(&records, "QuotaUsedPercent", ("Provider", "sendgrid")),
         None
+    );
+}
+
+/// Every value of `name` published with `dimension`, in order.
+fn values_of(records: &[Value], name: &str, dimension: (&str, &str)) -> Vec<f64> {
+    records
+        .iter()
+        .filter(|record| record.get(name).is_some() && record[dimension.0] == dimension.1)
+        .map(|record| record[name].as_f64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_domain_checks_publish_each_domain_and_count_one_that_stops_being_ready() {
+    let (_server, fake, sendgrid) = SendGrid::start().await;
+    let world = SqliteWorld::new();
+    let app = app_offering(&world, vec![Arc::new(sendgrid)]);
+    let run = || async {
+        check_domains(&app, LambdaEvent::new(json!({}), Context::default()))
+            .await
+            .unwrap()
+    };
+    captured_metrics();
+
+    let first = run().await;
+    // example.com is authenticated at SendGrid; support.example.com never was.
+    assert_eq!(
+        first["domains"],
+        json!([
+            { "domain": "example.com", "provider": "sendgrid", "ready": true, "failing_checks": 0 },
+            { "domain": "support.example.com", "provider": "sendgrid", "ready": false, "failing_checks": 3 },
+        ]),
+        "{first}"
+    );
+    assert_eq!(
+        first["stopped_being_ready"], 0,
+        "a domain never ready is not news"
+    );
+
+    fake.invalidate_domain("example.com");
+    let second = run().await;
+    assert_eq!(second["stopped_being_ready"], 1, "{second}");
+    let third = run().await;
+    assert_eq!(
+        third["stopped_being_ready"], 0,
+        "counted once, when it stopped"
+    );
+
+    let records = captured_metrics();
+    assert_eq!(
+        values_of(&records, "DomainReady", ("Domain", "example.com")),
+        [1.0, 0.0, 0.0]
+    );
+    assert_eq!(
+        values_of(&records, "DomainChecksFailing", ("Domain", "example.com")),
+        [0.0, 1.0, 1.0]
+    );
+    assert_eq!(
+        values_of(
+            &records,
+            "DomainsStoppedBeingReady",
+            ("Service", "email-provisioning")
+        ),
+        [0.0, 1.0, 0.0]
     );
 }

@@ -16,13 +16,15 @@ pub enum Job {
     Reconcile,
     Quotas,
     UsageReports,
+    DomainChecks,
 }
 
 impl Job {
-    const ALL: [(Self, &'static str); 3] = [
+    const ALL: [(Self, &'static str); 4] = [
         (Self::Reconcile, "reconcile"),
         (Self::Quotas, "quotas"),
         (Self::UsageReports, "usage-reports"),
+        (Self::DomainChecks, "domain-checks"),
     ];
 
     pub fn from_env() -> Result<Self, String> {
@@ -34,7 +36,11 @@ impl Job {
             .into_iter()
             .find(|(_, name)| *name == named)
             .map(|(job, _)| job)
-            .ok_or_else(|| format!("JOB must be reconcile, quotas or usage-reports, not {named:?}"))
+            .ok_or_else(|| {
+                format!(
+                    "JOB must be reconcile, quotas, usage-reports or domain-checks, not {named:?}"
+                )
+            })
     }
 
     pub async fn run(
@@ -48,6 +54,7 @@ impl Job {
                 Self::Reconcile => reconcile(app, event).await,
                 Self::Quotas => publish_quotas(app, event).await,
                 Self::UsageReports => read_usage_reports(app, event).await,
+                Self::DomainChecks => check_domains(app, event).await,
             }
         })
         .await
@@ -236,6 +243,61 @@ pub async fn publish_quotas(
         "published provider quotas"
     );
     Ok(json!({ "quotas": published, "capacity": capacities, "accounts": accounts }))
+}
+
+/// Every 6 hours: each offered domain at each provider that serves it, its
+/// checks kept for the policy and published per domain
+/// (`DomainChecksFailing`, `DomainReady`); the domains that were ready at
+/// the last check and are not now are logged at error and counted
+/// (`DomainsStoppedBeingReady`, which `DomainNotReadyAlarm` watches).
+pub async fn check_domains(
+    app: &App,
+    event: LambdaEvent<Value>,
+) -> Result<Value, lambda_http::Error> {
+    let cold_start = telemetry::invocation_started();
+    let now = chrono::Utc::now();
+    let mut stopped = 0_u32;
+    let mut checked = Vec::new();
+    for (report, was_ready) in app.service.domain_reports().await {
+        let (domain, provider) = (report.domain.as_str(), report.provider.as_str());
+        telemetry::emit_metrics(
+            now,
+            &[("Domain", domain), ("Provider", provider)],
+            &[
+                ("DomainChecksFailing", report.failing() as f64),
+                ("DomainReady", if report.ready() { 1.0 } else { 0.0 }),
+            ],
+        );
+        if was_ready == Some(true) && !report.ready() {
+            stopped += 1;
+            tracing::error!(
+                domain,
+                provider,
+                reason = report.not_ready.as_deref(),
+                "a domain that was ready to send is not any more"
+            );
+        }
+        checked.push(json!({
+            "domain": domain,
+            "provider": provider,
+            "ready": report.ready(),
+            "failing_checks": report.failing(),
+        }));
+    }
+    telemetry::emit_metrics(
+        now,
+        &[("Service", "email-provisioning")],
+        &[("DomainsStoppedBeingReady", f64::from(stopped))],
+    );
+    tracing::info!(
+        request_id = event.context.request_id,
+        function = telemetry::function_name(),
+        cold_start,
+        domains = checked.len(),
+        stopped_being_ready = stopped,
+        "checked the domains"
+    );
+    Ok(json!({ "domains": checked, "stopped_being_ready": stopped }))
 }
 
 /// The days a usage-reports run reads, back from today: Microsoft publishes

@@ -24,7 +24,9 @@ use provisioning::dns::{Dns, DnsAnswer, RecordKind};
 use provisioning::domain::mail_dns::{CheckKind, CheckStatus, DomainCheck};
 use provisioning::domain::{DomainName, EmailAddress};
 use provisioning::providers::{iam_user_name, MailProvider, SandboxProvider};
-use provisioning::service::{CompanyDirectories, DomainReport, Domains, DOMAIN_CHECK_BUDGET};
+use provisioning::service::{
+    CompanyDirectories, DomainReport, Domains, ProviderOffer, DOMAIN_CHECK_BUDGET,
+};
 use provisioning::App;
 use serde_json::{json, Value};
 
@@ -201,6 +203,7 @@ fn app_on(world: &SqliteWorld, provider: Arc<dyn MailProvider>, domains: &[&str]
         .iter()
         .map(|domain| DomainName::parse(domain).unwrap());
     policy.domains = Domains::new(names.next().unwrap(), names);
+    policy.providers = ProviderOffer::new(provider.kind(), []);
     world
         .parts(provider)
         .app_under(policy, CompanyDirectories::none(), AuthMode::Jwt)
@@ -329,9 +332,25 @@ async fn an_ses_identity_that_is_not_verified_refuses_creates_and_makes_nothing(
             .is_err(),
         "no IAM user was made"
     );
+    let policy = || async {
+        let (status, policy) = send(&app, Route::List, &Event::load("policy").user("alice")).await;
+        assert_eq!(status, 200, "{policy}");
+        policy["domains"][0].clone()
+    };
+    let unchecked = policy().await;
+    assert_eq!(unchecked["ready"], Value::Null, "{unchecked}");
+    assert!(unchecked["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("not checked yet"));
     let (_, page) = admin_as(&app, "admin", Event::load("admin-domains")).await;
     assert_eq!(page["domains"][0]["ready"], false, "{page}");
     assert_eq!(status_of(&page["domains"][0], "provider"), "missing");
+    // The page's checks are kept for the policy, which checks nothing itself.
+    let checked = policy().await;
+    assert_eq!(checked["ready"], false, "{checked}");
+    assert_eq!(checked["reason"], page["domains"][0]["reason"]);
+    assert_eq!(checked["failing_checks"], 5, "{checked}");
 
     ses.create_email_identity()
         .email_identity(&domain)
@@ -343,6 +362,7 @@ async fn an_ses_identity_that_is_not_verified_refuses_creates_and_makes_nothing(
     let (_, page) = admin_as(&app, "admin", Event::load("admin-domains")).await;
     assert_eq!(page["domains"][0]["ready"], true, "{page}");
     assert_eq!(status_of(&page["domains"][0], "provider"), "ok");
+    assert_eq!(policy().await["ready"], true);
 }
 
 #[tokio::test]

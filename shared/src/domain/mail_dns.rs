@@ -3,6 +3,8 @@
 //! each provider expects of them, judged as `ok`, `missing`, `wrong` or
 //! `unknown`, each with the exact record to add where it is not `ok`.
 
+use chrono::{DateTime, Utc};
+
 use super::{DomainName, ProviderKind};
 
 /// One of a domain's checks.
@@ -413,6 +415,21 @@ impl ProviderVerdict {
             message: self.message.clone(),
         }
     }
+}
+
+/// Whether a domain was ready at a provider when last checked (by the
+/// scheduled job or the domains page): what the policy shows without
+/// checking, and what the job compares against to alarm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainReading {
+    pub domain: DomainName,
+    pub provider: ProviderKind,
+    pub ready: bool,
+    /// Why not, when not.
+    pub reason: Option<String>,
+    /// How many checks were not `ok`.
+    pub failing: u32,
+    pub at: DateTime<Utc>,
 }
 
 /// A check that could not be made in time or at all.

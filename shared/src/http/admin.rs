@@ -62,7 +62,12 @@ pub async fn admin_routes(app: &App, req: Request) -> Result<Response<Body>, Err
         }
         if path == "/api/admin/domains" {
             expect_method(&req, Method::GET)?;
-            let reports = app.service.domain_reports().await;
+            let reports = app
+                .service
+                .domain_reports()
+                .await
+                .into_iter()
+                .map(|(report, _)| report);
             return Ok(json_response(StatusCode::OK, &DomainsView::of(reports)));
         }
         let directory = &read.directory;

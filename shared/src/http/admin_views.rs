@@ -338,11 +338,11 @@ mod tests {
 /// serves it, with every check.
 #[derive(Serialize)]
 pub struct DomainsView {
-    domains: Vec<DomainView>,
+    domains: Vec<DomainChecksView>,
 }
 
 #[derive(Serialize)]
-struct DomainView {
+struct DomainChecksView {
     domain: String,
     provider: &'static str,
     /// Whether mail from it can go out at the provider (creates are 503
@@ -354,11 +354,11 @@ struct DomainView {
 }
 
 impl DomainsView {
-    pub fn of(reports: Vec<DomainReport>) -> Self {
+    pub fn of(reports: impl IntoIterator<Item = DomainReport>) -> Self {
         Self {
             domains: reports
                 .into_iter()
-                .map(|report| DomainView {
+                .map(|report| DomainChecksView {
                     domain: report.domain.to_string(),
                     provider: report.provider.as_str(),
                     ready: report.ready(),

@@ -296,7 +296,9 @@ pub async fn list_routes(app: &ReadApp, req: Request) -> Result<Response<Body>, 
         caller.may(KeyScope::List)?;
         if path.ends_with("/policy") {
             let readings = app.directory.recorded_usage().await?;
-            let policy = PolicyView::for_caller(app.directory.policy(), &caller.groups, &readings);
+            let domains = app.directory.domain_readings().await?;
+            let policy =
+                PolicyView::for_caller(app.directory.policy(), &caller.groups, &readings, &domains);
             return Ok(json_response(StatusCode::OK, &policy));
         }
         let owner = caller.user;

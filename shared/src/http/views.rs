@@ -7,7 +7,7 @@ use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
-use crate::domain::mail_dns::DomainCheck;
+use crate::domain::mail_dns::{DomainCheck, DomainReading};
 use crate::domain::{
     Account, EmailAddress, GuardRails, Lift, ProviderKind, RecordedUsage, SmtpPassword,
     SmtpSettings, RATE_MINIMUM_SENDS, RATE_WINDOW_DAYS,
@@ -373,12 +373,28 @@ struct DomainView {
     domain: String,
     /// Where a create on this domain goes when it names no provider.
     provider: &'static str,
+    /// Whether mail from it could go out at that provider when last checked
+    /// (every 6 hours, or an administrator's domains page); `null` until
+    /// it was.
+    ready: Option<bool>,
+    /// Why not, or why it is not known.
+    reason: Option<String>,
+    /// How many of its checks were not `ok`.
+    failing_checks: Option<u32>,
+    checked_at: Option<String>,
 }
+
+const NOT_CHECKED_YET: &str = "not checked yet: the domain check runs every 6 hours, and whenever an administrator opens the domains page";
 
 impl PolicyView {
     /// The policy as a caller in `groups` meets it: the providers they may
     /// use, each with its usage as last read (`readings`).
-    pub fn for_caller(policy: &Policy, groups: &[String], readings: &[RecordedUsage]) -> Self {
+    pub fn for_caller(
+        policy: &Policy,
+        groups: &[String],
+        readings: &[RecordedUsage],
+        domain_readings: &[DomainReading],
+    ) -> Self {
         let providers: Vec<ProviderKind> = policy
             .providers
             .names()
@@ -391,9 +407,22 @@ impl PolicyView {
                 .domains
                 .all()
                 .iter()
-                .map(|domain| DomainView {
-                    domain: domain.to_string(),
-                    provider: policy.providers.default_for(domain).as_str(),
+                .map(|domain| {
+                    let provider = policy.providers.default_for(domain);
+                    let reading = domain_readings
+                        .iter()
+                        .find(|reading| reading.domain == *domain && reading.provider == provider);
+                    DomainView {
+                        domain: domain.to_string(),
+                        provider: provider.as_str(),
+                        ready: reading.map(|reading| reading.ready),
+                        reason: match reading {
+                            Some(reading) => reading.reason.clone(),
+                            None => Some(NOT_CHECKED_YET.into()),
+                        },
+                        failing_checks: reading.map(|reading| reading.failing),
+                        checked_at: reading.map(|reading| timestamp(reading.at)),
+                    }
                 })
                 .collect(),
             provider_details: providers

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;
+use crate::domain::mail_dns::DomainReading;
 use crate::domain::{
     suggestion_candidates, DomainName, EmailAddress, ProviderKind, RecordedUsage, UserId, Username,
     MAX_SUGGESTIONS,
@@ -76,6 +77,11 @@ impl Directory {
     /// Each provider's slots as last read, for the policy route.
     pub async fn recorded_usage(&self) -> Result<Vec<RecordedUsage>, ServiceError> {
         Ok(self.store.usage.recorded_usage().await?)
+    }
+
+    /// Each domain's readiness as last checked, for the policy route.
+    pub async fn domain_readings(&self) -> Result<Vec<DomainReading>, ServiceError> {
+        Ok(self.store.domains.domain_readings().await?)
     }
 
     pub async fn count_created_accounts(&self) -> Result<u64, ServiceError> {

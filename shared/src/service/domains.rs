@@ -13,7 +13,8 @@ use tokio::time::{timeout_at, Instant};
 use crate::dns::{Dns, DnsAnswer, RecordKind};
 use crate::domain::mail_dns::{
     dkim_selectors, judge_dkim, judge_dmarc, judge_mx, judge_spf, spf_lookups, spf_records,
-    unknown, CheckKind, CheckStatus, DkimTarget, DomainCheck, ProviderVerdict, SPF_LOOKUP_LIMIT,
+    unknown, CheckKind, CheckStatus, DkimTarget, DomainCheck, DomainReading, ProviderVerdict,
+    SPF_LOOKUP_LIMIT,
 };
 use crate::domain::{DomainName, ProviderKind};
 use crate::providers::MailProvider;
@@ -319,8 +320,9 @@ fn failure_of(answer: &DnsAnswer) -> String {
 
 impl Provisioning {
     /// Every offered domain at each provider that serves it, checked at
-    /// once (so within one budget in all).
-    pub async fn domain_reports(&self) -> Vec<DomainReport> {
+    /// once (so within one budget in all), each reading kept for the
+    /// policy; with whether it was ready at the reading before.
+    pub async fn domain_reports(&self) -> Vec<(DomainReport, Option<bool>)> {
         let pairs = self
             .directory
             .policy
@@ -333,7 +335,33 @@ impl Provisioning {
                     .into_iter()
                     .map(move |provider| (domain, provider))
             });
-        join_all(pairs.map(|(domain, provider)| self.domains.report(domain, provider.as_ref())))
-            .await
+        let reports = join_all(
+            pairs.map(|(domain, provider)| self.domains.report(domain, provider.as_ref())),
+        )
+        .await;
+        let now = self.directory.clock.now();
+        join_all(reports.into_iter().map(|report| async move {
+            let reading = DomainReading {
+                domain: report.domain.clone(),
+                provider: report.provider,
+                ready: report.ready(),
+                reason: report.not_ready.clone(),
+                failing: u32::try_from(report.failing()).unwrap_or(u32::MAX),
+                at: now,
+            };
+            let before = self
+                .directory
+                .store
+                .domains
+                .record_domain_reading(&reading)
+                .await
+                .unwrap_or_else(|error| {
+                    // The checks are still answered; the policy shows the older reading.
+                    tracing::error!(%error, domain = %reading.domain, "could not keep a domain's reading");
+                    None
+                });
+            (report, before.map(|before| before.ready))
+        }))
+        .await
     }
 }

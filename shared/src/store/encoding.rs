@@ -4,7 +4,7 @@
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 
 use super::{ClaimState, StoreError};
-use crate::domain::{ProviderKind, SendEventKind, Suspension, SuspensionReason};
+use crate::domain::{DomainName, ProviderKind, SendEventKind, Suspension, SuspensionReason};
 
 pub fn backend(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Backend(Box::new(error))
@@ -30,6 +30,10 @@ pub fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
     Utc.timestamp_millis_opt(ms)
         .single()
         .ok_or_else(|| corrupt(format!("bad time {ms}")))
+}
+
+pub fn domain_name(raw: &str) -> Result<DomainName, StoreError> {
+    DomainName::parse(raw).map_err(|_| corrupt(format!("bad domain {raw:?}")))
 }
 
 pub fn provider_kind(raw: &str) -> Result<ProviderKind, StoreError> {

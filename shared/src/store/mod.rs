@@ -16,6 +16,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::domain::mail_dns::DomainReading;
 use crate::domain::{
     EmailAddress, IdempotencyKey, KeyHash, KeyId, ProviderKind, RecordedUsage, SendCounts, UserId,
 };
@@ -336,6 +337,20 @@ pub trait UsageReadings: Send + Sync {
     async fn recorded_usage(&self) -> Result<Vec<RecordedUsage>, StoreError>;
 }
 
+/// Each domain's readiness at each provider as last checked.
+#[async_trait]
+pub trait DomainReadings: Send + Sync {
+    /// Keeps `reading` in place of the one before, which it answers: the
+    /// scheduled check alarms on a domain that was ready and is not.
+    async fn record_domain_reading(
+        &self,
+        reading: &DomainReading,
+    ) -> Result<Option<DomainReading>, StoreError>;
+
+    /// The latest reading of each domain at each provider, by domain then provider.
+    async fn domain_readings(&self) -> Result<Vec<DomainReading>, StoreError>;
+}
+
 /// One handle per role. A backend serves them all (`Store::of`); a test
 /// swaps the one role it wants to break.
 #[derive(Clone)]
@@ -351,6 +366,7 @@ pub struct Store {
     pub keys: Arc<dyn ApiKeys>,
     pub outbox: Arc<dyn Outbox>,
     pub usage: Arc<dyn UsageReadings>,
+    pub domains: Arc<dyn DomainReadings>,
 }
 
 impl Store {
@@ -368,6 +384,7 @@ impl Store {
             + ApiKeys
             + Outbox
             + UsageReadings
+            + DomainReadings
             + 'static,
     {
         let backend = Arc::new(backend);
@@ -382,7 +399,8 @@ impl Store {
             oversight: backend.clone(),
             keys: backend.clone(),
             outbox: backend.clone(),
-            usage: backend,
+            usage: backend.clone(),
+            domains: backend,
         }
     }
 }

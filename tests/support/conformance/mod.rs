@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod audit;
 pub mod changes;
 pub mod claims;
+pub mod domains;
 pub mod idempotency;
 pub mod keys;
 pub mod outbox;
@@ -44,6 +45,7 @@ macro_rules! store_conformance_tests {
         $crate::store_conformance_tests!(@role $harness; keys: keys_are_found_by_hash_listed_by_owner_and_revoked, an_owner_holds_at_most_the_limit, a_keys_use_is_noted_to_the_minute);
         $crate::store_conformance_tests!(@role $harness; outbox: announced_changes_wait_until_published, two_publishers_never_lease_one_change);
         $crate::store_conformance_tests!(@role $harness; usage: the_newest_reading_of_each_provider_is_kept);
+        $crate::store_conformance_tests!(@role $harness; domains: each_reading_replaces_the_one_before_and_answers_it);
         $crate::store_conformance_tests!(@role $harness; oversight: every_account_is_listed_by_domain_then_address_and_filtered, a_transfer_moves_the_account_and_its_claim_to_the_new_owner, a_transfer_under_a_lost_hold_changes_nothing, audit_entries_are_read_newest_first_with_filters_and_pages, sends_are_kept_per_address_and_day_under_their_owner);
     };
     (@role $harness:expr; $role:ident: $($case:ident),*) => {

@@ -37,6 +37,7 @@ mod accounts;
 mod audit;
 mod changes;
 mod claims;
+mod domains;
 mod idempotency;
 mod items;
 mod keys;

@@ -16,6 +16,7 @@ mod accounts;
 mod audit;
 mod changes;
 mod claims;
+mod domains;
 mod idempotency;
 mod keys;
 mod outbox;
@@ -136,6 +137,17 @@ CREATE TABLE IF NOT EXISTS provider_usage (
     slots    INTEGER NOT NULL,
     at       TEXT NOT NULL
 );
+-- Each domain's readiness as last checked (store::DomainReadings), for
+-- the policy and the scheduled check's alarm.
+CREATE TABLE IF NOT EXISTS domain_readings (
+    domain   TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    ready    INTEGER NOT NULL,
+    reason   TEXT,
+    failing  INTEGER NOT NULL,
+    at       TEXT NOT NULL,
+    PRIMARY KEY (domain, provider)
+);
 CREATE TABLE IF NOT EXISTS idempotency (
     owner                TEXT NOT NULL,
     key                  TEXT NOT NULL,
@@ -152,10 +164,10 @@ CREATE TABLE IF NOT EXISTS idempotency (
 ";
 
 /// Bumped whenever SCHEMA changes; an older file is refused with a clear message.
-const SCHEMA_VERSION: i64 = 13;
+const SCHEMA_VERSION: i64 = 14;
 /// Older schemas that SCHEMA completes by adding tables, once the
 /// `UPGRADES` after them ran.
-const UPGRADED_IN_PLACE: [i64; 4] = [9, 10, 11, 12];
+const UPGRADED_IN_PLACE: [i64; 5] = [9, 10, 11, 12, 13];
 /// What each schema changed in existing tables: 12 keeps no reference to a
 /// password's own secret and seals the password a replay may need in its
 /// idempotency record instead; 13 keeps an account's suspension.

@@ -1,6 +1,6 @@
 // The API as openapi.yaml describes it: request and answer types come from
 // the generated schema.ts, so the panel cannot drift from the contract.
-import type { components } from "./schema";
+import type { components, paths } from "./schema";
 
 export type Availability = components["schemas"]["Availability"];
 export type Created = components["schemas"]["Created"];
@@ -21,6 +21,10 @@ export type AuditPage = components["schemas"]["AuditPage"];
 export type Report = components["schemas"]["Report"];
 export type ReportRow = Report["rows"][number];
 export type ReportGrouping = Report["group_by"];
+export type DomainCheck = components["schemas"]["DomainCheck"];
+export type DomainChecks =
+  paths["/api/admin/domains"]["get"]["responses"]["200"]["content"]["application/json"];
+export type CheckedDomain = DomainChecks["domains"][number];
 type ErrorBody = components["schemas"]["Error"];
 
 /** An answer in the documented error shape (or one API Gateway made itself). */
@@ -97,6 +101,8 @@ export interface Api {
   auditCsv(filter: AuditFilter): Promise<Blob>;
   report(query: ReportQuery): Promise<Report>;
   reportCsv(query: ReportQuery): Promise<Blob>;
+  /** Every domain's checks, made now (DNS within 2 s, each provider asked). */
+  domains(): Promise<DomainChecks>;
 }
 
 export interface ApiOptions {
@@ -227,6 +233,7 @@ export function createApi(identity: Identity, options: ApiOptions = {}): Api {
     auditCsv: (filter) => csv(`/api/admin/audit${query({ ...filter, limit: AUDIT_CSV_LIMIT })}`),
     report: (request) => call<Report>("GET", `/api/admin/report${reportQuery(request)}`),
     reportCsv: (request) => csv(`/api/admin/report${reportQuery(request)}`),
+    domains: () => call<DomainChecks>("GET", "/api/admin/domains"),
   };
 }
 

@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from "vitest";
 import type { Created } from "../api/client";
 import { ApiError } from "../api/client";
 import { CreatePanel } from "./CreatePanel";
-import { created, fakeApi, policy } from "./testing";
+import { created, fakeApi, offeredDomain, policy } from "./testing";
 
 describe("CreatePanel", () => {
   it("shows progress, then hands the credentials on and is ready for the next", async () => {
@@ -119,8 +119,8 @@ describe("CreatePanel", () => {
     const user = userEvent.setup();
     const offered = policy({
       domains: [
-        { domain: "example.com", provider: "sandbox" },
-        { domain: "support.example.com", provider: "ses" },
+        offeredDomain("example.com", "sandbox"),
+        offeredDomain("support.example.com", "ses"),
       ],
       providers: ["sandbox", "ses"],
       daily_create_limit: 3,
@@ -147,7 +147,7 @@ describe("CreatePanel", () => {
 
     it("shows the provider's note, tied to the button, when the domain's provider is SendGrid", () => {
       const offered = policy({
-        domains: [{ domain: "example.com", provider: "sendgrid" }],
+        domains: [offeredDomain("example.com", "sendgrid")],
         providers: ["sendgrid"],
         provider_details: [
           { name: "sendgrid", least_privilege: false, note: "This key can send as anyone at example.com.", capacity: null, guard_rails: { enforced: false } },
@@ -159,7 +159,7 @@ describe("CreatePanel", () => {
     });
 
     it("falls back to its own sentence when the policy has no note", () => {
-      const offered = policy({ domains: [{ domain: "example.com", provider: "sendgrid" }], providers: ["sendgrid"] });
+      const offered = policy({ domains: [offeredDomain("example.com", "sendgrid")], providers: ["sendgrid"] });
       render(<CreatePanel api={fakeApi()} policy={offered} onCreated={vi.fn()} />);
       expect(screen.getByText(fallback)).toBeVisible();
       expect(button()).toHaveAccessibleDescription(fallback);
@@ -169,8 +169,8 @@ describe("CreatePanel", () => {
       const user = userEvent.setup();
       const offered = policy({
         domains: [
-          { domain: "example.com", provider: "ses" },
-          { domain: "news.example.com", provider: "sendgrid" },
+          offeredDomain("example.com", "ses"),
+          offeredDomain("news.example.com", "sendgrid"),
         ],
         providers: ["ses", "sendgrid"],
       });

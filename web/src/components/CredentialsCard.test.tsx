@@ -37,6 +37,30 @@ describe("CredentialsCard", () => {
     expect(onDone).toHaveBeenCalledTimes(1);
   });
 
+  it("says why mail may not arrive when the domain fails checks", () => {
+    const warned: Created = {
+      ...created,
+      warnings: [
+        {
+          check: "dmarc",
+          status: "missing",
+          found: null,
+          expected: "v=DMARC1; p=none",
+          message: "example.com has no DMARC record: add it at _dmarc.example.com",
+        },
+      ],
+    };
+    render(<CredentialsCard created={warned} title="Credentials of contact@example.com" onDone={vi.fn()} />);
+    const note = screen.getByRole("note", { name: "The domain's checks" });
+    expect(note).toHaveTextContent("Mail from this address may not arrive");
+    expect(note).toHaveTextContent("example.com has no DMARC record: add it at _dmarc.example.com");
+  });
+
+  it("says nothing of the domain when it passes its checks", () => {
+    render(<CredentialsCard created={created} title="Credentials of contact@example.com" onDone={vi.fn()} />);
+    expect(screen.queryByRole("note")).not.toBeInTheDocument();
+  });
+
   it("tells a mailbox user that SMTP wants OAuth, and links the webmail", () => {
     const mailbox: Created = {
       ...created,

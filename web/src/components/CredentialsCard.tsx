@@ -63,6 +63,22 @@ export function CredentialsCard({
       <p role="status" className="copied">
         {copied}
       </p>
+      {created.warnings && (
+        <div className="warnings" role="note" aria-label="The domain's checks">
+          <p>
+            <strong>Mail from this address may not arrive:</strong> the domain's DNS fails checks
+            that Gmail, Yahoo and Outlook.com apply. An administrator can fix them (Administration,
+            Domains).
+          </p>
+          <ul>
+            {created.warnings.map((warning) => (
+              <li key={warning.check} className="carries-address">
+                {warning.message}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
       {credentials.authentication === "xoauth2" && (
         <p>
           This provider does not accept the password over SMTP: mail clients sign in with OAuth

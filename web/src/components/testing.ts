@@ -6,6 +6,7 @@ import type {
   AuditEntry,
   Created,
   CreateRequest,
+  DomainChecks,
   OffboardReport,
   Policy,
   Report,
@@ -36,6 +37,7 @@ export function fakeApi(overrides: Partial<Api> = {}): Api {
       available_again_at: "2026-12-25T09:00:00Z",
     })),
     adminAccounts: vi.fn(async () => ({ accounts: [] })),
+    domains: vi.fn(async () => domainChecks()),
     transfer: vi.fn(async (email: string, owner: string, rotate: boolean) => ({
       previous_owner: "alice",
       account: adminAccount(email, { owner }),
@@ -145,6 +147,44 @@ export function report(overrides: Partial<Report> = {}): Report {
   return { from: "2026-11-23", to: "2026-11-25", group_by: "day", rows: [], ...overrides };
 }
 
+/** A domain of the policy, ready when last checked. */
+export function offeredDomain(domain: string, provider: Policy["providers"][number]): Policy["domains"][number] {
+  return { domain, provider, ready: true, reason: null, failing_checks: 0, checked_at: "2026-12-02T06:00:00Z" };
+}
+
+/** The domains page: example.com at the sandbox, its DMARC record missing. */
+export function domainChecks(): DomainChecks {
+  const ok = (check: "mx" | "spf" | "dkim", found: string) => ({
+    check,
+    status: "ok" as const,
+    found,
+    expected: found,
+    message: `${check} is fine`,
+  });
+  return {
+    domains: [
+      {
+        domain: "example.com",
+        provider: "sandbox",
+        ready: true,
+        reason: null,
+        checks: [
+          ok("mx", "mx.example.com"),
+          ok("spf", "v=spf1 include:_spf.sandbox.invalid ~all"),
+          ok("dkim", "sandbox._domainkey.example.com v=DKIM1; p=MIIB"),
+          {
+            check: "dmarc",
+            status: "missing",
+            found: null,
+            expected: "v=DMARC1; p=none; rua=mailto:dmarc-reports@example.com",
+            message: "example.com has no DMARC record: add it at _dmarc.example.com",
+          },
+        ],
+      },
+    ],
+  };
+}
+
 /**
  * A policy; unless `overrides` give them, the providers' details say what
  * the service says: only SendGrid's keys reach beyond their address (with
@@ -153,7 +193,7 @@ export function report(overrides: Partial<Report> = {}): Report {
 export function policy(overrides: Partial<Policy> = {}): Policy {
   const providers = overrides.providers ?? ["sandbox"];
   return {
-    domains: [{ domain: "example.com", provider: "sandbox" }],
+    domains: [offeredDomain("example.com", "sandbox")],
     providers,
     provider_details: providers.map((name) => ({
       name,

@@ -3,7 +3,17 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Api } from "../../api/client";
 import { ApiError, createApi } from "../../api/client";
-import { adminAccount, auditEntry, fakeApi, offboardReport, policy, report, reportRow } from "../testing";
+import {
+  adminAccount,
+  auditEntry,
+  domainChecks,
+  fakeApi,
+  offboardReport,
+  offeredDomain,
+  policy,
+  report,
+  reportRow,
+} from "../testing";
 import { AdminView } from "./AdminView";
 
 /** The view with every callback a mock. */
@@ -13,7 +23,7 @@ function renderView(api: Api) {
   render(
     <AdminView
       api={api}
-      policy={policy({ domains: [{ domain: "example.com", provider: "sandbox" }, { domain: "support.example.com", provider: "ses" }] })}
+      policy={policy({ domains: [offeredDomain("example.com", "sandbox"), offeredDomain("support.example.com", "ses")] })}
       onCredentials={onCredentials}
       onChanged={onChanged}
     />,
@@ -444,5 +454,30 @@ describe("AdminView: the report", () => {
     const table = await screen.findByRole("table", { name: /by owner$/ });
     expect(within(table).getAllByRole("rowheader").map((cell) => cell.textContent)).toEqual(["alice", "bob", "Total"]);
     expect(screen.queryByRole("img")).not.toBeInTheDocument();
+  });
+});
+
+describe("AdminView: the domains", () => {
+  it("shows each domain's checks and copies the record to publish", async () => {
+    const domains = vi.fn(async () => domainChecks());
+    renderView(fakeApi({ domains }));
+    const user = userEvent.setup();
+    const domain = await screen.findByRole("article", { name: "example.com at sandbox" });
+    expect(within(domain).getByText("Ready: mail from it can go out.")).toBeInTheDocument();
+    const dmarc = within(domain).getByRole("rowheader", { name: "DMARC" }).closest("tr")!;
+    expect(within(dmarc).getByText("Missing")).toBeInTheDocument();
+    expect(within(domain).getAllByRole("button", { name: /^Copy/ })).toHaveLength(1);
+    await user.click(within(domain).getByRole("button", { name: "Copy the DMARC record of example.com" }));
+    expect(await navigator.clipboard.readText()).toBe("v=DMARC1; p=none; rua=mailto:dmarc-reports@example.com");
+    await user.click(screen.getByRole("button", { name: "Check again" }));
+    expect(domains).toHaveBeenCalledTimes(2);
+  });
+
+  it("says why a domain is not ready", async () => {
+    const notReady = domainChecks();
+    notReady.domains[0] = { ...notReady.domains[0], ready: false, reason: "the SES identity example.com is not verified" };
+    renderView(fakeApi({ domains: vi.fn(async () => notReady) }));
+    const domain = await screen.findByRole("article", { name: "example.com at sandbox" });
+    expect(within(domain).getByText("Not ready: the SES identity example.com is not verified")).toBeInTheDocument();
   });
 });

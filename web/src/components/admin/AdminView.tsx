@@ -4,12 +4,14 @@ import type { Api, Created, OffboardReport, Policy, Transferred } from "../../ap
 import { AdminAccounts } from "./AdminAccounts";
 import { ActivityReport } from "./ActivityReport";
 import { AuditTrail } from "./AuditTrail";
+import { DomainChecks } from "./DomainChecks";
 import { Offboarding } from "./Offboarding";
 
 /**
  * The Administration view (for administrators only: the panel shows it when
  * the policy says `administrator`; the server refuses anyone else): every
- * address and its transfer, off-boarding, the audit trail, the report.
+ * address and its transfer, off-boarding, the audit trail, the report, the
+ * domains' checks.
  */
 export function AdminView({
   api,
@@ -56,6 +58,7 @@ export function AdminView({
       />
       <AuditTrail api={api} reloadSignal={changes} />
       <ActivityReport api={api} reloadSignal={changes} />
+      <DomainChecks api={api} />
     </div>
   );
 }

@@ -37,7 +37,7 @@ pub struct TestDns {
 }
 
 /// How many queries each name has had.
-type Queries = Arc<Mutex<HashMap<String, usize>>>;
+pub type Queries = Arc<Mutex<HashMap<String, usize>>>;
 
 impl TestDns {
     /// How many queries `name` has had, of any type, from every test of the process.
@@ -55,33 +55,38 @@ pub fn test_dns() -> &'static TestDns {
 
 fn start() -> TestDns {
     let queries = Queries::default();
-    let handler = Zones {
-        catalog: catalog(),
-        queries: Arc::clone(&queries),
-    };
     let (udp, tcp) = sockets();
     let addr = udp.local_addr().expect("the UDP socket's address");
+    let serving = Arc::clone(&queries);
+    std::thread::spawn(move || serve(udp, tcp, serving));
+    TestDns { addr, queries }
+}
+
+/// Serves the zones on `udp` and `tcp` until the process ends (the
+/// `zones` binary runs it for local runs: `DNS_RESOLVER` pointed at it).
+pub fn serve(udp: std::net::UdpSocket, tcp: std::net::TcpListener, queries: Queries) {
+    let handler = Zones {
+        catalog: catalog(),
+        queries,
+    };
     udp.set_nonblocking(true).expect("a non-blocking socket");
     tcp.set_nonblocking(true).expect("a non-blocking listener");
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("the DNS server's runtime");
-        runtime.block_on(async move {
-            let mut server = ServerFuture::new(handler);
-            server.register_socket(tokio::net::UdpSocket::from_std(udp).expect("UDP on tokio"));
-            server.register_listener(
-                tokio::net::TcpListener::from_std(tcp).expect("TCP on tokio"),
-                std::time::Duration::from_secs(5),
-            );
-            server
-                .block_until_done()
-                .await
-                .expect("the DNS server runs");
-        });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("the DNS server's runtime");
+    runtime.block_on(async move {
+        let mut server = ServerFuture::new(handler);
+        server.register_socket(tokio::net::UdpSocket::from_std(udp).expect("UDP on tokio"));
+        server.register_listener(
+            tokio::net::TcpListener::from_std(tcp).expect("TCP on tokio"),
+            std::time::Duration::from_secs(5),
+        );
+        server
+            .block_until_done()
+            .await
+            .expect("the DNS server runs");
     });
-    TestDns { addr, queries }
 }
 
 /// A UDP socket and a TCP listener on one free loopback port: tests run in

@@ -295,6 +295,15 @@ pub fn mx_expectation(provider: ProviderKind, domain: &DomainName) -> Option<Str
     }
 }
 
+/// Whether the MX host `found` is the provider's: `expected`, or for
+/// Google the older `aspmx.l.google.com` set it still serves.
+fn mx_serves(provider: ProviderKind, expected: &str, found: &str) -> bool {
+    let found = found.to_ascii_lowercase();
+    found == expected
+        || provider == ProviderKind::Google
+            && (found == "aspmx.l.google.com" || found.ends_with(".aspmx.l.google.com"))
+}
+
 /// A DKIM record a provider needs: at `name`, what must be found there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DkimSelector {
@@ -307,8 +316,9 @@ pub struct DkimSelector {
 pub enum DkimTarget {
     /// A CNAME to exactly this name (SES's tokens, SendGrid's records).
     Cname(String),
-    /// A CNAME to a name ending so (Microsoft 365: the tenant's).
-    CnameEnding(String),
+    /// A CNAME to a name ending in one of these (Microsoft 365: the
+    /// tenant's `onmicrosoft.com`, or since 2025 `dkim.mail.microsoft`).
+    CnameEnding(Vec<&'static str>),
     /// Any TXT record: the key itself is published there (Google, sandbox).
     Txt,
 }
@@ -318,7 +328,9 @@ impl DkimTarget {
     pub fn matches(&self, record: &str) -> bool {
         match self {
             Self::Cname(expected) => record.eq_ignore_ascii_case(expected),
-            Self::CnameEnding(ending) => record.to_ascii_lowercase().ends_with(ending.as_str()),
+            Self::CnameEnding(endings) => endings
+                .iter()
+                .any(|ending| record.to_ascii_lowercase().ends_with(ending)),
             Self::Txt => true,
         }
     }
@@ -336,11 +348,8 @@ impl DkimSelector {
     pub fn record(&self) -> String {
         match &self.target {
             DkimTarget::Cname(target) => format!("{} CNAME {target}", self.name),
-            DkimTarget::CnameEnding(ending) => {
-                format!(
-                    "{} CNAME <the value your admin console gives>{ending}",
-                    self.name
-                )
+            DkimTarget::CnameEnding(_) => {
+                format!("{} CNAME <the value your admin console gives>", self.name)
             }
             DkimTarget::Txt => format!(
                 "{} TXT \"v=DKIM1; k=rsa; p=<the public key your admin console gives>\"",
@@ -364,7 +373,12 @@ pub fn dkim_selectors(
     match provider {
         ProviderKind::Microsoft365 => ["selector1", "selector2"]
             .into_iter()
-            .map(|selector| at(selector, DkimTarget::CnameEnding(".onmicrosoft.com".into())))
+            .map(|selector| {
+                at(
+                    selector,
+                    DkimTarget::CnameEnding(vec![".onmicrosoft.com", ".dkim.mail.microsoft"]),
+                )
+            })
             .collect(),
         ProviderKind::Google => vec![at(google_selector.unwrap_or("google"), DkimTarget::Txt)],
         ProviderKind::Sandbox => vec![at("sandbox", DkimTarget::Txt)],
@@ -469,7 +483,7 @@ pub fn judge_mx(domain: &DomainName, provider: ProviderKind, hosts: &DnsAnswer) 
             CheckStatus::Missing,
             format!("{domain} has no MX record: replies to its addresses bounce; point it at the servers that receive its mail"),
         ),
-        (Some(host), false) if !hosts.iter().any(|found| found.eq_ignore_ascii_case(host)) => verdict(
+        (Some(host), false) if !hosts.iter().any(|found| mx_serves(provider, host, found)) => verdict(
             CheckStatus::Wrong,
             format!("the MX of {domain} does not point at {host}: its mail does not reach {}", provider.as_str()),
         ),
@@ -692,6 +706,11 @@ mod tests {
     fn mx_is_checked_where_the_provider_hosts_the_mailboxes() {
         let google = |hosts: DnsAnswer| judge_mx(&domain(), ProviderKind::Google, &hosts).status;
         assert_eq!(google(records(&["smtp.google.com"])), CheckStatus::Ok);
+        assert_eq!(
+            google(records(&["alt1.aspmx.l.google.com", "aspmx.l.google.com"])),
+            CheckStatus::Ok,
+            "the older set Google still serves"
+        );
         assert_eq!(google(records(&["mx.other.example"])), CheckStatus::Wrong);
         assert_eq!(google(DnsAnswer::NoRecords), CheckStatus::Missing);
         assert_eq!(
@@ -741,6 +760,25 @@ mod tests {
             CheckStatus::Unknown,
             "the first failure is the verdict"
         );
+        let microsoft = dkim_selectors(ProviderKind::Microsoft365, &domain(), None);
+        let tenant = |target: &str| {
+            judge_dkim(
+                &domain(),
+                ProviderKind::Microsoft365,
+                &microsoft,
+                &[records(&[target]), records(&[target])],
+            )
+            .status
+        };
+        assert_eq!(
+            tenant("selector1-example-com._domainkey.contoso.onmicrosoft.com"),
+            CheckStatus::Ok
+        );
+        assert_eq!(
+            tenant("selector1-example-com._domainkey.contoso.n-v1.dkim.mail.microsoft"),
+            CheckStatus::Ok
+        );
+        assert_eq!(tenant("elsewhere.example.net"), CheckStatus::Wrong);
         let none = judge_dkim(&domain(), ProviderKind::Ses, &[], &[]);
         assert_eq!(none.status, CheckStatus::Missing, "{none:?}");
     }

@@ -12,6 +12,8 @@ export type Availability = Schemas["Availability"];
 export type Account = Schemas["Account"];
 export type AccountPage = Schemas["AccountPage"];
 export type Created = Schemas["Created"];
+/** One of a domain's checks, as a create's `warnings` give it. */
+export type DomainCheck = Schemas["DomainCheck"];
 export type Deleted = Schemas["Deleted"];
 export type Policy = Schemas["Policy"];
 export type ProviderName = Schemas["ProviderName"];

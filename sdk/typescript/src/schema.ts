@@ -311,6 +311,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/domains": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every offered domain at each provider that serves it, checked now: MX, SPF, DKIM, DMARC and the provider's own verdict (administrators only).
+         * @description DNS is asked within 2 s in all; what does not answer in time is `unknown`. The result is kept for the policy route's `ready`.
+         */
+        get: operations["adminDomainChecks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/keys/{id}": {
         parameters: {
             query?: never;
@@ -389,6 +409,22 @@ export interface components {
             webmail: string | null;
             /** Format: date-time */
             created_at: string;
+            /** @description Present only when some of the domain's checks are not `ok`: the mail goes out, but Gmail, Yahoo or Outlook.com may refuse or junk it (SPF, DKIM, DMARC), or replies may not arrive (MX). */
+            warnings?: components["schemas"]["DomainCheck"][];
+        };
+        DomainCheck: {
+            /** @enum {string} */
+            check: "mx" | "spf" | "dkim" | "dmarc" | "provider";
+            /**
+             * @description `unknown`: DNS or the provider gave no answer in time (a timeout, SERVFAIL, a CNAME loop).
+             * @enum {string}
+             */
+            status: "ok" | "missing" | "wrong" | "unknown";
+            /** @description What is published now. */
+            found: string | null;
+            /** @description The exact record to add or change (several on separate lines), where one is expected. */
+            expected: string | null;
+            message: string;
         };
         Account: components["schemas"]["AccountFields"];
         AccountFields: {
@@ -443,6 +479,13 @@ export interface components {
             domains: {
                 domain: string;
                 provider: components["schemas"]["ProviderName"];
+                /** @description Whether mail from it could go out at that provider when last checked (every 6 hours, or when an administrator opens the domains page); `null` until it was checked. */
+                ready: boolean | null;
+                /** @description Why not */
+                reason: string | null;
+                failing_checks: number | null;
+                /** Format: date-time */
+                checked_at: string | null;
             }[];
             /** @description The providers this caller may name, the default first (SendGrid only for administrators when SENDGRID_SELF_SERVICE=false). */
             providers: components["schemas"]["ProviderName"][];
@@ -847,7 +890,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `provider_unavailable` or `service_unavailable`: try again later; nothing was left behind. `provider_capacity_reached`: the provider account has no slot left for another address (the last one is kept for rotations); the message says how many are used. */
+            /** @description `provider_unavailable` or `service_unavailable`: try again later; nothing was left behind. `provider_capacity_reached`: the provider account has no slot left for another address (the last one is kept for rotations); the message says how many are used. `domain_not_ready`: the provider does not send for the domain (an SES identity not verified, a SendGrid domain not authenticated); the message says why and what to do, and `GET /api/admin/domains` shows every check. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1590,6 +1633,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["KeyList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminsOnly"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    adminDomainChecks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The checks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        domains: {
+                            domain: string;
+                            provider: components["schemas"]["ProviderName"];
+                            /** @description Mail from it can go out at the provider (else creates are 503 `domain_not_ready`). */
+                            ready: boolean;
+                            reason: string | null;
+                            checks: components["schemas"]["DomainCheck"][];
+                        }[];
+                    };
                 };
             };
             401: components["responses"]["Unauthorized"];

@@ -1,6 +1,7 @@
-import { useEffect, useId, useRef, useState } from "react";
+import { useEffect, useId, useRef } from "react";
 import type { Created } from "../api/client";
 import { LabelWithContext } from "./LabelWithContext";
+import { useCopy } from "./useCopy";
 
 /**
  * Credentials shown once (after a create or a rotation), each with a copy
@@ -18,7 +19,7 @@ export function CredentialsCard({
 }) {
   const headingId = useId();
   const heading = useRef<HTMLHeadingElement>(null);
-  const [copied, setCopied] = useState("");
+  const [copied, copy] = useCopy();
   const { credentials } = created;
   const fields: [string, string][] = [
     ["SMTP server", credentials.smtp_server],
@@ -29,14 +30,6 @@ export function CredentialsCard({
 
   useEffect(() => heading.current?.focus(), [created]);
 
-  async function copy(label: string, value: string) {
-    try {
-      await navigator.clipboard.writeText(value);
-      setCopied(`${label} copied.`);
-    } catch {
-      setCopied(`Could not copy the ${label.toLowerCase()}: select it and copy it by hand.`);
-    }
-  }
 
   return (
     <section aria-labelledby={headingId} className="card credentials">

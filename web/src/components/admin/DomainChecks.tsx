@@ -3,6 +3,7 @@ import type { Api, CheckedDomain, DomainCheck } from "../../api/client";
 import { describeError } from "../../messages";
 import { ActionButton } from "../ActionButton";
 import { LabelWithContext } from "../LabelWithContext";
+import { useCopy } from "../useCopy";
 import { TableRegion } from "./TableRegion";
 
 const CHECK_NAMES: Record<DomainCheck["check"], string> = {
@@ -30,7 +31,7 @@ export function DomainChecks({ api }: { api: Api }) {
   const [domains, setDomains] = useState<CheckedDomain[] | null>(null);
   const [checking, setChecking] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
-  const [copied, setCopied] = useState("");
+  const [copied, copy] = useCopy();
 
   const check = useCallback(async () => {
     setChecking(true);
@@ -48,14 +49,6 @@ export function DomainChecks({ api }: { api: Api }) {
 
   useEffect(() => void check(), [check]);
 
-  async function copy(what: string, value: string) {
-    try {
-      await navigator.clipboard.writeText(value);
-      setCopied(`${what} copied.`);
-    } catch {
-      setCopied(`Could not copy the ${what.toLowerCase()}: select it and copy it by hand.`);
-    }
-  }
 
   return (
     <section aria-labelledby="domains-title" className="admin-section wide-section">

@@ -81,6 +81,10 @@ async fn sendgrid_fake(admin_key: &str) -> (MockServer, SendGridProvider) {
     (server, provider)
 }
 
+/// The metrics capture is the process's: one test reads it at a time
+/// (`cargo test` runs a binary's tests on threads of one process).
+static CAPTURE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn ses_reports_its_24_hour_quota_and_sendgrid_its_credits() {
     let (_ses_server, ses) = ses_fake().await;
@@ -112,6 +116,7 @@ fn metric(records: &[Value], name: &str, dimension: (&str, &str)) -> Option<f64>
 /// The only test here that emits metrics: the capture is per process.
 #[tokio::test]
 async fn the_hourly_job_publishes_each_quota_and_the_account_count() {
+    let _capture = CAPTURE.lock().await;
     let world = SqliteWorld::new();
     let creating = world.app();
     for username in ["contact", "sales"] {
@@ -215,6 +220,7 @@ fn values_of(records: &[Value], name: &str, dimension: (&str, &str)) -> Vec<f64>
 
 #[tokio::test]
 async fn the_domain_checks_publish_each_domain_and_count_one_that_stops_being_ready() {
+    let _capture = CAPTURE.lock().await;
     let (_server, fake, sendgrid) = SendGrid::start().await;
     let world = SqliteWorld::new();
     let app = app_offering(&world, vec![Arc::new(sendgrid)]);

@@ -38,6 +38,14 @@ impl ProviderKind {
             .find(|kind| kind.as_str() == raw.trim())
     }
 
+    /// Whether the provider keeps a verdict of its own on a sending domain
+    /// (SES's identity verification, SendGrid's domain authentication):
+    /// elsewhere mail from any of its domains can go out
+    /// (`MailProvider::domain_verdict` is `None`).
+    pub fn verifies_domains(self) -> bool {
+        matches!(self, Self::Ses | Self::Sendgrid)
+    }
+
     /// Whether it keeps a directory of mailboxes, aliases and groups
     /// (the sandbox keeps `SANDBOX_EXISTING`'s).
     pub fn hosts_mailboxes(self) -> bool {

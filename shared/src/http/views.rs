@@ -384,7 +384,7 @@ struct DomainView {
     checked_at: Option<String>,
 }
 
-const NOT_CHECKED_YET: &str = "not checked yet: the domain check runs every 6 hours, and whenever an administrator opens the domains page";
+const NOT_CHECKED_YET: &str = "not checked yet: its provider's verdict is read every 6 hours, and whenever an administrator opens the domains page";
 
 impl PolicyView {
     /// The policy as a caller in `groups` meets it: the providers they may
@@ -415,10 +415,14 @@ impl PolicyView {
                     DomainView {
                         domain: domain.to_string(),
                         provider: provider.as_str(),
-                        ready: reading.map(|reading| reading.ready),
+                        // A provider that keeps no verdict sends for any domain.
+                        ready: reading
+                            .map(|reading| reading.ready)
+                            .or((!provider.verifies_domains()).then_some(true)),
                         reason: match reading {
                             Some(reading) => reading.reason.clone(),
-                            None => Some(NOT_CHECKED_YET.into()),
+                            None if provider.verifies_domains() => Some(NOT_CHECKED_YET.into()),
+                            None => None,
                         },
                         failing_checks: reading.map(|reading| reading.failing),
                         checked_at: reading.map(|reading| timestamp(reading.at)),

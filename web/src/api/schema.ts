@@ -479,7 +479,7 @@ export interface components {
             domains: {
                 domain: string;
                 provider: components["schemas"]["ProviderName"];
-                /** @description Whether mail from it could go out at that provider when last checked (every 6 hours, or when an administrator opens the domains page); `null` until it was checked. */
+                /** @description Whether mail from it could go out at that provider when last checked (every 6 hours, or when an administrator opens the domains page). Before the first check: `true` where the provider keeps no verdict of its own (Microsoft 365, Google, the sandbox), `null` for SES and SendGrid. */
                 ready: boolean | null;
                 /** @description Why not */
                 reason: string | null;

@@ -15,7 +15,7 @@ use integration_tests::dns::{
     SERVFAIL, SILENT, TWO_SPF,
 };
 use integration_tests::events::Event;
-use integration_tests::provider_fakes::sendgrid::SendGrid;
+use integration_tests::provider_fakes::sendgrid::{sendgrid_at, SendGrid};
 use integration_tests::provider_fakes::ses_provider;
 use integration_tests::worlds::{SqliteWorld, World};
 use integration_tests::{moto, policy};
@@ -389,4 +389,29 @@ async fn sendgrid_domain_authentication_and_its_dkim_records_are_checked() {
         .contains("has not validated"));
     let refused = create_as(&app, "alice", json!({ "username": "contact" })).await;
     assert_error(&refused, 503, "domain_not_ready");
+}
+
+#[tokio::test]
+async fn a_provider_that_cannot_be_asked_is_unknown_on_the_page_and_refuses_creates() {
+    let (server, _fake, _) = SendGrid::start().await;
+    let world = SqliteWorld::new();
+    // A key SendGrid refuses: its verdict cannot be read.
+    let app = app_on(
+        &world,
+        Arc::new(sendgrid_at(&server.uri(), "SG.revoked")),
+        &[READY],
+    );
+    let (status, page) = admin_as(&app, "admin", Event::load("admin-domains")).await;
+    assert_eq!(status, 200, "{page}");
+    let domain = &page["domains"][0];
+    assert_eq!(status_of(domain, "provider"), "unknown", "{domain}");
+    assert_eq!(domain["ready"], true, "not known to be unready: {domain}");
+    assert_eq!(
+        status_of(domain, "dkim"),
+        "missing",
+        "no CNAMEs were read from SendGrid"
+    );
+    let refused = create_as(&app, "alice", json!({ "username": "contact" })).await;
+    // As for any provider call that fails: nothing is made.
+    assert_error(&refused, 503, "provider_unavailable");
 }

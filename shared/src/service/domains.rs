@@ -17,13 +17,18 @@ use crate::domain::mail_dns::{
     SPF_LOOKUP_LIMIT,
 };
 use crate::domain::{DomainName, ProviderKind};
-use crate::providers::MailProvider;
+use crate::providers::{MailProvider, ProviderError};
 
 use super::Provisioning;
 
-/// One slow name server never makes a route slow: what is not answered
-/// within this is `unknown`.
+/// One slow name server never makes a route slow: what DNS has not
+/// answered within this is `unknown`.
 pub const DOMAIN_CHECK_BUDGET: Duration = Duration::from_secs(2);
+
+/// How long the domains page and the job wait for a provider's verdict (an
+/// API call, with its own retries) before calling it `unknown`. A create
+/// waits for it as for any provider call: it cannot go on without it.
+const VERDICT_BUDGET: Duration = Duration::from_secs(10);
 
 /// How long a provider's `ok` is trusted without asking again. A verdict
 /// that is not `ok` is asked again each time: the domain may have been
@@ -36,7 +41,7 @@ pub enum Verdict {
     Given(ProviderVerdict),
     /// The provider keeps no verdict of its own (Microsoft 365, Google, the sandbox).
     NotKept,
-    /// It could not be read: an error or the budget spent.
+    /// It could not be read in time, or at all (the domains page and the job).
     Unreadable(String),
 }
 
@@ -78,7 +83,6 @@ pub struct DomainChecks {
     dns: Arc<dyn Dns>,
     /// `GOOGLE_DKIM_SELECTOR`, where it is not `google`.
     google_selector: Option<String>,
-    budget: Duration,
     /// The `ok` verdicts, with when they were read.
     verdicts_ok: Mutex<HashMap<(String, ProviderKind), (Instant, ProviderVerdict)>>,
 }
@@ -88,18 +92,23 @@ impl DomainChecks {
         Self {
             dns,
             google_selector,
-            budget: DOMAIN_CHECK_BUDGET,
             verdicts_ok: Mutex::default(),
         }
     }
 
     /// Every check of `domain` at `provider`, the provider asked afresh.
     pub async fn report(&self, domain: &DomainName, provider: &dyn MailProvider) -> DomainReport {
-        let deadline = Instant::now() + self.budget;
-        let verdict = self.ask(domain, provider, deadline).await;
-        let mut checks = self
-            .dns_checks_by(domain, provider.kind(), &verdict, deadline)
-            .await;
+        let verdict =
+            match timeout_at(Instant::now() + VERDICT_BUDGET, self.ask(domain, provider)).await {
+                Ok(Ok(verdict)) => verdict,
+                Ok(Err(error)) => Verdict::Unreadable(error.to_string()),
+                Err(_) => Verdict::Unreadable(format!(
+                    "{} did not answer within {} s",
+                    provider.kind(),
+                    VERDICT_BUDGET.as_secs()
+                )),
+            };
+        let mut checks = self.dns_checks(domain, provider.kind(), &verdict).await;
         let not_ready = verdict.refusal().map(str::to_string);
         match verdict {
             Verdict::Given(verdict) => checks.push(verdict.check()),
@@ -114,46 +123,33 @@ impl DomainChecks {
         }
     }
 
-    /// The provider's own verdict, within the budget: an `ok` read less
-    /// than `VERDICT_KEPT` ago, or else asked now.
-    pub async fn verdict(&self, domain: &DomainName, provider: &dyn MailProvider) -> Verdict {
-        let key = (domain.as_str().to_string(), provider.kind());
-        if let Some(kept) = self.kept_verdict(&key) {
-            return Verdict::Given(kept);
-        }
-        self.ask(domain, provider, Instant::now() + self.budget)
-            .await
-    }
-
-    /// The DNS checks, within the budget, for a verdict already read.
-    pub async fn dns_checks(
+    /// The provider's own verdict for a create: an `ok` read less than
+    /// `VERDICT_KEPT` ago, or else asked now.
+    pub async fn verdict(
         &self,
         domain: &DomainName,
-        provider: ProviderKind,
-        verdict: &Verdict,
-    ) -> Vec<DomainCheck> {
-        self.dns_checks_by(domain, provider, verdict, Instant::now() + self.budget)
-            .await
+        provider: &dyn MailProvider,
+    ) -> Result<Verdict, ProviderError> {
+        let key = (domain.as_str().to_string(), provider.kind());
+        if let Some(kept) = self.kept_verdict(&key) {
+            return Ok(Verdict::Given(kept));
+        }
+        self.ask(domain, provider).await
     }
 
-    /// What a create answers with beside its account: the checks that are
-    /// not `ok`, and the provider's verdict if it could not be read.
+    /// What a create answers with beside its account: its DNS checks that
+    /// are not `ok`.
     pub async fn warnings(
         &self,
         domain: &DomainName,
         provider: ProviderKind,
         verdict: &Verdict,
     ) -> Vec<DomainCheck> {
-        let mut warnings: Vec<DomainCheck> = self
-            .dns_checks(domain, provider, verdict)
+        self.dns_checks(domain, provider, verdict)
             .await
             .into_iter()
             .filter(|check| check.status != CheckStatus::Ok)
-            .collect();
-        if let Verdict::Unreadable(why) = verdict {
-            warnings.push(unknown(CheckKind::Provider, why));
-        }
-        warnings
+            .collect()
     }
 
     /// The provider's verdict now; an `ok` is kept, anything else forgets
@@ -162,22 +158,15 @@ impl DomainChecks {
         &self,
         domain: &DomainName,
         provider: &dyn MailProvider,
-        deadline: Instant,
-    ) -> Verdict {
+    ) -> Result<Verdict, ProviderError> {
         let key = (domain.as_str().to_string(), provider.kind());
-        match timeout_at(deadline, provider.domain_verdict(domain)).await {
-            Ok(Ok(Some(verdict))) => {
+        Ok(match provider.domain_verdict(domain).await? {
+            Some(verdict) => {
                 self.keep_verdict(key, &verdict);
                 Verdict::Given(verdict)
             }
-            Ok(Ok(None)) => Verdict::NotKept,
-            Ok(Err(error)) => Verdict::Unreadable(error.to_string()),
-            Err(_) => Verdict::Unreadable(format!(
-                "{} did not answer within {} s",
-                provider.kind(),
-                self.budget.as_secs()
-            )),
-        }
+            None => Verdict::NotKept,
+        })
     }
 
     fn kept_verdict(&self, key: &(String, ProviderKind)) -> Option<ProviderVerdict> {
@@ -201,13 +190,14 @@ impl DomainChecks {
         }
     }
 
-    async fn dns_checks_by(
+    /// The DNS checks, within `DOMAIN_CHECK_BUDGET`, for a verdict already read.
+    async fn dns_checks(
         &self,
         domain: &DomainName,
         provider: ProviderKind,
         verdict: &Verdict,
-        deadline: Instant,
     ) -> Vec<DomainCheck> {
+        let deadline = Instant::now() + DOMAIN_CHECK_BUDGET;
         let (mx, spf, dkim, dmarc) = tokio::join!(
             self.within(CheckKind::Mx, deadline, self.mx(domain, provider)),
             self.within(CheckKind::Spf, deadline, self.spf(domain, provider)),
@@ -230,7 +220,10 @@ impl DomainChecks {
         timeout_at(deadline, checking).await.unwrap_or_else(|_| {
             unknown(
                 check,
-                &format!("DNS gave no answer within {} s", self.budget.as_secs()),
+                &format!(
+                    "DNS gave no answer within {} s",
+                    DOMAIN_CHECK_BUDGET.as_secs()
+                ),
             )
         })
     }

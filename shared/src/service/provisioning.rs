@@ -259,10 +259,12 @@ impl Provisioning {
         }
         self.refuse_unavailable(&email, kind).await?;
         self.refuse_at_capacity(provider.as_ref()).await?;
-        let verdict = self
-            .domains
-            .verdict(email.domain(), provider.as_ref())
-            .await;
+        // The provider's own verdict: a create cannot go on without it.
+        let verdict = deadline::bounded(
+            self.domains.verdict(email.domain(), provider.as_ref()),
+            || out_of_time(kind.as_str()),
+        )
+        .await?;
         if let Some(reason) = verdict.refusal() {
             return Err(ServiceError::DomainNotReady {
                 domain: email.domain().clone(),

@@ -197,11 +197,10 @@ impl App {
         let providers = adapters.providers().await?;
         let directory = directory(&config, store)?
             .with_company_directories(adapters.company_directories().await?);
-        let dns = HickoryDns::new(config.dns_resolver).map_err(|reason| ConfigError::Invalid {
-            name: "DNS_RESOLVER",
-            reason,
-        })?;
-        let domains = DomainChecks::new(Arc::new(dns), config.google_dkim_selector.clone());
+        let domains = DomainChecks::new(
+            Arc::new(HickoryDns::new(config.dns_resolver)),
+            config.google_dkim_selector.clone(),
+        );
         let mut service = Provisioning::new(directory, providers, Sealer::new(keys), domains);
         if let Some(sink) = event_sink(&config, &aws).await? {
             service = service.with_events(sink);

@@ -37,9 +37,8 @@ impl Job {
             .find(|(_, name)| *name == named)
             .map(|(job, _)| job)
             .ok_or_else(|| {
-                format!(
-                    "JOB must be reconcile, quotas, usage-reports or domain-checks, not {named:?}"
-                )
+                let names: Vec<&str> = Self::ALL.iter().map(|(_, name)| *name).collect();
+                format!("JOB must be one of {}, not {named:?}", names.join(", "))
             })
     }
 
@@ -264,7 +263,7 @@ pub async fn check_domains(
             now,
             &[("Domain", domain), ("Provider", provider)],
             &[
-                ("DomainChecksFailing", report.failing() as f64),
+                ("DomainChecksFailing", f64::from(report.failing())),
                 ("DomainReady", if report.ready() { 1.0 } else { 0.0 }),
             ],
         );

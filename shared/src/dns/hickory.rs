@@ -3,6 +3,7 @@
 //! for the life of the execution environment.
 
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -24,49 +25,39 @@ const QUERY_TIMEOUT: Duration = Duration::from_millis(800);
 const MAX_CNAME_CHAIN: usize = 8;
 
 pub struct HickoryDns {
-    resolver: TokioResolver,
+    /// `DNS_RESOLVER`, or the system's (`/etc/resolv.conf`) when `None`.
+    server: Option<SocketAddr>,
+    /// Built at the first lookup: most requests of a function that holds
+    /// one never ask DNS, so its start-up does not read the system's
+    /// configuration; a configuration that cannot be read fails lookups
+    /// (`unknown`), never the function.
+    resolver: OnceLock<Result<TokioResolver, String>>,
 }
 
 impl HickoryDns {
     /// The name server at `server` (UDP, and TCP for long answers), or the
     /// system's when `None`.
-    pub fn new(server: Option<SocketAddr>) -> Result<Self, String> {
-        let provider = TokioConnectionProvider::default();
-        let mut builder = match server {
-            Some(server) => {
-                let mut config = ResolverConfig::new();
-                for protocol in [Protocol::Udp, Protocol::Tcp] {
-                    config.add_name_server(NameServerConfig::new(server, protocol));
-                }
-                TokioResolver::builder_with_config(config, provider)
-            }
-            None => TokioResolver::builder(provider)
-                .map_err(|error| format!("the system's DNS configuration: {error}"))?,
-        };
-        let options: &mut ResolverOpts = builder.options_mut();
-        options.timeout = QUERY_TIMEOUT;
-        options.attempts = 1;
-        options.cache_size = 1024;
-        // The checks ask about their own names, never a search list's.
-        options.ndots = 0;
-        Ok(Self {
-            resolver: builder.build(),
-        })
+    pub fn new(server: Option<SocketAddr>) -> Self {
+        Self {
+            server,
+            resolver: OnceLock::new(),
+        }
     }
-}
 
-impl HickoryDns {
+    fn resolver(&self) -> Result<&TokioResolver, &str> {
+        self.resolver
+            .get_or_init(|| build_resolver(self.server))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
     /// `a → b → a` when the CNAMEs from `name` come back to a name already
     /// passed (a resolver gives up on such a chain without saying why).
-    async fn cname_loop(&self, name: &str) -> Option<String> {
+    async fn cname_loop(&self, resolver: &TokioResolver, name: &str) -> Option<String> {
         let mut chain = vec![name.trim_end_matches('.').to_ascii_lowercase()];
         while chain.len() <= MAX_CNAME_CHAIN {
             let current = format!("{}.", chain.last()?);
-            let lookup = self
-                .resolver
-                .lookup(current, RecordType::CNAME)
-                .await
-                .ok()?;
+            let lookup = resolver.lookup(current, RecordType::CNAME).await.ok()?;
             let target = lookup
                 .record_iter()
                 .find_map(|record| record.data().as_cname().map(|cname| host(&cname.0)))?;
@@ -78,6 +69,28 @@ impl HickoryDns {
         }
         None
     }
+}
+
+fn build_resolver(server: Option<SocketAddr>) -> Result<TokioResolver, String> {
+    let provider = TokioConnectionProvider::default();
+    let mut builder = match server {
+        Some(server) => {
+            let mut config = ResolverConfig::new();
+            for protocol in [Protocol::Udp, Protocol::Tcp] {
+                config.add_name_server(NameServerConfig::new(server, protocol));
+            }
+            TokioResolver::builder_with_config(config, provider)
+        }
+        None => TokioResolver::builder(provider)
+            .map_err(|error| format!("the system's DNS configuration: {error}"))?,
+    };
+    let options: &mut ResolverOpts = builder.options_mut();
+    options.timeout = QUERY_TIMEOUT;
+    options.attempts = 1;
+    options.cache_size = 1024;
+    // The checks ask about their own names, never a search list's.
+    options.ndots = 0;
+    Ok(builder.build())
 }
 
 /// Whether a "no records" answer was for another name than the one asked
@@ -102,8 +115,12 @@ impl Dns for HickoryDns {
             RecordKind::Mx => RecordType::MX,
             RecordKind::Cname => RecordType::CNAME,
         };
+        let resolver = match self.resolver() {
+            Ok(resolver) => resolver,
+            Err(why) => return DnsAnswer::Failed(why.to_string()),
+        };
         let fqdn = format!("{}.", name.trim_end_matches('.'));
-        match self.resolver.lookup(fqdn.as_str(), record_type).await {
+        match resolver.lookup(fqdn.as_str(), record_type).await {
             Ok(lookup) => {
                 let records: Vec<String> = lookup
                     .record_iter()
@@ -118,10 +135,12 @@ impl Dns for HickoryDns {
             }
             // Sent through a CNAME to a name without the record: a chain
             // that may come back on itself.
-            Err(error) if answered_elsewhere(&error, &fqdn) => match self.cname_loop(name).await {
-                Some(chain) => DnsAnswer::Failed(format!("a CNAME loop: {chain}")),
-                None => failure(&error),
-            },
+            Err(error) if answered_elsewhere(&error, &fqdn) => {
+                match self.cname_loop(resolver, name).await {
+                    Some(chain) => DnsAnswer::Failed(format!("a CNAME loop: {chain}")),
+                    None => failure(&error),
+                }
+            }
             Err(error) => failure(&error),
         }
     }

@@ -396,12 +396,12 @@ pub enum DnsAnswer {
 }
 
 impl DnsAnswer {
-    /// The records, none for `NoRecords`; `None` when the lookup failed.
-    pub fn records(&self) -> Option<&[String]> {
+    /// The records, none for `NoRecords`; why not when the lookup failed.
+    pub fn records(&self) -> Result<&[String], &str> {
         match self {
-            Self::Records(records) => Some(records),
-            Self::NoRecords => Some(&[]),
-            Self::Failed(_) => None,
+            Self::Records(records) => Ok(records),
+            Self::NoRecords => Ok(&[]),
+            Self::Failed(why) => Err(why),
         }
     }
 }
@@ -461,8 +461,9 @@ pub fn unknown(check: CheckKind, why: &str) -> DomainCheck {
 /// the provider is its mailbox host.
 pub fn judge_mx(domain: &DomainName, provider: ProviderKind, hosts: &DnsAnswer) -> DomainCheck {
     let expected = mx_expectation(provider, domain);
-    let Some(hosts) = hosts.records() else {
-        return unknown(CheckKind::Mx, "the MX lookup failed");
+    let hosts = match hosts.records() {
+        Ok(hosts) => hosts,
+        Err(why) => return unknown(CheckKind::Mx, &format!("the MX lookup failed ({why})")),
     };
     let found = (!hosts.is_empty()).then(|| hosts.join(", "));
     let verdict = |status, message: String| DomainCheck {
@@ -508,12 +509,12 @@ pub fn judge_dkim(
     let mut found = Vec::new();
     let mut failing: Option<(CheckStatus, String)> = None;
     for (selector, answer) in selectors.iter().zip(answers) {
-        let (status, message) = match (answer, answer.records()) {
-            (DnsAnswer::Failed(why), _) => (
+        let (status, message) = match answer.records() {
+            Err(why) => (
                 CheckStatus::Unknown,
                 format!("{} could not be read ({why})", selector.name),
             ),
-            (_, None | Some([])) => (
+            Ok([]) => (
                 CheckStatus::Missing,
                 format!(
                     "{} is missing: add \"{}\"",
@@ -521,7 +522,7 @@ pub fn judge_dkim(
                     selector.record()
                 ),
             ),
-            (_, Some(records)) => {
+            Ok(records) => {
                 found.push(format!("{} {}", selector.name, records.join(" ")));
                 if records.iter().any(|record| selector.target.matches(record)) {
                     continue;

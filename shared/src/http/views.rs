@@ -374,8 +374,8 @@ struct DomainView {
     /// Where a create on this domain goes when it names no provider.
     provider: &'static str,
     /// Whether mail from it could go out at that provider when last checked
-    /// (every 6 hours, or an administrator's domains page); `null` until
-    /// it was.
+    /// (every 6 hours, or an administrator's domains page); before that,
+    /// `true` where the provider keeps no verdict, `null` where it does.
     ready: Option<bool>,
     /// Why not, or why it is not known.
     reason: Option<String>,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use tokio::time::{timeout_at, Instant};
 
-use crate::dns::{Dns, DnsAnswer, RecordKind};
+use crate::dns::{Dns, RecordKind};
 use crate::domain::mail_dns::{
     dkim_selectors, judge_dkim, judge_dmarc, judge_mx, judge_spf, spf_lookups, spf_records,
     unknown, CheckKind, CheckStatus, DkimTarget, DomainCheck, DomainReading, ProviderVerdict,
@@ -70,12 +70,13 @@ impl DomainReport {
         self.not_ready.is_none()
     }
 
-    /// The checks that are not `ok`.
-    pub fn failing(&self) -> usize {
+    /// The checks that are not `ok` (five at most).
+    pub fn failing(&self) -> u32 {
         self.checks
             .iter()
             .filter(|check| check.status != CheckStatus::Ok)
-            .count()
+            .map(|_| 1)
+            .sum()
     }
 }
 
@@ -235,8 +236,9 @@ impl DomainChecks {
 
     async fn spf(&self, domain: &DomainName, provider: ProviderKind) -> DomainCheck {
         let answer = self.dns.lookup(domain.as_str(), RecordKind::Txt).await;
-        let Some(txt) = answer.records() else {
-            return unknown(CheckKind::Spf, &failure_of(&answer));
+        let txt = match answer.records() {
+            Ok(txt) => txt,
+            Err(why) => return unknown(CheckKind::Spf, &lookup_failed(why)),
         };
         let lookups = match spf_records(txt).as_slice() {
             [record] => self.spf_lookups_through(record).await,
@@ -261,7 +263,7 @@ impl DomainChecks {
             )
             .await;
             for answer in &answers {
-                for nested in spf_records(answer.records()?) {
+                for nested in spf_records(answer.records().ok()?) {
                     let counted = spf_lookups(nested);
                     total += counted.own;
                     next.extend(counted.nested);
@@ -298,17 +300,14 @@ impl DomainChecks {
             .lookup(&format!("_dmarc.{domain}"), RecordKind::Txt)
             .await;
         match answer.records() {
-            Some(txt) => judge_dmarc(domain, txt),
-            None => unknown(CheckKind::Dmarc, &failure_of(&answer)),
+            Ok(txt) => judge_dmarc(domain, txt),
+            Err(why) => unknown(CheckKind::Dmarc, &lookup_failed(why)),
         }
     }
 }
 
-fn failure_of(answer: &DnsAnswer) -> String {
-    match answer {
-        DnsAnswer::Failed(why) => format!("the DNS lookup failed ({why})"),
-        DnsAnswer::Records(_) | DnsAnswer::NoRecords => "the DNS lookup failed".into(),
-    }
+fn lookup_failed(why: &str) -> String {
+    format!("the DNS lookup failed ({why})")
 }
 
 impl Provisioning {
@@ -339,7 +338,7 @@ impl Provisioning {
                 provider: report.provider,
                 ready: report.ready(),
                 reason: report.not_ready.clone(),
-                failing: u32::try_from(report.failing()).unwrap_or(u32::MAX),
+                failing: report.failing(),
                 at: now,
             };
             let before = self

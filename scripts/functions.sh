@@ -3,7 +3,10 @@
 # port in their own process group, with AUTH_MODE=local and
 # --ignore-changes (nothing the run writes may restart them), ARGS passed
 # on; it sets functions_port and functions_pid and returns once
-# /api/health answers. stop_functions ends them.
+# /api/health answers. Their DNS is the tests' zones (tests/fixtures/zones,
+# served by the `zones` binary on another free loopback port): a run's
+# domain checks never wait on the machine's resolver, and example.com is
+# ready. stop_functions ends them and the zones.
 
 # What a local run trusts: the caller from X-User-Id, and the groups from
 # X-User-Groups, of which ADMIN_GROUPS (email-admins unless set) are
@@ -26,18 +29,36 @@ wait_for_url() {
   return 1
 }
 
+# start_zones LOG: the tests' zones on a free loopback port (zones_port,
+# zones_pid), once the server says it listens.
+start_zones() {
+  cargo build --quiet -p integration-tests --bin zones
+  zones_port=$(free_port)
+  setsid cargo run --quiet -p integration-tests --bin zones -- "127.0.0.1:$zones_port" >"$1" 2>&1 &
+  zones_pid=$!
+  for _ in $(seq 1 100); do
+    if grep -q "^serving" "$1"; then return 0; fi
+    if ! kill -0 "$zones_pid" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  cat "$1"
+  return 1
+}
+
 start_functions() {
   local log=$1
   shift
+  start_zones "$log.zones"
   functions_port=$(free_port)
   setsid cargo lambda watch --ignore-changes --quiet -A 127.0.0.1 --disable-cors -P "$functions_port" \
-    "${local_mode[@]}" "$@" >"$log" 2>&1 &
+    "${local_mode[@]}" --env-var "DNS_RESOLVER=127.0.0.1:$zones_port" "$@" >"$log" 2>&1 &
   functions_pid=$!
   wait_for_url "http://127.0.0.1:$functions_port/api/health" "$functions_pid" "$log"
 }
 
 stop_functions() {
   if [ -n "${functions_pid:-}" ]; then kill -- "-$functions_pid" 2>/dev/null || true; fi
+  if [ -n "${zones_pid:-}" ]; then kill -- "-$zones_pid" 2>/dev/null || true; fi
 }
 
 # store_backend STORE WORK: sets `backend` to the watch arguments of STORE

@@ -16,33 +16,32 @@
 local_mode=(--env-var AUTH_MODE=local --env-var "ADMIN_GROUPS=${ADMIN_GROUPS-email-admins}"
   --env-var SES_EVENT_TIME=arrival)
 
-# wait_for_url URL PID LOG: until URL answers, or else (PID gone, or 10
-# minutes: the first request may compile the workspace) print LOG and fail.
-wait_for_url() {
-  for _ in $(seq 1 300); do
-    if curl -fs "$1" >/dev/null 2>&1; then return 0; fi
-    if ! kill -0 "$2" 2>/dev/null; then break; fi
-    sleep 2
+# wait_until PID LOG CHECK...: until the command CHECK succeeds, or else
+# (PID gone, or 10 minutes: a first start may compile the workspace) print
+# LOG and fail.
+wait_until() {
+  local pid=$1 log=$2
+  shift 2
+  for _ in $(seq 1 1200); do
+    if "$@" 2>/dev/null; then return 0; fi
+    if ! kill -0 "$pid" 2>/dev/null; then break; fi
+    sleep 0.5
   done
-  curl -fs "$1" >/dev/null 2>&1 && return 0
-  cat "$3"
+  "$@" 2>/dev/null && return 0
+  cat "$log"
   return 1
 }
+
+# wait_for_url URL PID LOG: until URL answers (wait_until).
+wait_for_url() { wait_until "$2" "$3" curl -fs -o /dev/null "$1"; }
 
 # start_zones LOG: the tests' zones on a free loopback port (zones_port,
 # zones_pid), once the server says it listens.
 start_zones() {
-  cargo build --quiet -p integration-tests --bin zones
   zones_port=$(free_port)
   setsid cargo run --quiet -p integration-tests --bin zones -- "127.0.0.1:$zones_port" >"$1" 2>&1 &
   zones_pid=$!
-  for _ in $(seq 1 100); do
-    if grep -q "^serving" "$1"; then return 0; fi
-    if ! kill -0 "$zones_pid" 2>/dev/null; then break; fi
-    sleep 0.1
-  done
-  cat "$1"
-  return 1
+  wait_until "$zones_pid" "$1" grep -q "^serving" "$1"
 }
 
 start_functions() {
